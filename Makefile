@@ -1,0 +1,48 @@
+# kpipe: the commands the README names.
+GO      ?= go
+CMAKE_DIR := build/cmake
+SAN_DIR   := build/cmake-sanitize
+
+.PHONY: all deps build c-build c-test c-sanitize vet test bench lint fmt clean
+
+all: build
+
+## deps: install the system packages the build, tests and benchmarks need
+deps:
+	@bash build/deps.sh
+
+## build: the Go package, its command and examples, and the C core
+build: deps c-build
+	$(GO) build ./...
+
+c-build: deps
+	@cmake -S . -B $(CMAKE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(CMAKE_DIR) -j >/dev/null
+
+## c-test: the C core's own tests
+c-test: c-build
+	ctest --test-dir $(CMAKE_DIR) --output-on-failure
+
+## c-sanitize: the C tests under AddressSanitizer and UBSan
+c-sanitize: deps
+	@cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DKPIPE_SANITIZE=ON >/dev/null
+	@cmake --build $(SAN_DIR) -j >/dev/null
+	ctest --test-dir $(SAN_DIR) --output-on-failure
+
+vet: deps
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+## test: everything that must pass: C tests (plain and sanitized), vet, and
+## the Go tests with the race detector, then once more without it (the
+## allocation tests need a build without race instrumentation)
+test: deps c-test c-sanitize vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -timeout 15m -run 'Alloc' ./...
+
+## bench: the benchmarks, side by side with their peers
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m .
+
+clean:
+	rm -rf build/cmake build/cmake-sanitize

@@ -1,0 +1,184 @@
+package kpipe
+
+import (
+	"io"
+	"sync"
+	"syscall"
+)
+
+// spliceStep is the largest step Copy asks of one splice through a *Pipe.
+const spliceStep = 1 << 20
+
+// Copy copies from src to dst until end of input and returns the bytes
+// copied, like io.Copy, by the best means the pair allows:
+//
+//   - file to file: copy_file_range(2), in the kernel (and on file systems
+//     that support it, without copying the data at all);
+//   - file to socket: sendfile(2);
+//   - a *Pipe on either side: splice(2) to or from it;
+//   - any other pair of descriptors: splice(2) through a pooled pipe;
+//   - endpoints without descriptors, or descriptors splice refuses: a
+//     buffered copy (io.Copy's WriterTo and ReaderFrom are used when there
+//     are no descriptors).
+//
+// A *io.LimitedReader source is honoured: at most N bytes are copied from its
+// R and N is decreased accordingly. Endpoints passed in are never switched to
+// blocking mode. On descriptors Copy allocates nothing in steady state.
+func Copy(dst io.Writer, src io.Reader) (int64, error) {
+	lr, limited := src.(*io.LimitedReader)
+	if limited {
+		if lr.N <= 0 {
+			return 0, nil
+		}
+		n, handled, err := copyFDs(dst, lr.R, lr.N)
+		if handled {
+			lr.N -= n
+			return n, err
+		}
+		return io.Copy(dst, lr)
+	}
+	n, handled, err := copyFDs(dst, src, -1)
+	if handled {
+		return n, err
+	}
+	return io.Copy(dst, src)
+}
+
+// copyFDs copies between two fd endpoints, at most limit bytes (< 0: all).
+// It reports handled == false, having done nothing, when either side has no
+// descriptor.
+func copyFDs(dst io.Writer, src io.Reader, limit int64) (n int64, handled bool, err error) {
+	var op fdOp
+	if !op.src.set(src, false) || !op.dst.set(dst, true) {
+		return 0, false, nil
+	}
+	if op.src.pipe != nil || op.dst.pipe != nil {
+		n, err = op.copyThroughUserPipe(limit)
+		return n, true, err
+	}
+	srcType, dstType, err := op.types()
+	if err != nil {
+		return 0, true, err
+	}
+	if srcType == fdFile && dstType == fdFile {
+		if n, err, done := op.copyIn(opCopyRange, true, limit); done {
+			return n, true, err
+		}
+	}
+	if (srcType == fdFile || srcType == fdBlock) && dstType == fdSocket {
+		if n, err, done := op.copyIn(opSendfile, false, limit); done {
+			return n, true, err
+		}
+	}
+	p, perr := getPipe()
+	if perr == nil {
+		if srcType == fdFile || srcType == fdBlock {
+			p.grow()
+		}
+		op.pipe = p
+		n, err, done := op.copyIn(opSpliceVia, true, limit)
+		putPipe(p)
+		if done {
+			return n, true, err
+		}
+	}
+	n, err = readWriteCopy(dst, src, limit)
+	return n, true, err
+}
+
+// copyIn runs one of the C copy loops. done is false when the kernel refused
+// the method before moving anything, so that the next one can be tried.
+func (op *fdOp) copyIn(kind opKind, outerIsSrc bool, limit int64) (int64, error, bool) {
+	op.kind, op.outerIsSrc, op.n = kind, outerIsSrc, limit
+	op.moved, op.eof = 0, false
+	err := op.run()
+	if err != nil && op.moved == 0 && (op.pipe == nil || op.pipe.inPipe == 0) && unsupported(op.errno) {
+		return 0, nil, false
+	}
+	return op.moved, err, true
+}
+
+// unsupported reports the errnos with which a kernel refuses a copy method
+// for a pair of descriptors (file systems, O_APPEND, old kernels).
+func unsupported(errno syscall.Errno) bool {
+	switch errno {
+	case syscall.EINVAL, syscall.EXDEV, syscall.ENOSYS, syscall.EOPNOTSUPP,
+		syscall.EBADF, syscall.EPERM, syscall.ESPIPE:
+		return true
+	}
+	return false
+}
+
+// copyThroughUserPipe splices between a *Pipe and another descriptor (or a
+// second *Pipe) until end of input or limit.
+func (op *fdOp) copyThroughUserPipe(limit int64) (int64, error) {
+	op.kind = opSplice
+	op.outerIsSrc = op.src.pipe == nil || op.dst.pipe != nil
+	var total int64
+	for limit < 0 || total < limit {
+		want := int64(spliceStep)
+		if limit >= 0 && limit-total < want {
+			want = limit - total
+		}
+		m, err := op.step(want)
+		total += m
+		if err != nil || m == 0 {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// types returns what the two descriptors are.
+func (op *fdOp) types() (src, dst fdType, err error) {
+	op.kind, op.errno = opProbe, 0
+	if err = op.src.control(op); err != nil {
+		return
+	}
+	src = op.probed
+	if err = op.dst.control(op); err != nil {
+		return
+	}
+	if op.errno != 0 {
+		return 0, 0, wrapErrno("fstat", op.errno)
+	}
+	return src, op.probed, nil
+}
+
+// copyBufSize is the buffer of the read/write fallback.
+const copyBufSize = 256 << 10
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// readWriteCopy is the fallback for descriptors that no zero-copy method
+// serves: a plain read/write loop through a pooled buffer.
+func readWriteCopy(dst io.Writer, src io.Reader, limit int64) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var total int64
+	for limit < 0 || total < limit {
+		b := buf
+		if limit >= 0 && limit-total < int64(len(b)) {
+			b = b[:limit-total]
+		}
+		nr, rerr := src.Read(b)
+		if nr > 0 {
+			nw, werr := dst.Write(b[:nr])
+			total += int64(nw)
+			if werr != nil {
+				return total, werr
+			}
+			if nw != nr {
+				return total, io.ErrShortWrite
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
+	return total, nil
+}

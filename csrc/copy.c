@@ -1,0 +1,102 @@
+/* copy.c: copy_file_range(2), sendfile(2) and a read/write loop. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include "kpipe.h"
+
+static size_t next_len(int64_t limit, int64_t done, int64_t max)
+{
+	if (limit < 0)
+		return (size_t)max;
+	int64_t left = limit - done;
+	return (size_t)(left < max ? left : max);
+}
+
+kp_io kp_copy_range(int in, int out, int64_t limit)
+{
+	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
+	while (limit < 0 || io.moved < limit) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL,
+					    next_len(limit, io.moved, KP_MAX_REQUEST), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			io.err = errno;
+			return io;
+		}
+		if (n == 0) {
+			io.eof = 1;
+			return io;
+		}
+		io.moved += n;
+	}
+	return io;
+}
+
+kp_io kp_sendfile(int out, int in, int64_t limit)
+{
+	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
+	while (limit < 0 || io.moved < limit) {
+		ssize_t n = sendfile(out, in, NULL,
+				     next_len(limit, io.moved, KP_MAX_REQUEST));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			io.err = errno;
+			if (io.err == EAGAIN)
+				io.side = KP_SIDE_DST;
+			return io;
+		}
+		if (n == 0) {
+			io.eof = 1;
+			return io;
+		}
+		io.moved += n;
+	}
+	return io;
+}
+
+/* Writes all of buf[0:len]; returns 0 or an errno. */
+static int write_all(int out, const char *buf, int64_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(out, buf, (size_t)len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit)
+{
+	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
+	while (limit < 0 || io.moved < limit) {
+		ssize_t n = read(in, buf, next_len(limit, io.moved, len));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			io.err = errno;
+			return io;
+		}
+		if (n == 0) {
+			io.eof = 1;
+			return io;
+		}
+		int err = write_all(out, buf, n);
+		if (err != 0) {
+			io.err = err;
+			return io;
+		}
+		io.moved += n;
+	}
+	return io;
+}

@@ -1,0 +1,154 @@
+/*
+ * kpipe.h: the C core of kpipe.
+ *
+ * Every function here works on file descriptors the caller owns and never
+ * closes them unless its name says so. Byte counts are 64-bit. Functions that
+ * return int64_t return a count >= 0 or a negative errno; functions that
+ * return kp_io report how far they got and why they stopped.
+ *
+ * Nothing here keeps global state: every function is safe to call from any
+ * thread at any time.
+ */
+#ifndef KPIPE_H
+#define KPIPE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The largest single request handed to the kernel (splice, sendfile and
+ * copy_file_range all cap a request near 2 GiB). */
+#define KP_MAX_REQUEST ((int64_t)1 << 30)
+
+/* The size kpipe asks for when it grows a pipe. */
+#define KP_PIPE_SIZE_DEFAULT (1 << 20)
+
+/* Which side a transfer is waiting for after it stopped with EAGAIN. */
+enum kp_side {
+	KP_SIDE_NONE = 0,
+	KP_SIDE_SRC = 1, /* the source has nothing to read */
+	KP_SIDE_DST = 2  /* the destination cannot take more */
+};
+
+/* The outcome of a call that moves data until it cannot go on. */
+typedef struct kp_io {
+	int64_t moved; /* bytes written to the destination by this call */
+	int err;       /* 0, or the errno that stopped the call (EAGAIN: would block) */
+	int eof;       /* 1 when the source reported end of input */
+	int side;      /* with EAGAIN: enum kp_side, the side to wait for */
+} kp_io;
+
+/* What fstat says an fd is. */
+enum kp_fd_type {
+	KP_FD_OTHER = 0,
+	KP_FD_FILE = 1,   /* regular file */
+	KP_FD_PIPE = 2,   /* pipe or FIFO */
+	KP_FD_SOCKET = 3,
+	KP_FD_CHAR = 4,   /* character device */
+	KP_FD_BLOCK = 5   /* block device */
+};
+
+/* ---- pipe.c: kernel pipes ---------------------------------------------- */
+
+/* Opens a pipe with O_CLOEXEC (and O_NONBLOCK when nonblock is non-zero) and,
+ * when size > 0, asks for that capacity. The pipe stays usable when the
+ * kernel refuses to grow it. On success fds[0] is the read end, fds[1] the
+ * write end, *granted the capacity in force. Returns 0 or -errno; on error no
+ * fd is left open. */
+int kp_pipe_open(int fds[2], int nonblock, int size, int *granted);
+
+/* F_SETPIPE_SZ: returns the capacity granted (>= size) or -errno. */
+int kp_pipe_set_size(int fd, int size);
+
+/* F_GETPIPE_SZ: returns the capacity or -errno. */
+int kp_pipe_size(int fd);
+
+/* FIONREAD: returns the bytes waiting in the pipe or -errno. */
+int kp_pipe_buffered(int fd);
+
+/* Closes both ends, ignoring -1 entries. Returns 0 or the first -errno. */
+int kp_pipe_close(int fds[2]);
+
+/* ---- fd.c: descriptor facts and readiness ------------------------------- */
+
+/* Returns enum kp_fd_type or -errno. */
+int kp_fd_type(int fd);
+
+/* Returns 1 if O_NONBLOCK is set, 0 if not, or -errno. */
+int kp_fd_nonblocking(int fd);
+
+/* Polls src for input and dst for output without waiting. Returns a mask of
+ * KP_SIDE_SRC (src readable) and KP_SIDE_DST (dst writable), or -errno. Hang-up
+ * and error states count as ready: the next call reports them. */
+int kp_fd_ready(int src, int dst);
+
+/* Waits, without a time limit, until fd is readable (for_write == 0) or
+ * writable. For blocking-mode descriptors only. Returns 0 or -errno. */
+int kp_fd_wait(int fd, int for_write);
+
+/* ---- splice.c: splice(2) and tee(2) ------------------------------------- */
+
+/* One splice(2) of up to len bytes with the file offsets of both fds (as with
+ * read/write), retrying on EINTR. Returns the bytes moved (0 at end of input)
+ * or -errno. */
+int64_t kp_splice(int in, int out, int64_t len, unsigned int flags);
+
+/* One tee(2) of up to len bytes, retrying on EINTR. */
+int64_t kp_tee(int in, int out, int64_t len, unsigned int flags);
+
+/* Moves data src -> pipe -> dst through a private non-blocking pipe (pr, pw)
+ * of capacity pipe_cap, taking at most limit bytes from src (limit < 0: no
+ * limit). *in_pipe holds the bytes already in the pipe on entry and on return.
+ * Runs until the source ends (eof = 1 once the pipe is empty), the limit is
+ * reached and delivered, an error, or EAGAIN (side says which fd to wait
+ * for). */
+kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
+		    int64_t limit, int64_t *in_pipe);
+
+/* ---- copy.c: copy_file_range(2) and sendfile(2) ------------------------- */
+
+/* copy_file_range from in to out at their file offsets until end of input,
+ * limit bytes (limit < 0: no limit) or an error. */
+kp_io kp_copy_range(int in, int out, int64_t limit);
+
+/* sendfile from in (a file) to out at in's offset until end of input, limit
+ * bytes (limit < 0: no limit), an error or EAGAIN from out. */
+kp_io kp_sendfile(int out, int in, int64_t limit);
+
+/* read/write through buf of size len until end of input, limit or an error;
+ * for blocking descriptors. */
+kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit);
+
+/* ---- uring_probe.c: io_uring support ------------------------------------ */
+
+/* Bits of kp_uring_probe's result: the operations the kernel supports. */
+#define KP_URING_SPLICE (1u << 0)
+#define KP_URING_TEE (1u << 1)
+#define KP_URING_POLL_ADD (1u << 2)
+#define KP_URING_ASYNC_CANCEL (1u << 3)
+#define KP_URING_LINK_TIMEOUT (1u << 4)
+#define KP_URING_ALL_NEEDED                                                    \
+	(KP_URING_SPLICE | KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL |          \
+	 KP_URING_LINK_TIMEOUT)
+
+/* Sets up a small ring, asks which operations it supports and tears it
+ * down. Returns 0 and fills *ops, or -errno when io_uring cannot be set up
+ * (EPERM under seccomp or io_uring_disabled, ENOSYS without the syscall). */
+int kp_uring_probe(unsigned int *ops);
+
+/* ---- zlib_info.c: the linked zlib --------------------------------------- */
+
+/* The version string of the zlib in use at run time. */
+const char *kp_zlib_version(void);
+
+/* Returns 1 when the run-time zlib is compatible with the headers kpipe was
+ * built against (same major version), 0 otherwise. */
+int kp_zlib_compatible(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KPIPE_H */

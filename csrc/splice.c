@@ -1,0 +1,90 @@
+/* splice.c: splice(2) and tee(2), one call or a whole pipe-in-the-middle loop. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kpipe.h"
+#include "kpipe_compat.h"
+
+static size_t request_len(int64_t len)
+{
+	if (len > KP_MAX_REQUEST)
+		len = KP_MAX_REQUEST;
+	return (size_t)len;
+}
+
+int64_t kp_splice(int in, int out, int64_t len, unsigned int flags)
+{
+	if (len <= 0)
+		return 0;
+	for (;;) {
+		ssize_t n = splice(in, NULL, out, NULL, request_len(len), flags);
+		if (n >= 0)
+			return (int64_t)n;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+int64_t kp_tee(int in, int out, int64_t len, unsigned int flags)
+{
+	if (len <= 0)
+		return 0;
+	for (;;) {
+		ssize_t n = tee(in, out, request_len(len), flags);
+		if (n >= 0)
+			return (int64_t)n;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static kp_io stopped(kp_io io, int64_t r, int side)
+{
+	io.err = (int)-r;
+	if (io.err == EAGAIN)
+		io.side = side;
+	return io;
+}
+
+kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
+		    int64_t limit, int64_t *in_pipe)
+{
+	const unsigned int flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
+	int64_t taken = 0; /* bytes taken from src by this call */
+
+	for (;;) {
+		/* Drain what the pipe holds before taking more. */
+		while (*in_pipe > 0) {
+			int64_t n = kp_splice(pr, dst, *in_pipe, flags);
+			if (n < 0)
+				return stopped(io, n, KP_SIDE_DST);
+			if (n == 0) {
+				/* A pipe we own cannot run dry while it holds data. */
+				io.err = EIO;
+				return io;
+			}
+			*in_pipe -= n;
+			io.moved += n;
+		}
+		if (limit >= 0 && taken >= limit)
+			return io;
+		int64_t want = pipe_cap;
+		if (limit >= 0 && limit - taken < want)
+			want = limit - taken;
+		int64_t n = kp_splice(src, pw, want, flags);
+		if (n < 0)
+			return stopped(io, n, KP_SIDE_SRC);
+		if (n == 0) {
+			io.eof = 1;
+			return io;
+		}
+		taken += n;
+		*in_pipe += n;
+	}
+}

@@ -1,0 +1,186 @@
+package kpipe
+
+import (
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// opKind is the system call an fdOp issues.
+type opKind uint8
+
+const (
+	opSplice    opKind = iota // one splice(2) between src and dst
+	opTee                     // one tee(2) between two pipes
+	opSpliceVia               // the C loop src -> pooled pipe -> dst
+	opCopyRange               // the C copy_file_range loop
+	opSendfile                // the C sendfile loop
+	opProbe                   // fstat of the inner descriptor
+)
+
+var opNames = [...]string{"splice", "tee", "splice", "copy_file_range", "sendfile", "fstat"}
+
+// fdOp is one operation between two fd endpoints, run so that no thread ever
+// waits on one fd while holding the other: the endpoint that has to wait is
+// held under its poller lock (outer), the other only for the system call
+// (inner). When the call reports EAGAIN the op finds out which side is not
+// ready and parks on that side alone.
+type fdOp struct {
+	kind     opKind
+	src, dst endpoint
+	n        int64     // request size (opSplice, opTee) or limit (<0: none)
+	pipe     *poolPipe // opSpliceVia
+
+	outerIsSrc bool // which endpoint is held as outer
+	outerFD    int
+
+	// results
+	moved  int64
+	eof    bool
+	errno  syscall.Errno
+	waitOn side
+	err    error // from the inner endpoint (closed, ...)
+	probed fdType
+}
+
+// run issues the operation until it completes, fails or, for opSplice and
+// opTee, moves some bytes; it waits in between as needed.
+func (op *fdOp) run() error {
+	for {
+		op.errno, op.err, op.waitOn = 0, nil, sideNone
+		var err error
+		if op.outerIsSrc {
+			err = op.src.rawRead(op)
+		} else {
+			err = op.dst.rawWrite(op)
+		}
+		if err == nil {
+			err = op.err
+		}
+		if err != nil {
+			return op.closedErr(err)
+		}
+		if op.errno == syscall.EAGAIN {
+			// The other endpoint is the one not ready: hold it instead.
+			op.outerIsSrc = op.waitOn == sideSrc
+			continue
+		}
+		if op.errno != 0 {
+			return wrapErrno(opNames[op.kind], op.errno)
+		}
+		return nil
+	}
+}
+
+// outer runs with the outer endpoint's fd. It returns false to park in the
+// poller until that fd is ready, true when done or when the other side has
+// to be waited for.
+func (op *fdOp) outer(fd int) bool {
+	op.outerFD = fd
+	for spins := 0; ; spins++ {
+		var err error
+		if op.outerIsSrc {
+			err = op.dst.control(op)
+		} else {
+			err = op.src.control(op)
+		}
+		if err != nil {
+			op.err = err
+			return true
+		}
+		if op.errno != syscall.EAGAIN {
+			return true
+		}
+		switch op.waitOn {
+		case sideNone:
+			// Both ready by poll(2) yet the call would block: a race
+			// with another reader or writer. Try again, politely.
+			if spins < 64 {
+				runtime.Gosched()
+			} else {
+				time.Sleep(time.Millisecond)
+			}
+			continue
+		case sideSrc:
+			if !op.outerIsSrc {
+				return true
+			}
+		case sideDst:
+			if op.outerIsSrc {
+				return true
+			}
+		}
+		outer := &op.dst
+		if op.outerIsSrc {
+			outer = &op.src
+		}
+		if outer.pollable(fd) {
+			return false
+		}
+		// A blocking-mode descriptor has no poller: wait on this thread,
+		// as a read or write on it would.
+		if e := cWait(fd, !op.outerIsSrc); e != 0 {
+			op.errno = e
+			return true
+		}
+	}
+}
+
+// inner runs with the inner endpoint's fd and issues the system call.
+func (op *fdOp) inner(fd int) {
+	if op.kind == opProbe {
+		op.probed, op.errno = cFdType(fd)
+		return
+	}
+	src, dst := fd, op.outerFD
+	if op.outerIsSrc {
+		src, dst = op.outerFD, fd
+	}
+	var r ioResult
+	switch op.kind {
+	case opSplice:
+		r.moved, r.errno = cSplice(src, dst, op.n)
+		r.eof = r.errno == 0 && r.moved == 0
+	case opTee:
+		r.moved, r.errno = cTee(src, dst, op.n)
+		r.eof = r.errno == 0 && r.moved == 0
+	case opSpliceVia:
+		limit := op.n
+		if limit >= 0 {
+			limit -= op.moved + int64(op.pipe.inPipe)
+		}
+		r = cSpliceVia(src, dst, op.pipe, limit)
+	case opCopyRange:
+		r = cCopyRange(src, dst, op.remaining())
+	case opSendfile:
+		r = cSendfile(dst, src, op.remaining())
+	}
+	op.moved += r.moved
+	op.eof = r.eof
+	op.errno = r.errno
+	if r.errno != syscall.EAGAIN {
+		return
+	}
+	op.waitOn = r.side
+	if op.kind == opSplice || op.kind == opTee {
+		// Either fd may be the one not ready: ask.
+		ready, e := cReady(src, dst)
+		switch {
+		case e != 0:
+			op.errno = e
+		case ready&sideSrc == 0:
+			op.waitOn = sideSrc
+		case ready&sideDst == 0:
+			op.waitOn = sideDst
+		default:
+			op.waitOn = sideNone
+		}
+	}
+}
+
+func (op *fdOp) remaining() int64 {
+	if op.n < 0 {
+		return -1
+	}
+	return op.n - op.moved
+}

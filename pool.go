@@ -1,0 +1,108 @@
+package kpipe
+
+// #include <stdint.h>
+import "C"
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// pipePoolMax bounds the idle pipes kept for reuse; more are closed.
+	pipePoolMax = 16
+	// pipeGrowSize is the capacity a pooled pipe grows to once a transfer
+	// fills it; small transfers keep the kernel's default.
+	pipeGrowSize = 1 << 20
+	// pipeGrowRetry is how long kpipe waits before asking to grow a pipe
+	// again after the kernel refused (pipe-user-pages limits).
+	pipeGrowRetry = 10 * time.Second
+)
+
+// poolPipe is a private non-blocking pipe used in the middle of a transfer.
+// Only its user touches it, so its fill level is always known.
+type poolPipe struct {
+	r, w     C.int
+	capacity int
+	inPipe   C.int64_t // bytes in the pipe
+}
+
+// pipePool keeps empty pipes for reuse, so that steady-state transfers open
+// no descriptors and allocate nothing.
+var pipePool struct {
+	mu   sync.Mutex
+	free []*poolPipe
+	// growRefusedAt is the UnixNano time of the last refused growth.
+	growRefusedAt atomic.Int64
+}
+
+// getPipe returns an empty pooled pipe, opening one if none is idle.
+func getPipe() (*poolPipe, error) {
+	pipePool.mu.Lock()
+	if n := len(pipePool.free); n > 0 {
+		p := pipePool.free[n-1]
+		pipePool.free[n-1] = nil
+		pipePool.free = pipePool.free[:n-1]
+		pipePool.mu.Unlock()
+		return p, nil
+	}
+	pipePool.mu.Unlock()
+	r, w, capacity, errno := cPipeOpen(true, 0)
+	if errno != 0 {
+		return nil, wrapErrno("pipe2", errno)
+	}
+	return &poolPipe{r: C.int(r), w: C.int(w), capacity: capacity}, nil
+}
+
+// putPipe returns p to the pool, or closes it when it still holds data (its
+// bytes belong to a failed transfer) or the pool is full.
+func putPipe(p *poolPipe) {
+	if p.inPipe == 0 {
+		pipePool.mu.Lock()
+		if len(pipePool.free) < pipePoolMax {
+			if pipePool.free == nil {
+				pipePool.free = make([]*poolPipe, 0, pipePoolMax)
+			}
+			pipePool.free = append(pipePool.free, p)
+			pipePool.mu.Unlock()
+			return
+		}
+		pipePool.mu.Unlock()
+	}
+	p.close()
+}
+
+func (p *poolPipe) close() {
+	cPipeClose(int(p.r), int(p.w))
+	p.r, p.w, p.inPipe = -1, -1, 0
+}
+
+// grow raises the pipe's capacity to pipeGrowSize, unless the kernel refused
+// recently; a refusal leaves the pipe as it was and working.
+func (p *poolPipe) grow() {
+	if p.capacity >= pipeGrowSize {
+		return
+	}
+	if t := pipePool.growRefusedAt.Load(); t != 0 && time.Since(time.Unix(0, t)) < pipeGrowRetry {
+		return
+	}
+	granted, err := cPipeSetSize(int(p.w), pipeGrowSize)
+	if err != nil {
+		pipePool.growRefusedAt.Store(time.Now().UnixNano())
+		return
+	}
+	p.capacity = granted
+}
+
+// drainPipePool closes every idle pooled pipe and returns how many it closed.
+func drainPipePool() int {
+	pipePool.mu.Lock()
+	free := pipePool.free
+	pipePool.free = nil
+	pipePool.mu.Unlock()
+	for _, p := range free {
+		p.close()
+	}
+	return len(free)
+}

@@ -1,0 +1,62 @@
+package kpipe
+
+// #include "kpipe.h"
+import "C"
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// uringOps is the set of io_uring operations the running kernel supports, as
+// bits of the C core's KP_URING_* flags.
+type uringOps uint32
+
+const (
+	uringSplice      uringOps = C.KP_URING_SPLICE
+	uringTee         uringOps = C.KP_URING_TEE
+	uringPollAdd     uringOps = C.KP_URING_POLL_ADD
+	uringAsyncCancel uringOps = C.KP_URING_ASYNC_CANCEL
+	uringLinkTimeout uringOps = C.KP_URING_LINK_TIMEOUT
+	// uringNeeded is what the double-splice engine cannot do without.
+	uringNeeded uringOps = C.KP_URING_ALL_NEEDED
+)
+
+// errUringOps reports a kernel whose io_uring lacks operations kpipe needs.
+var errUringOps = errors.New("kpipe: io_uring lacks splice, poll, cancel or link-timeout support")
+
+var uringProbe struct {
+	once sync.Once
+	ops  uringOps
+	err  error
+}
+
+// probeIOUring sets up and tears down a small ring once per process and
+// reports which operations it supports. The error wraps the errno with which
+// the kernel refused io_uring (EPERM under a seccomp filter or
+// kernel.io_uring_disabled, ENOSYS without io_uring) or is errUringOps.
+func probeIOUring() (uringOps, error) {
+	uringProbe.once.Do(func() {
+		var ops C.uint
+		if r := C.kp_uring_probe(&ops); r < 0 {
+			uringProbe.err = os.NewSyscallError("io_uring_setup", syscall.Errno(-r))
+			return
+		}
+		uringProbe.ops = uringOps(ops)
+		if uringProbe.ops&uringNeeded != uringNeeded {
+			uringProbe.err = errUringOps
+		}
+	})
+	return uringProbe.ops, uringProbe.err
+}
+
+// backendEnv is the environment variable that forces a backend; "poll"
+// forces the runtime-poller fallback everywhere.
+const backendEnv = "KPIPE_BACKEND"
+
+// forcePollFromEnv reports whether KPIPE_BACKEND=poll is set.
+func forcePollFromEnv() bool {
+	return os.Getenv(backendEnv) == "poll"
+}
