@@ -15,7 +15,8 @@ const spliceStep = 1 << 20
 //   - file to file: copy_file_range(2), in the kernel (and on file systems
 //     that support it, without copying the data at all);
 //   - file to socket: sendfile(2);
-//   - a *Pipe on either side: splice(2) to or from it;
+//   - a pipe on either side (a *Pipe, os.Pipe, a FIFO): splice(2) to or
+//     from it;
 //   - any other pair of descriptors: splice(2) through a pooled pipe;
 //   - endpoints without descriptors, or descriptors splice refuses: a
 //     buffered copy (io.Copy's WriterTo and ReaderFrom are used when there
@@ -53,12 +54,19 @@ func copyFDs(dst io.Writer, src io.Reader, limit int64) (n int64, handled bool, 
 		return 0, false, nil
 	}
 	if op.src.pipe != nil || op.dst.pipe != nil {
-		n, err = op.copyThroughUserPipe(limit)
+		n, err = op.spliceDirect(limit, op.src.pipe == nil || op.dst.pipe != nil)
 		return n, true, err
 	}
 	srcType, dstType, err := op.types()
 	if err != nil {
 		return 0, true, err
+	}
+	if srcType == fdPipe || dstType == fdPipe {
+		// A pipe on one side needs no pipe in the middle.
+		n, err = op.spliceDirect(limit, srcType != fdPipe || dstType == fdPipe)
+		if err == nil || n > 0 || !unsupported(op.errno) {
+			return n, true, err
+		}
 	}
 	if srcType == fdFile && dstType == fdFile {
 		if n, err, done := op.copyIn(opCopyRange, true, limit); done {
@@ -109,11 +117,12 @@ func unsupported(errno syscall.Errno) bool {
 	return false
 }
 
-// copyThroughUserPipe splices between a *Pipe and another descriptor (or a
-// second *Pipe) until end of input or limit.
-func (op *fdOp) copyThroughUserPipe(limit int64) (int64, error) {
+// spliceDirect splices between a pipe and another descriptor (or a second
+// pipe) until end of input or limit. outerIsSrc says which side to hold
+// first: the one that is not a pipe, which is the one likely to wait.
+func (op *fdOp) spliceDirect(limit int64, outerIsSrc bool) (int64, error) {
 	op.kind = opSplice
-	op.outerIsSrc = op.src.pipe == nil || op.dst.pipe != nil
+	op.outerIsSrc = outerIsSrc
 	var total int64
 	for limit < 0 || total < limit {
 		want := int64(spliceStep)

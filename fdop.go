@@ -145,6 +145,10 @@ func (op *fdOp) inner(fd int) {
 		r.moved, r.errno = cTee(src, dst, op.n)
 		r.eof = r.errno == 0 && r.moved == 0
 	case opSpliceVia:
+		if op.moved >= int64(op.pipe.capacity) {
+			// A transfer that outgrew the pipe gets a bigger one.
+			op.pipe.grow()
+		}
 		limit := op.n
 		if limit >= 0 {
 			limit -= op.moved + int64(op.pipe.inPipe)
