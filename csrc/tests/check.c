@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -174,12 +175,12 @@ int check_main(const char *suite, int argc, char **argv,
 
 /* ---- helpers ------------------------------------------------------------- */
 
-void check_block_sigpipe(void)
+void check_block_signal(int sig)
 {
 	sigset_t set;
 	int r;
 
-	if (sigemptyset(&set) < 0 || sigaddset(&set, SIGPIPE) < 0) {
+	if (sigemptyset(&set) < 0 || sigaddset(&set, sig) < 0) {
 		perror("sigset");
 		exit(2);
 	}
@@ -188,6 +189,24 @@ void check_block_sigpipe(void)
 		fprintf(stderr, "pthread_sigmask: %s\n", strerror(r));
 		exit(2);
 	}
+}
+
+void check_block_sigpipe(void)
+{
+	check_block_signal(SIGPIPE);
+}
+
+int check_set_fsize(uint64_t limit, uint64_t *old)
+{
+	struct rlimit rl;
+
+	if (!CHECK_SYS(getrlimit(RLIMIT_FSIZE, &rl)))
+		return -1;
+	*old = (uint64_t)rl.rlim_cur;
+	rl.rlim_cur = (rlim_t)limit;
+	if (!CHECK_SYS(setrlimit(RLIMIT_FSIZE, &rl)))
+		return -1;
+	return 0;
 }
 
 int check_take_signal(int sig)
@@ -347,7 +366,7 @@ void check_hash_stream(uint64_t seed, int64_t size, struct check_hash *hs)
 
 int64_t check_drain(int fd, struct check_hash *hs)
 {
-	static unsigned char buf[CHECK_BLOCK];
+	unsigned char buf[CHECK_BLOCK]; /* on the stack: threads drain too */
 	int64_t total = 0;
 
 	for (;;) {

@@ -81,6 +81,13 @@ void check_failf(const char *file, int line, const char *fmt, ...)
  * kpipe's C threads must: a write to a closed peer then fails with EPIPE. */
 void check_block_sigpipe(void);
 
+/* Blocks signal sig in the calling thread. */
+void check_block_signal(int sig);
+
+/* Sets the soft RLIMIT_FSIZE to limit and returns the old one in *old (with
+ * SIGXFSZ blocked, writes past it fail with EFBIG). Returns 0 or -1. */
+int check_set_fsize(uint64_t limit, uint64_t *old);
+
 /* Takes a pending, blocked signal sig; returns 1 if one was pending. */
 int check_take_signal(int sig);
 

@@ -1,0 +1,321 @@
+package kpipe_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kpipe/kpipe"
+)
+
+// A Pipe is a kernel pipe: bytes written to it wait in the kernel until they
+// are read, or spliced elsewhere.
+func ExampleNewPipe() {
+	p, err := kpipe.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	if _, err := p.Write([]byte("hello, pipe")); err != nil {
+		log.Fatal(err)
+	}
+	n, err := p.Buffered()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("buffered:", n)
+
+	p.CloseWrite() // the reader sees io.EOF once the pipe is drained
+	data, err := io.ReadAll(p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("read: %q\n", data)
+	// Output:
+	// buffered: 11
+	// read: "hello, pipe"
+}
+
+// SetCap grows a pipe so that each splice through it can move more at once.
+// The kernel rounds the request up to a power of two pages.
+func ExamplePipe_SetCap() {
+	p, err := kpipe.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	granted, err := p.SetCap(100_000)
+	if err != nil {
+		// Unprivileged processes can be refused (pipe-user-pages limits);
+		// the pipe then keeps its capacity and still works.
+		log.Fatal(err)
+	}
+	size, err := p.Cap()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(granted >= 100_000, size == granted)
+	// Output: true true
+}
+
+// Splice moves a file's contents into a pipe and from the pipe into another
+// file, the pipe-in-the-middle copy of the Ruby article: the bytes never
+// enter the program's memory.
+func ExampleSplice() {
+	dir, err := os.MkdirTemp("", "kpipe-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	srcName := filepath.Join(dir, "src.txt")
+	if err := os.WriteFile(srcName, []byte("spliced, not copied\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	src, err := os.Open(srcName)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(filepath.Join(dir, "dst.txt"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer dst.Close()
+
+	p, err := kpipe.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	for {
+		// file -> pipe: up to what the pipe holds (64 KiB by default)
+		n, err := kpipe.Splice(p, src, 64<<10)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if n == 0 {
+			break // end of the source file
+		}
+		// pipe -> file: all of it, in as many steps as it takes
+		for n > 0 {
+			m, err := kpipe.Splice(dst, p, n)
+			if err != nil {
+				log.Fatal(err)
+			}
+			n -= m
+		}
+	}
+
+	copied, err := os.ReadFile(dst.Name())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(string(copied))
+	// Output: spliced, not copied
+}
+
+// With a negative n, Splice keeps going until the source ends. Here a
+// goroutine fills the pipe from a file while the caller drains it into a
+// buffer, as the two fibers of the Polyphony article's echo server do.
+func ExampleSplice_untilEOF() {
+	f, err := os.CreateTemp("", "kpipe-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := f.WriteString(strings.Repeat("0123456789", 20_000)); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		log.Fatal(err)
+	}
+
+	p, err := kpipe.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := kpipe.Splice(p, f, -8192) // file -> pipe until EOF
+		p.CloseWrite()
+		done <- err
+	}()
+
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(p); err != nil { // pipe -> memory until EOF
+		log.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(buf.Len(), buf.String()[:10])
+	// Output: 200000 0123456789
+}
+
+// Splice needs a Pipe on at least one side; Copy does not.
+func ExampleSplice_needPipe() {
+	var dst bytes.Buffer
+	_, err := kpipe.Splice(&dst, strings.NewReader("no pipe here"), 100)
+	fmt.Println(errors.Is(err, kpipe.ErrNeedPipe))
+
+	n, err := kpipe.Copy(&dst, strings.NewReader("no pipe here"))
+	fmt.Println(n, err, dst.String())
+	// Output:
+	// true
+	// 12 <nil> no pipe here
+}
+
+// Tee copies what waits in one pipe into another without consuming it, so
+// the same bytes can go two ways.
+func ExampleTee() {
+	primary, err := kpipe.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer primary.Close()
+	side, err := kpipe.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer side.Close()
+
+	if _, err := primary.Write([]byte("log me and keep me")); err != nil {
+		log.Fatal(err)
+	}
+	n, err := kpipe.Tee(side, primary, 1<<16)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("teed:", n)
+
+	primary.CloseWrite()
+	side.CloseWrite()
+	a, err := io.ReadAll(primary)
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := io.ReadAll(side)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("primary: %q\nside:    %q\n", a, b)
+	// Output:
+	// teed: 18
+	// primary: "log me and keep me"
+	// side:    "log me and keep me"
+}
+
+// Copy is io.Copy by the best means the pair allows: between two files it
+// uses copy_file_range(2), so the data is copied inside the kernel.
+func ExampleCopy() {
+	dir, err := os.MkdirTemp("", "kpipe-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	srcName := filepath.Join(dir, "src.txt")
+	if err := os.WriteFile(srcName, []byte("copied in the kernel\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	src, err := os.Open(srcName)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(filepath.Join(dir, "dst.txt"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer dst.Close()
+
+	n, err := kpipe.Copy(dst, src)
+	if err != nil {
+		log.Fatal(err)
+	}
+	data, err := os.ReadFile(dst.Name())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d bytes: %s", n, data)
+	// Output: 21 bytes: copied in the kernel
+}
+
+// Copy honours an *io.LimitedReader: it copies at most N bytes and lowers N
+// by what it copied, as io.Copy does.
+func ExampleCopy_limitedReader() {
+	dir, err := os.MkdirTemp("", "kpipe-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	srcName := filepath.Join(dir, "src.txt")
+	if err := os.WriteFile(srcName, []byte("header|body"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	src, err := os.Open(srcName)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(filepath.Join(dir, "dst.txt"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer dst.Close()
+
+	lr := &io.LimitedReader{R: src, N: 6}
+	n, err := kpipe.Copy(dst, lr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	data, err := os.ReadFile(dst.Name())
+	if err != nil {
+		log.Fatal(err)
+	}
+	rest, err := io.ReadAll(src) // the source's offset moved by n bytes
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("copied %d: %q, N left %d, rest %q\n", n, data, lr.N, rest)
+	// Output: copied 6: "header", N left 0, rest "|body"
+}
+
+// Copy moves bytes out of a Pipe with splice(2); here into a file, until the
+// pipe's write end is closed.
+func ExampleCopy_fromPipe() {
+	f, err := os.CreateTemp("", "kpipe-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+
+	p, err := kpipe.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	go func() {
+		fmt.Fprint(p, "through the pipe")
+		p.CloseWrite()
+	}()
+	n, err := kpipe.Copy(f, p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, string(data))
+	// Output: 16 through the pipe
+}

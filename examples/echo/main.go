@@ -1,0 +1,160 @@
+// Command echo is the splice echo server of Polyphony's "pipes and splice"
+// article, in Go: every connection gets its own kpipe.Pipe, one goroutine
+// splices what the client sends into the pipe and another splices the pipe
+// back into the connection, until the client stops sending. The bytes never
+// enter the program's memory, and a connection waiting for data holds a
+// parked goroutine, not an OS thread.
+//
+// Usage:
+//
+//	go run ./examples/echo [-listen 127.0.0.1:1234]
+//
+// Try it with netcat; -N makes nc shut its side down at the end of its input,
+// so that the server's echo ends and nc exits:
+//
+//	echo foobar | nc -N 127.0.0.1 1234
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kpipe/kpipe"
+)
+
+// step is the most one splice moves at a time. The article splices 8 KiB at
+// a time; a pipe holds 64 KiB by default, so steps of that size halve the
+// system calls for bulk transfers and cost nothing for small ones.
+const step = 64 << 10
+
+// logger reports connection errors; a client going away is not one.
+var logger = log.New(os.Stderr, "echo: ", log.LstdFlags)
+
+// main parses the flags, listens and serves until the listener fails.
+func main() {
+	addr := flag.String("listen", "127.0.0.1:1234", "TCP address to listen on")
+	flag.Parse()
+	if flag.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: echo [-listen ADDR]")
+		os.Exit(2)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "echo: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("Echoing on %s...\n", ln.Addr())
+	if err := serve(ln); err != nil {
+		fmt.Fprintf(os.Stderr, "echo: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// serve accepts connections on ln and echoes each in its own goroutine. It
+// returns nil once ln is closed and every connection it accepted has ended,
+// or the error that made Accept fail for good. Transient Accept failures
+// (out of descriptors, aborted handshakes) are retried after a pause.
+func serve(ln net.Listener) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var pause time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if !transient(err) {
+				return err
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			logger.Printf("accept: %v; retrying in %v", err, pause)
+			time.Sleep(pause)
+			continue
+		}
+		pause = 0
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := handle(conn); err != nil {
+				logger.Printf("%s: %v", conn.RemoteAddr(), err)
+			}
+		}()
+	}
+}
+
+// transient reports whether an Accept error is worth retrying.
+func transient(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE,
+		syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
+}
+
+// handle echoes one connection and closes it. Data goes conn -> pipe in one
+// goroutine and pipe -> conn in this one, as in the article:
+//
+//	IO.splice(conn, pipe, -8192); pipe.close  # in a second fiber
+//	IO.splice(pipe, conn, -8192)
+//
+// When the client shuts down its sending side, the pipe's write end is
+// closed, the rest of the pipe is echoed, and the server shuts down its own
+// sending side so that the client sees the end of the echo. A client that
+// disconnects early ends both directions without an error: clients going
+// away is normal for a server.
+func handle(conn net.Conn) error {
+	defer conn.Close()
+	p, err := kpipe.NewPipe()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	inErr := make(chan error, 1)
+	go func() {
+		_, err := kpipe.Splice(p, conn, -step)
+		// End of input, or a failure: either way no more data comes, and
+		// the other direction finishes once the pipe is drained.
+		p.CloseWrite()
+		inErr <- err
+	}()
+
+	_, outErr := kpipe.Splice(conn, p, -step)
+	if outErr != nil {
+		// The echo cannot be delivered: stop the reading side too. Closing
+		// the connection and the pipe wakes a splice waiting on either.
+		conn.Close()
+		p.Close()
+	} else if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		// Everything was echoed: tell the client so (a FIN after the data).
+		if err := cw.CloseWrite(); err != nil && !clientGone(err) {
+			outErr = err
+		}
+	}
+	err = <-inErr
+	switch {
+	case outErr != nil && !clientGone(outErr):
+		return fmt.Errorf("echo: %w", outErr)
+	case err != nil && !clientGone(err) && outErr == nil:
+		return fmt.Errorf("receive: %w", err)
+	}
+	return nil
+}
+
+// clientGone reports whether err only says that the client went away (or
+// that handle itself closed the connection or pipe after the client did).
+func clientGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, os.ErrClosed)
+}

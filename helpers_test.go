@@ -1,0 +1,476 @@
+package kpipe
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Shared helpers of the behaviour tests. Everything here works on real
+// kernel objects: temporary files, kernel pipes, loopback TCP and Unix
+// stream sockets.
+
+// testSizes are the transfer sizes every endpoint pair is tried with.
+var testSizes = []int{0, 1, 65535, 1<<20 + 7, 24 << 20}
+
+// bigSizeMin is the size above which a transfer is big enough that tests
+// run it only where it exercises something the smaller ones do not.
+const bigSizeMin = 2 << 20
+
+var testDataCache sync.Map // int -> []byte
+
+// testData returns size bytes of deterministic pseudo-random data. The slice
+// is shared between tests: never modify it.
+func testData(size int) []byte {
+	if v, ok := testDataCache.Load(size); ok {
+		return v.([]byte)
+	}
+	b := make([]byte, size+8)
+	x := uint64(size)*0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D
+	for i := 0; i < size; i += 8 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		binary.LittleEndian.PutUint64(b[i:], x)
+	}
+	b = b[:size:size]
+	v, _ := testDataCache.LoadOrStore(size, b)
+	return v.([]byte)
+}
+
+// sumString is a short printable form of a SHA-256 sum.
+func sumString(s [sha256.Size]byte) string { return fmt.Sprintf("%x", s[:8]) }
+
+// tempFileWith creates a file holding data in t's temporary directory and
+// returns it opened read-only at offset 0.
+func tempFileWith(t testing.TB, data []byte) *os.File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "src")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// tempFileRW creates an empty file opened for reading and writing.
+func tempFileRW(t testing.TB) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(t.TempDir(), "dst"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// fileContents reads a file's whole contents through its path, leaving its
+// offset alone.
+func fileContents(t testing.TB, f *os.File) []byte {
+	t.Helper()
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// hashFile hashes a file's whole contents through its path, leaving its
+// offset alone.
+func hashFile(t testing.TB, f *os.File) hashResult {
+	t.Helper()
+	g, err := os.Open(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, struct{ io.Reader }{g}, make([]byte, 64<<10))
+	res := hashResult{n: n, err: err}
+	copy(res.sum[:], h.Sum(nil))
+	return res
+}
+
+// fileOffset returns f's current offset.
+func fileOffset(t testing.TB, f *os.File) int64 {
+	t.Helper()
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return off
+}
+
+// newTestPipe opens a *Pipe closed at the end of the test.
+func newTestPipe(t testing.TB) *Pipe {
+	t.Helper()
+	p, err := NewPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// osPipe opens a pipe with os.Pipe (non-blocking, in Go's poller).
+func osPipe(t testing.TB) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
+// tcpListener listens on a loopback port for the length of the test.
+func tcpListener(t testing.TB) *net.TCPListener {
+	t.Helper()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// tcpPairOn connects a client to ln and returns both ends of the connection.
+func tcpPairOn(t testing.TB, ln *net.TCPListener) (client, server *net.TCPConn) {
+	t.Helper()
+	client, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}
+
+// tcpPair returns both ends of a fresh loopback TCP connection.
+func tcpPair(t testing.TB) (client, server *net.TCPConn) {
+	t.Helper()
+	ln := tcpListener(t)
+	client, server = tcpPairOn(t, ln)
+	ln.Close()
+	return client, server
+}
+
+// unixPair returns both ends of a Unix stream socket pair.
+func unixPair(t testing.TB) (a, b *net.UnixConn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c.(*net.UnixConn)
+	}
+	return conv(fds[0]), conv(fds[1])
+}
+
+// deadTCPConn returns a connected socket whose peer has closed (reset when
+// reset is true), with the peer's close already seen by the kernel.
+func deadTCPConn(t testing.TB, reset bool) *net.TCPConn {
+	t.Helper()
+	client, server := tcpPair(t)
+	if reset {
+		if err := server.SetLinger(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	server.Close()
+	// Wait for the FIN or RST to arrive so that the state is settled.
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var b [1]byte
+	if _, err := client.Read(b[:]); err == nil {
+		t.Fatal("read from a connection whose peer closed returned data")
+	}
+	client.SetReadDeadline(time.Time{})
+	return client
+}
+
+// tcpWrapper hides a *net.TCPConn's type so that kpipe sees a plain
+// syscall.Conn.
+type tcpWrapper struct{ *net.TCPConn }
+
+// fdFlags returns the F_GETFL and F_GETFD flags of the descriptor behind sc.
+func fdFlags(t testing.TB, sc syscall.Conn) (fl, fdfl int) {
+	t.Helper()
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ferr error
+	err = rc.Control(func(fd uintptr) {
+		fl, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0)
+		if ferr == nil {
+			fdfl, ferr = unix.FcntlInt(fd, unix.F_GETFD, 0)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	return fl, fdfl
+}
+
+// requireNonblock fails the test unless the descriptor behind sc is still in
+// non-blocking mode.
+func requireNonblock(t testing.TB, what string, sc syscall.Conn) {
+	t.Helper()
+	if fl, _ := fdFlags(t, sc); fl&unix.O_NONBLOCK == 0 {
+		t.Errorf("%s: O_NONBLOCK was cleared", what)
+	}
+}
+
+// countDir returns the number of entries in a /proc directory.
+func countDir(t testing.TB, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// openFDs returns the number of open descriptors, after closing the idle
+// pooled pipes so that the count does not depend on the pool's state.
+func openFDs(t testing.TB) int {
+	t.Helper()
+	drainPipePool()
+	return countDir(t, "/proc/self/fd")
+}
+
+// osThreads returns the number of OS threads of the process.
+func osThreads(t testing.TB) int {
+	t.Helper()
+	return countDir(t, "/proc/self/task")
+}
+
+// hashResult is what a draining goroutine saw.
+type hashResult struct {
+	sum [sha256.Size]byte
+	n   int64
+	err error
+}
+
+// drainAsync reads r to EOF in a goroutine and reports the SHA-256 of what it
+// read.
+func drainAsync(r io.Reader) <-chan hashResult {
+	ch := make(chan hashResult, 1)
+	go func() {
+		h := sha256.New()
+		buf := make([]byte, 64<<10)
+		n, err := io.CopyBuffer(h, struct{ io.Reader }{r}, buf)
+		var res hashResult
+		copy(res.sum[:], h.Sum(nil))
+		res.n, res.err = n, err
+		ch <- res
+	}()
+	return ch
+}
+
+// feedAsync writes data to w in a goroutine, then calls closeFn. The test's
+// cleanup aborts it with abort (which must unblock the write) and waits for
+// it, so that no goroutine outlives the test.
+func feedAsync(t testing.TB, w io.Writer, data []byte, closeFn, abort func()) (wait func() error) {
+	ch := make(chan error, 1)
+	go func() {
+		_, err := w.Write(data)
+		closeFn()
+		ch <- err
+	}()
+	var once sync.Once
+	var err error
+	wait = func() error {
+		once.Do(func() { err = <-ch })
+		return err
+	}
+	t.Cleanup(func() { abort(); wait() })
+	return wait
+}
+
+// srcKind makes a source endpoint that yields data and then end of input.
+type srcKind struct {
+	name string
+	fd   bool // has a file descriptor
+	pipe bool // is a *Pipe
+	// open returns the source and a function that waits for whatever feeds
+	// it and reports the feeder's error.
+	open func(t *testing.T, data []byte) (io.Reader, func() error)
+}
+
+func noWait() error { return nil }
+
+var srcKinds = []srcKind{
+	{"file", true, false, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		return tempFileWith(t, data), noWait
+	}},
+	{"pipe", true, true, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		p := newTestPipe(t)
+		wait := feedAsync(t, p, data, func() { p.CloseWrite() }, func() { p.Close() })
+		return p, wait
+	}},
+	{"ospipe", true, false, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		r, w := osPipe(t)
+		wait := feedAsync(t, w, data, func() { w.Close() }, func() { r.Close() })
+		return r, wait
+	}},
+	{"tcp", true, false, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		c, s := tcpPair(t)
+		wait := feedAsync(t, c, data, func() { c.CloseWrite() }, func() { c.Close() })
+		return s, wait
+	}},
+	{"conn", true, false, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		c, s := tcpPair(t)
+		wait := feedAsync(t, c, data, func() { c.CloseWrite() }, func() { c.Close() })
+		return tcpWrapper{s}, wait
+	}},
+	{"unix", true, false, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		a, b := unixPair(t)
+		wait := feedAsync(t, a, data, func() { a.CloseWrite() }, func() { a.Close() })
+		return b, wait
+	}},
+	{"bytes.Reader", false, false, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		return bytes.NewReader(data), noWait
+	}},
+	{"bytes.Buffer", false, false, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		// Reading a Buffer leaves its bytes alone, and data is full to
+		// capacity: a write would reallocate. Sharing data is safe.
+		return bytes.NewBuffer(data), noWait
+	}},
+}
+
+// dstKind makes a destination endpoint. finish ends the transfer (closing
+// the write side of streams) and reports what arrived.
+type dstKind struct {
+	name string
+	fd   bool
+	pipe bool
+	open func(t *testing.T) (io.Writer, func() hashResult)
+}
+
+// streamSink returns a finish function for a stream whose far end r is
+// drained in a goroutine and whose near end is closed for writing by
+// closeWrite.
+func streamSink(t *testing.T, r io.Reader, closeWrite, abort func()) func() hashResult {
+	ch := drainAsync(r)
+	var once sync.Once
+	var res hashResult
+	wait := func() hashResult {
+		once.Do(func() { res = <-ch })
+		return res
+	}
+	t.Cleanup(func() { abort(); wait() })
+	return func() hashResult {
+		closeWrite()
+		return wait()
+	}
+}
+
+var dstKinds = []dstKind{
+	{"file", true, false, func(t *testing.T) (io.Writer, func() hashResult) {
+		f := tempFileRW(t)
+		return f, func() hashResult { return hashFile(t, f) }
+	}},
+	{"pipe", true, true, func(t *testing.T) (io.Writer, func() hashResult) {
+		p := newTestPipe(t)
+		return p, streamSink(t, p, func() { p.CloseWrite() }, func() { p.Close() })
+	}},
+	{"ospipe", true, false, func(t *testing.T) (io.Writer, func() hashResult) {
+		r, w := osPipe(t)
+		return w, streamSink(t, r, func() { w.Close() }, func() { r.Close(); w.Close() })
+	}},
+	{"tcp", true, false, func(t *testing.T) (io.Writer, func() hashResult) {
+		c, s := tcpPair(t)
+		return c, streamSink(t, s, func() { c.CloseWrite() }, func() { s.Close(); c.Close() })
+	}},
+	{"conn", true, false, func(t *testing.T) (io.Writer, func() hashResult) {
+		c, s := tcpPair(t)
+		return tcpWrapper{c}, streamSink(t, s, func() { c.CloseWrite() }, func() { s.Close(); c.Close() })
+	}},
+	{"unix", true, false, func(t *testing.T) (io.Writer, func() hashResult) {
+		a, b := unixPair(t)
+		return a, streamSink(t, b, func() { a.CloseWrite() }, func() { b.Close(); a.Close() })
+	}},
+	{"bytes.Buffer", false, false, func(t *testing.T) (io.Writer, func() hashResult) {
+		var buf bytes.Buffer
+		return &buf, func() hashResult {
+			return hashResult{sum: sha256.Sum256(buf.Bytes()), n: int64(buf.Len())}
+		}
+	}},
+}
+
+// checkArrived compares what a destination received with data.
+func checkArrived(t *testing.T, got hashResult, data []byte) {
+	t.Helper()
+	if got.err != nil {
+		t.Fatalf("receiver: %v", got.err)
+	}
+	if got.n != int64(len(data)) {
+		t.Fatalf("receiver got %d bytes, want %d", got.n, len(data))
+	}
+	if want := sha256.Sum256(data); got.sum != want {
+		t.Fatalf("receiver got sha256 %s, want %s", sumString(got.sum), sumString(want))
+	}
+}
+
+// isPeerGone reports whether err is what writing to a vanished peer gives.
+func isPeerGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// waitParked waits until at least n goroutines are parked in the runtime
+// poller inside a function whose name contains fn.
+func waitParked(t testing.TB, n int, fn string) {
+	t.Helper()
+	buf := make([]byte, 8<<20)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m := runtime.Stack(buf, true)
+		parked := 0
+		for _, g := range strings.Split(string(buf[:m]), "\n\n") {
+			if strings.Contains(g, "[IO wait") && strings.Contains(g, fn) {
+				parked++
+			}
+		}
+		if parked >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d goroutines parked in %s", parked, n, fn)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
