@@ -3,7 +3,7 @@ GO      ?= go
 CMAKE_DIR := build/cmake
 SAN_DIR   := build/cmake-sanitize
 
-.PHONY: all deps build c-build c-test c-sanitize vet test bench lint fmt clean
+.PHONY: all deps build c-build c-test c-sanitize c-valgrind vet test bench lint fmt clean
 
 all: build
 
@@ -28,6 +28,19 @@ c-sanitize: deps
 	@cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DKPIPE_SANITIZE=ON >/dev/null
 	@cmake --build $(SAN_DIR) -j >/dev/null
 	ctest --test-dir $(SAN_DIR) --output-on-failure
+
+## c-valgrind: the C tests once more under valgrind's memcheck (leaks, bad
+## reads and writes); each test's output goes to build/cmake/<test>.valgrind
+c-valgrind: c-build
+	@bash build/deps.sh valgrind
+	@set -e; for t in $$(find $(CMAKE_DIR) -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort); do \
+		log=$$t.valgrind; \
+		if valgrind -q --leak-check=full --error-exitcode=1 $$t >$$log 2>&1; then \
+			echo "valgrind ok: $$(tail -n 1 $$log)"; \
+		else \
+			cat $$log; echo "valgrind FAILED: $$t"; exit 1; \
+		fi; \
+	done
 
 vet: deps
 	$(GO) vet ./...

@@ -55,6 +55,11 @@ func copyFDs(dst io.Writer, src io.Reader, limit int64) (n int64, handled bool, 
 	}
 	if op.src.pipe != nil || op.dst.pipe != nil {
 		n, err = op.spliceDirect(limit, op.src.pipe == nil || op.dst.pipe != nil)
+		if err != nil && n == 0 && unsupported(op.errno) {
+			// splice refused the pair (an O_APPEND file, ...) before
+			// taking anything from src.
+			n, err = readWriteCopy(dst, src, limit)
+		}
 		return n, true, err
 	}
 	srcType, dstType, err := op.types()
@@ -85,22 +90,35 @@ func copyFDs(dst io.Writer, src io.Reader, limit int64) (n int64, handled bool, 
 		}
 		op.pipe = p
 		n, err, done := op.copyIn(opSpliceVia, true, limit)
+		if !done && p.inPipe > 0 {
+			// dst refused splice (an O_APPEND file, ...) after the
+			// pipe took bytes from src: deliver them by read and write
+			// before falling back.
+			n, err = p.drainTo(dst)
+			done = err != nil
+			if limit >= 0 {
+				limit -= n
+			}
+		}
 		putPipe(p)
 		if done {
 			return n, true, err
 		}
+		m, err := readWriteCopy(dst, src, limit)
+		return n + m, true, err
 	}
 	n, err = readWriteCopy(dst, src, limit)
 	return n, true, err
 }
 
 // copyIn runs one of the C copy loops. done is false when the kernel refused
-// the method before moving anything, so that the next one can be tried.
+// the method before delivering anything, so that the next one can be tried;
+// with opSpliceVia the pooled pipe may then hold bytes taken from src.
 func (op *fdOp) copyIn(kind opKind, outerIsSrc bool, limit int64) (int64, error, bool) {
 	op.kind, op.outerIsSrc, op.n = kind, outerIsSrc, limit
 	op.moved, op.eof = 0, false
 	err := op.run()
-	if err != nil && op.moved == 0 && (op.pipe == nil || op.pipe.inPipe == 0) && unsupported(op.errno) {
+	if err != nil && op.moved == 0 && unsupported(op.errno) {
 		return 0, nil, false
 	}
 	return op.moved, err, true
@@ -142,11 +160,11 @@ func (op *fdOp) spliceDirect(limit int64, outerIsSrc bool) (int64, error) {
 func (op *fdOp) types() (src, dst fdType, err error) {
 	op.kind, op.errno = opProbe, 0
 	if err = op.src.control(op); err != nil {
-		return
+		return 0, 0, op.closedErr(err)
 	}
 	src = op.probed
 	if err = op.dst.control(op); err != nil {
-		return
+		return 0, 0, op.closedErr(err)
 	}
 	if op.errno != 0 {
 		return 0, 0, wrapErrno("fstat", op.errno)

@@ -2,7 +2,6 @@ package kpipe
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -432,7 +431,7 @@ func TestCopyConcurrent(t *testing.T) {
 				return
 			}
 			r := <-got
-			if r.err != nil || r.n != int64(len(data)) || r.sum != sha256.Sum256(data) {
+			if r.err != nil || r.n != int64(len(data)) || r.sum != dataSum(data) {
 				errs <- fmt.Errorf("receiver got %d bytes (%v), sha256 %s", r.n, r.err, sumString(r.sum))
 			}
 		}()

@@ -4,8 +4,10 @@ package kpipe
 import "C"
 
 import (
+	"io"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -71,6 +73,38 @@ func putPipe(p *poolPipe) {
 		pipePool.mu.Unlock()
 	}
 	p.close()
+}
+
+// drainTo moves the bytes the pipe holds to w with read and write, for
+// destinations that splice refuses.
+func (p *poolPipe) drainTo(w io.Writer) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	var total int64
+	for p.inPipe > 0 {
+		b := (*bp)[:min(int64(len(*bp)), int64(p.inPipe))]
+		nr, err := syscall.Read(int(p.r), b)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return total, wrapErrno("read", err.(syscall.Errno))
+		}
+		if nr <= 0 {
+			// A pipe we own cannot run dry while it holds data.
+			return total, wrapErrno("read", syscall.EIO)
+		}
+		p.inPipe -= C.int64_t(nr)
+		nw, werr := w.Write(b[:nr])
+		total += int64(nw)
+		if werr != nil {
+			return total, werr
+		}
+		if nw != nr {
+			return total, io.ErrShortWrite
+		}
+	}
+	return total, nil
 }
 
 func (p *poolPipe) close() {

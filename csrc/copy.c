@@ -60,8 +60,9 @@ kp_io kp_sendfile(int out, int in, int64_t limit)
 	return io;
 }
 
-/* Writes all of buf[0:len]; returns 0 or an errno. */
-static int write_all(int out, const char *buf, int64_t len)
+/* Writes all of buf[0:len], adding each part written to *moved (a failure
+ * after a short write must not lose it); returns 0 or an errno. */
+static int write_all(int out, const char *buf, int64_t len, int64_t *moved)
 {
 	while (len > 0) {
 		ssize_t n = write(out, buf, (size_t)len);
@@ -72,6 +73,7 @@ static int write_all(int out, const char *buf, int64_t len)
 		}
 		buf += n;
 		len -= n;
+		*moved += n;
 	}
 	return 0;
 }
@@ -79,24 +81,32 @@ static int write_all(int out, const char *buf, int64_t len)
 kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit)
 {
 	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
+	/* A zero-byte read would look like end of input. */
+	if (len <= 0) {
+		io.err = EINVAL;
+		return io;
+	}
 	while (limit < 0 || io.moved < limit) {
 		ssize_t n = read(in, buf, next_len(limit, io.moved, len));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			io.err = errno;
+			if (io.err == EAGAIN)
+				io.side = KP_SIDE_SRC;
 			return io;
 		}
 		if (n == 0) {
 			io.eof = 1;
 			return io;
 		}
-		int err = write_all(out, buf, n);
+		int err = write_all(out, buf, n, &io.moved);
 		if (err != 0) {
 			io.err = err;
+			if (err == EAGAIN)
+				io.side = KP_SIDE_DST;
 			return io;
 		}
-		io.moved += n;
 	}
 	return io;
 }

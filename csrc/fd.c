@@ -62,6 +62,9 @@ int kp_fd_ready(int src, int dst)
 int kp_fd_wait(int fd, int for_write)
 {
 	struct pollfd p = { .fd = fd, .events = for_write ? POLLOUT : POLLIN };
+	/* poll(2) skips a negative fd: it would wait forever. */
+	if (fd < 0)
+		return -EBADF;
 	for (;;) {
 		int r = poll(&p, 1, -1);
 		if (r > 0)

@@ -48,8 +48,13 @@ int kp_pipe_open(int fds[2], int nonblock, int size, int *granted)
 {
 	int flags = O_CLOEXEC | (nonblock ? O_NONBLOCK : 0);
 	fds[0] = fds[1] = -1;
-	if (pipe2(fds, flags) < 0)
-		return -errno;
+	if (pipe2(fds, flags) < 0) {
+		/* Linux leaves fds alone on failure, emulators (valgrind) may
+		 * not: never hand back fd numbers we do not own. */
+		int err = -errno;
+		fds[0] = fds[1] = -1;
+		return err;
+	}
 	int cap = -1;
 	if (size > 0)
 		cap = kp_pipe_set_size(fds[1], size);

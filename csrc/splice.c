@@ -58,6 +58,11 @@ kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
 	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
 	int64_t taken = 0; /* bytes taken from src by this call */
 
+	/* A zero-byte request would read as end of input. */
+	if (pipe_cap <= 0) {
+		io.err = EINVAL;
+		return io;
+	}
 	for (;;) {
 		/* Drain what the pipe holds before taking more. */
 		while (*in_pipe > 0) {
