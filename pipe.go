@@ -2,6 +2,7 @@ package kpipe
 
 import (
 	"errors"
+	"io"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -38,7 +39,13 @@ func NewPipe() (*Pipe, error) {
 // Read reads from the pipe's read end. It returns io.EOF once the write end
 // is closed and the pipe is empty.
 func (p *Pipe) Read(b []byte) (int, error) {
-	return p.r.Read(b)
+	n, err := p.r.Read(b)
+	if err == io.EOF && p.rClosed.Load() {
+		// Close closes the write end first, which wakes a waiting
+		// reader with end of input: it is the pipe that was closed.
+		err = &os.PathError{Op: "read", Path: p.r.Name(), Err: os.ErrClosed}
+	}
+	return n, err
 }
 
 // Write writes to the pipe's write end. It blocks (parking the goroutine)
@@ -59,8 +66,12 @@ func (p *Pipe) CloseWrite() error {
 // Close closes both ends. It wakes goroutines blocked on the pipe, which then
 // fail with an error wrapping os.ErrClosed. Close is idempotent.
 func (p *Pipe) Close() error {
+	// Mark the read end closed before closing the write end: that wakes
+	// waiting readers with end of input, which Read, Splice and Tee then
+	// report as the pipe closed.
+	closeRead := p.rClosed.CompareAndSwap(false, true)
 	werr := p.CloseWrite()
-	if !p.rClosed.CompareAndSwap(false, true) {
+	if !closeRead {
 		return werr
 	}
 	return errors.Join(werr, p.r.Close())

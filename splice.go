@@ -2,6 +2,7 @@ package kpipe
 
 import (
 	"io"
+	"os"
 )
 
 // Splice moves data between src and dst with splice(2), without copying it
@@ -67,5 +68,9 @@ func (op *fdOp) step(n int64) (int64, error) {
 	}
 	op.n, op.moved, op.eof = n, 0, false
 	err := op.run()
+	if err == nil && op.eof && op.src.pipe != nil && op.src.pipe.rClosed.Load() {
+		// End of input because Close closed the write end under us.
+		err = &os.PathError{Op: opNames[op.kind], Path: "kpipe", Err: os.ErrClosed}
+	}
 	return op.moved, err
 }
