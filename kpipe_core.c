@@ -5,4 +5,5 @@
 #include "csrc/splice.c"
 #include "csrc/copy.c"
 #include "csrc/uring_probe.c"
+#include "csrc/ring.c"
 #include "csrc/zlib_info.c"

@@ -223,13 +223,14 @@ func printTable(w io.Writer, name string, b *bench, spread bool) {
 		runs = append(runs, strconv.Itoa(n))
 	}
 	sort.Strings(runs)
-	fmt.Fprintf(w, "%s (`%s`, median of %s runs; MB/s = 10^6 bytes/s):\n\n", title, name, strings.Join(runs, "/"))
+	fmt.Fprintf(w, "%s (`%s`): median of %s runs; MB/s = 10^6 bytes/s; speed-up = %s time / method time.\n\n",
+		title, name, strings.Join(runs, "/"), labels[0])
 
 	baseline := keys[0]
 	header := []string{"size"}
 	header = append(header, labels...)
 	for i := 1; i < len(keys); i++ {
-		header = append(header, labels[i]+" vs "+labels[0])
+		header = append(header, labels[i]+" speed-up")
 	}
 	fmt.Fprintf(w, "| %s |\n", strings.Join(header, " | "))
 	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(header)))

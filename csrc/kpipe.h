@@ -138,6 +138,92 @@ kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit);
  * (EPERM under seccomp or io_uring_disabled, ENOSYS without the syscall). */
 int kp_uring_probe(unsigned int *ops);
 
+/* ---- ring.c: the double-splice engine on io_uring ----------------------- */
+
+/*
+ * A ring runs many transfers src -> private pipe -> dst at once, each with
+ * its two splices in flight together, on one io_uring driven by one thread.
+ * No splice is ever submitted before its fd is ready (a POLL_ADD heads it),
+ * so idle transfers hold no kernel worker threads.
+ *
+ * kp_ring_start, kp_ring_cancel, kp_ring_shutdown and kp_ring_set_max_workers
+ * may be called from any thread; kp_ring_run from the ring's own thread only.
+ * Unlike the rest of this file, a ring keeps state: everything lives in the
+ * kp_ring.
+ */
+typedef struct kp_ring kp_ring;
+
+/* The end of one transfer, as kp_ring_run reports it. */
+typedef struct kp_done {
+	uint64_t token; /* the caller's token from kp_ring_start */
+	int64_t moved;  /* bytes delivered to dst (64-bit; never includes a negative result) */
+	int err;        /* 0: src reached end of input and everything was delivered;
+			   ECANCELED: kp_ring_cancel; ETIMEDOUT: idle timeout; else the errno */
+} kp_done;
+
+/* Creates a ring with `entries` SQ entries (0: 256; kept within 8..4096) and
+ * a pool for private pipes of pipe_size bytes (0: kernel default; growth
+ * refused by the kernel is fine). Submits nothing: the ring's thread does
+ * that. Returns 0 or -errno (EPERM/ENOSYS/ENOMEM when io_uring is
+ * unavailable; ENOSYS too when it lacks SPLICE, POLL_ADD or ASYNC_CANCEL). */
+int kp_ring_open(kp_ring **ring, unsigned entries, int pipe_size);
+
+/* Any thread: queue a transfer src -> private pipe -> dst until src's end of
+ * input. src and dst are O_NONBLOCK sockets, pipes or files owned by the caller,
+ * which keeps them open until the transfer's kp_done is reported. (A socket
+ * dst in blocking mode would make a splice wait in a kernel worker.)
+ * idle_ns > 0: end with ETIMEDOUT when no byte moves for that long.
+ * Tokens should be unique among the transfers not yet reported.
+ * Returns 0 or -errno (e.g. -ESHUTDOWN after kp_ring_shutdown, -EBADF for a
+ * negative fd); a bad fd found later is reported in kp_done. */
+int kp_ring_start(kp_ring *r, uint64_t token, int src, int dst, int64_t idle_ns);
+
+/* Any thread: cancel a queued or running transfer. Its kp_done (ECANCELED,
+ * or its natural end if that came first) is reported only once the kernel is
+ * done with its buffers and pipe. Unknown tokens are ignored. Returns 0 or -errno. */
+int kp_ring_cancel(kp_ring *r, uint64_t token);
+
+/* Any thread: cancel everything; kp_ring_run then reports the remaining
+ * transfers and returns -ESHUTDOWN once none is left. */
+int kp_ring_shutdown(kp_ring *r);
+
+/* The ring's own thread only (one long-lived thread per ring: it submits and
+ * reaps; io-wq workers belong to it). Waits until at least one transfer ends,
+ * fills up to max kp_done entries and returns their count; returns -ESHUTDOWN
+ * after shutdown once all transfers are reported; other -errno on failure. */
+int kp_ring_run(kp_ring *r, kp_done *done, int max);
+
+/* After kp_ring_run returned -ESHUTDOWN (or if it never ran): frees the ring,
+ * closes its eventfd and pooled pipes. */
+void kp_ring_close(kp_ring *r);
+
+/* Any thread: caps the ring thread's io-wq workers (bounded: regular file
+ * I/O; unbounded: sockets and pipes; 0 leaves a value as it is), applied by
+ * the ring thread on its next round. Kernels before 5.15 ignore it. Returns 0
+ * or -errno. */
+int kp_ring_set_max_workers(kp_ring *r, unsigned bounded, unsigned unbounded);
+
+/* A ring's counters since kp_ring_open. */
+typedef struct kp_ring_stats {
+	uint64_t started;       /* transfers taken by the ring thread */
+	uint64_t ended;         /* transfers finished (reported or to be) */
+	uint64_t live;          /* started and not yet finished */
+	uint64_t polls;         /* POLL_ADD completions */
+	uint64_t splices;       /* SPLICE completions */
+	uint64_t eagain;        /* splices that found nothing to do */
+	uint64_t cancels;       /* ASYNC_CANCEL requests submitted */
+	uint64_t timeouts;      /* transfers ended by their idle timeout */
+	uint64_t sqes;          /* SQEs submitted */
+	uint64_t pipes_opened;  /* private pipes created */
+	uint64_t pipes_reused;  /* transfers served from the pool */
+	uint64_t pipes_pooled;  /* pipes in the pool now */
+	uint64_t worker_limits; /* io-wq limits the kernel accepted */
+} kp_ring_stats;
+
+/* Any thread, while the ring is open: a snapshot of its counters (each read
+ * atomically, not all at one instant). */
+void kp_ring_get_stats(kp_ring *r, kp_ring_stats *st);
+
 /* ---- zlib_info.c: the linked zlib --------------------------------------- */
 
 /* The version string of the zlib in use at run time. */
