@@ -22,9 +22,9 @@ import (
 //	spliceLoop    kpipe.Splice file -> Pipe -> file in a loop, the Ruby
 //	              article's program (file to file only), with a 1 MiB pipe
 //
-// Sizes are binary, like the article's table rows: 7 MiB (7,340,032 bytes),
-// 200 MiB and 1 GiB. The MB/s column of go test is decimal (10^6 bytes per
-// second). Source files hold pseudo-random bytes, are created once per run
+// Sizes are binary, for the article's "7 Mb", "200 Mb" and "1 Gb" rows:
+// 7 MiB (7,340,032 bytes), 200 MiB (209,715,200) and 1 GiB (1,073,741,824).
+// The MB/s column of go test is decimal (10^6 bytes per second). Source files hold pseudo-random bytes, are created once per run
 // (only for the sizes selected by -bench), synced so that they stay in the
 // page cache as clean pages, and removed when their sizes are done. Every
 // iteration copies the whole file to a truncated destination in the same
@@ -41,7 +41,8 @@ var benchSizes = []struct {
 	{"1GiB", 1 << 30},
 }
 
-// benchTCPSize is the file size of BenchmarkFileToTCP.
+// benchTCPName and benchTCPSize label and size the file of
+// BenchmarkFileToTCP.
 const (
 	benchTCPName = "200MiB"
 	benchTCPSize = 200 << 20

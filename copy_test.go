@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,9 +19,7 @@ func TestCopyMatrix(t *testing.T) {
 		for _, dk := range dstKinds {
 			for _, size := range testSizes {
 				sk, dk, size := sk, dk, size
-				if size > bigSizeMin && !(sk.fd && dk.fd) {
-					// Without descriptors Copy is io.Copy: the largest
-					// size would only cost time.
+				if !runSize("Copy", sk.name, dk.name, size) {
 					continue
 				}
 				t.Run(fmt.Sprintf("%s->%s/%d", sk.name, dk.name, size), func(t *testing.T) {
@@ -537,7 +534,7 @@ func discardAsync(r io.Reader) <-chan struct{} {
 }
 
 // writeForever writes data to c over and over until stop is called.
-func writeForever(c net.Conn, data []byte) (stop func()) {
+func writeForever(c io.WriteCloser, data []byte) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

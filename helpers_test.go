@@ -28,8 +28,27 @@ import (
 var testSizes = []int{0, 1, 65535, 1<<20 + 7, 24 << 20}
 
 // bigSizeMin is the size above which a transfer is big enough that tests
-// run it only where it exercises something the smaller ones do not.
+// run it only for the pairs in bigPairs: one per method of moving data,
+// where many refills of pipes and socket buffers, pipe growth and the
+// largest steps come into play. The other pairs would only cost time.
 const bigSizeMin = 2 << 20
+
+var bigPairs = map[string]bool{
+	"Copy/file->file":   true, // copy_file_range
+	"Copy/file->tcp":    true, // sendfile, waiting on the socket
+	"Copy/tcp->file":    true, // splice through a growing pooled pipe
+	"Copy/tcp->pipe":    true, // splice into a *Pipe
+	"Copy/pipe->tcp":    true, // splice out of a *Pipe
+	"Copy/ospipe->unix": true, // splice out of an os.Pipe
+	"Splice/file->pipe": true,
+	"Splice/pipe->tcp":  true,
+	"Splice/unix->pipe": true,
+}
+
+// runSize reports whether test ("Copy" or "Splice") tries the pair at size.
+func runSize(test string, src, dst string, size int) bool {
+	return size <= bigSizeMin || bigPairs[test+"/"+src+"->"+dst]
+}
 
 var testDataCache sync.Map // int -> []byte
 

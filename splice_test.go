@@ -24,6 +24,9 @@ func TestSpliceMatrix(t *testing.T) {
 			}
 			for _, size := range testSizes {
 				sk, dk, size := sk, dk, size
+				if !runSize("Splice", sk.name, dk.name, size) {
+					continue
+				}
 				t.Run(fmt.Sprintf("%s->%s/%d", sk.name, dk.name, size), func(t *testing.T) {
 					data := testData(size)
 					src, srcWait := sk.open(t, data)
@@ -495,14 +498,16 @@ func TestSpliceDeadlines(t *testing.T) {
 	t.Run("tcp-write", func(t *testing.T) {
 		c, _ := tcpPair(t)
 		p := newTestPipe(t)
-		wait := feedAsync(t, p, testData(64<<20), func() { p.CloseWrite() }, func() { p.Close() })
+		stop := writeForever(p, testData(1<<20))
+		defer stop()
 		c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 		n, err := Splice(c, p, -1<<20)
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Splice into a connection nobody reads = %d, %v; want a deadline error", n, err)
 		}
-		p.Close()
-		wait()
+		if n <= 0 {
+			t.Fatalf("Splice reported %d bytes moved before the connection filled up", n)
+		}
 	})
 }
 

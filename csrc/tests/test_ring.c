@@ -171,8 +171,6 @@ struct runner {
 	size_t n, cap;
 	int result; /* kp_ring_run's negative result that ended the loop */
 	int exited;
-	int max_tasks; /* the most threads seen while waiting */
-	int max_iou;
 };
 
 static void *runner_main(void *arg)
@@ -286,14 +284,6 @@ static int runner_has(struct runner *run, uint64_t token, kp_done *out)
 	int found = find_locked(run, token, out);
 	pthread_mutex_unlock(&run->mu);
 	return found;
-}
-
-static size_t runner_count(struct runner *run)
-{
-	pthread_mutex_lock(&run->mu);
-	size_t n = run->n;
-	pthread_mutex_unlock(&run->mu);
-	return n;
 }
 
 /* Closes the ring of a runner whose thread has ended (or never started). */
@@ -823,7 +813,11 @@ static void test_ring_cancel_idle(void)
 	if (CHECK(runner_wait(&run, token, 5, &done))) {
 		CHECK_EQ(done.err, ECANCELED);
 		CHECK_EQ(done.moved, 0);
-		CHECK_LT(check_now() - t0, 0.5);
+		double took = check_now() - t0;
+		/* Generous: the machine may be busy; without the cancel it
+		 * would never end. */
+		CHECK(took < 2.0);
+		check_note("reported %.1f ms after the cancel", took * 1e3);
 	}
 	/* A second cancel, and one for a token never seen: ignored. */
 	CHECK_OK(kp_ring_cancel(run.r, token));
@@ -925,36 +919,50 @@ static void test_ring_idle_timeout(void)
 	/* Nothing ever comes: ETIMEDOUT after 100 ms. */
 	if (!CHECK_OK(kp_ring_start(run.r, idle, s.ring, d.ring, 100 * MS)))
 		goto out;
-	/* A byte every 40 ms with a 150 ms limit: never idle for long. */
-	if (!CHECK_OK(kp_ring_start(run.r, trickle, s2.ring, d2.ring, 150 * MS)))
+	/* A byte every 20 ms with a 600 ms limit: never idle for long. */
+	if (!CHECK_OK(kp_ring_start(run.r, trickle, s2.ring, d2.ring, 600 * MS)))
 		goto out;
 	/* An hour: does not fire here, ends by cancel. */
 	if (!CHECK_OK(kp_ring_start(run.r, never, s.ring, d2.ring, 3600000 * MS)))
 		goto out;
-	for (int i = 0; i < 8; i++) {
-		sleep_ms(40);
+	double last = check_now(), max_gap = 0;
+	for (int i = 0; i < 20; i++) {
+		sleep_ms(20);
+		/* Too early for the 100 ms limit (if this thread was not held
+		 * up for long). */
+		if (i == 0 && check_now() - t0 < 0.08)
+			CHECK(!runner_has(&run, idle, NULL));
 		CHECK_EQ(write(s2.peer, "t", 1), 1);
+		double now = check_now();
+		if (now - last > max_gap)
+			max_gap = now - last;
+		last = now;
 	}
 	if (CHECK(runner_wait(&run, idle, 5, &done))) {
 		CHECK_EQ(done.err, ETIMEDOUT);
 		CHECK_EQ(done.moved, 0);
 	}
-	CHECK(!runner_has(&run, trickle, NULL));
 	close_fd(s2.peer);
 	s2.peer = -1;
 	if (CHECK(runner_wait(&run, trickle, 5, &done))) {
-		CHECK_EQ(done.err, 0);
-		CHECK_EQ(done.moved, 8);
+		/* A machine so loaded that this thread stalled near the limit
+		 * proves nothing either way. */
+		if (max_gap < 0.4) {
+			CHECK_EQ(done.err, 0);
+			CHECK_EQ(done.moved, 20);
+		} else {
+			check_note("writes up to %.0f ms apart: trickle not judged",
+				   max_gap * 1e3);
+		}
 	}
-	double took = check_now() - t0;
 	CHECK(!runner_has(&run, never, NULL));
 	CHECK_OK(kp_ring_cancel(run.r, never));
 	if (CHECK(runner_wait(&run, never, 5, &done)))
 		CHECK_EQ(done.err, ECANCELED);
 	kp_ring_stats st;
 	kp_ring_get_stats(run.r, &st);
-	CHECK_EQ(st.timeouts, 1);
-	check_note("%.3f s for the trickle (8 x 40 ms)", took);
+	CHECK_GE(st.timeouts, 1);
+	check_note("trickle: writes at most %.0f ms apart", max_gap * 1e3);
 out:
 	ep_close(&s);
 	ep_close(&d);
@@ -1077,7 +1085,6 @@ static void test_ring_error_cancels_other_side(void)
 	struct ep s = { -1, -1 }, d = { -1, -1 };
 	kp_done done;
 	char buf[4096];
-	int small = 4096;
 
 	RING_OR_SKIP();
 	if (runner_start(&run, 0, 0) < 0)
@@ -1100,31 +1107,39 @@ static void test_ring_error_cancels_other_side(void)
 	ep_close(&s);
 	ep_close(&d);
 
-	/* 2. dst full (nobody reads, small buffers) with data in the pipe;
-	 * then src fails with ECONNRESET: its peer leaves with data unread. */
+	/* 2. dst full (filled before the start, nobody reads) with a little
+	 * data in the pipe, src polled for more; then src fails with
+	 * ECONNRESET (its peer leaves with data unread): the dst poll must
+	 * be cancelled. */
 	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
 		goto out;
-	CHECK_SYS(setsockopt(d.ring, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
-	CHECK_SYS(setsockopt(d.peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	int64_t filled = 0;
+	for (;;) {
+		ssize_t k = write(d.ring, buf, sizeof(buf));
+		if (k < 0)
+			break;
+		filled += k;
+	}
+	CHECK_EQ(errno, EAGAIN);
+	CHECK_EQ(write(s.peer, buf, 1000), 1000);
 	token = next_token++;
 	if (!CHECK_OK(kp_ring_start(run.r, token, s.ring, d.ring, 0)))
 		goto out;
-	for (int i = 0; i < 64; i++)
-		CHECK_EQ(write(s.peer, buf, sizeof(buf)), (ssize_t)sizeof(buf));
 	sleep_ms(50);
 	CHECK(!runner_has(&run, token, NULL));
-	/* Data the peer never read: its close resets the connection. */
+	kp_ring_stats st;
+	kp_ring_get_stats(run.r, &st);
+	CHECK_EQ(st.live, 1);
+	/* Data the peer never reads: its close resets the connection. */
 	CHECK_EQ(write(s.ring, "unread", 6), 6);
 	close_fd(s.peer);
 	s.peer = -1;
-	sleep_ms(20);
-	/* src may still deliver what it holds, then fails; with dst full the
-	 * pipe keeps data, and the dst poll must be cancelled. */
 	if (CHECK(runner_wait(&run, token, 5, &done))) {
 		if (!CHECK_EQ(done.err, ECONNRESET))
 			check_note("err %d (%s)", done.err, strerror(done.err));
-		CHECK_LT(done.moved, 64 * 4096);
+		CHECK_EQ(done.moved, 0);
 	}
+	check_note("dst held %lld bytes", (long long)filled);
 out:
 	ep_close(&s);
 	ep_close(&d);
@@ -1162,19 +1177,25 @@ static void test_ring_bad_fds(void)
 	    CHECK_OK(kp_ring_start(run.r, t3, dir, file, 0)) &&
 	    CHECK(runner_wait(&run, t3, 5, &done)))
 		CHECK_EQ(done.err, EINVAL);
-	/* A read end as dst: EBADF from the splice. */
+	/* An empty file: end of input before any dst op. */
 	uint64_t t4 = next_token++;
 	if (file >= 0 && CHECK_OK(kp_ring_start(run.r, t4, file, p[0], 0)) &&
 	    CHECK(runner_wait(&run, t4, 5, &done))) {
-		/* The file is empty: end of input comes first. */
 		CHECK_EQ(done.err, 0);
+		CHECK_EQ(done.moved, 0);
 	}
+	/* A read-only dst: EBADF from the splice. */
 	uint64_t t5 = next_token++;
+	int ro = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	CHECK_EQ(write(file, "abc", 3), 3);
 	CHECK_SYS(lseek(file, 0, SEEK_SET));
-	if (file >= 0 && CHECK_OK(kp_ring_start(run.r, t5, file, p[0], 0)) &&
-	    CHECK(runner_wait(&run, t5, 5, &done)))
+	if (CHECK_SYS(ro) && file >= 0 &&
+	    CHECK_OK(kp_ring_start(run.r, t5, file, ro, 0)) &&
+	    CHECK(runner_wait(&run, t5, 5, &done))) {
 		CHECK_EQ(done.err, EBADF);
+		CHECK_EQ(done.moved, 0);
+	}
+	close_fd(ro);
 out:
 	close_fd(dir);
 	close_fd(file);
@@ -1217,21 +1238,22 @@ static void test_ring_shutdown(void)
 {
 	enum { N = 50 };
 	struct runner run;
-	struct ep s[N], d;
+	struct ep s[N], d = { -1, -1 };
 	int file = -1, n = 0;
 
 	RING_OR_SKIP();
 	if (runner_start(&run, 0, 0) < 0)
 		return;
-	d.ring = d.peer = -1;
 	if (ep_open(&d, EP_SOCK, 0) < 0)
 		goto out;
 	file = gen_file(3, 16 * MIB);
 	uint64_t base = next_token;
 	next_token += N + 1;
-	/* One transfer stuck on a full dst. */
+	/* One transfer stuck on a full dst, once it has moved something. */
 	if (file < 0 || !CHECK_OK(kp_ring_start(run.r, base + N, file, d.ring, 0)))
 		goto out;
+	struct pollfd pf = { d.peer, POLLIN, 0 };
+	CHECK_EQ(poll(&pf, 1, 5000), 1);
 	for (; n < N; n++) {
 		if (ep_open(&s[n], EP_SOCK, 1) < 0)
 			goto out;
@@ -1243,38 +1265,26 @@ static void test_ring_shutdown(void)
 		if (n == N / 2)
 			sleep_ms(20);
 	}
+	/* The last ones are likely still queued when the shutdown comes. */
 	double t0 = check_now();
 	CHECK_OK(kp_ring_shutdown(run.r));
 	CHECK_EQ(pthread_join(run.th, NULL), 0);
-	CHECK_LT(check_now() - t0, 2.0);
+	CHECK(check_now() - t0 < 5.0);
 	CHECK_ERR(run.result, ESHUTDOWN);
 	CHECK_EQ(run.n, N + 1);
 	for (size_t i = 0; i < run.n; i++) {
-		if (run.done[i].token == base + N) {
-			CHECK_EQ(run.done[i].err, ECANCELED);
+		CHECK_EQ(run.done[i].err, ECANCELED);
+		if (run.done[i].token == base + N)
 			CHECK_GT(run.done[i].moved, 0);
-		} else {
-			CHECK_EQ(run.done[i].err, ECANCELED);
+		else
 			CHECK_EQ(run.done[i].moved, 0);
-		}
 	}
-	/* runner_stop shuts down again (idempotent) and joins nothing new. */
-	run.th = pthread_self();
+	CHECK_ERR(kp_ring_start(run.r, base, file, d.ring, 0), ESHUTDOWN);
+	runner_free(&run);
+	goto close;
 out:
-	if (!pthread_equal(run.th, pthread_self())) {
-		CHECK_OK(kp_ring_shutdown(run.r));
-		pthread_join(run.th, NULL);
-	}
-	run.th = pthread_self();
-	CHECK_ERR(run.result, ESHUTDOWN);
-	kp_ring_stats st;
-	kp_ring_get_stats(run.r, &st);
-	CHECK_EQ(st.live, 0);
-	CHECK_EQ(st.ended, run.n);
-	kp_ring_close(run.r);
-	pthread_cond_destroy(&run.cv);
-	pthread_mutex_destroy(&run.mu);
-	free(run.done);
+	runner_stop(&run);
+close:
 	for (int i = 0; i < n; i++)
 		ep_close(&s[i]);
 	ep_close(&d);
