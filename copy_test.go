@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestCopyMatrix copies every size between every pair of endpoint kinds, in
@@ -274,6 +276,22 @@ func TestCopyErrors(t *testing.T) {
 			t.Fatalf("Copy into a closed *Pipe: %v, want os.ErrClosed", err)
 		}
 	})
+	t.Run("closed-conn", func(t *testing.T) {
+		c, s := tcpPair(t)
+		s.Close()
+		if _, err := Copy(tempFileRW(t), s); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Copy from a closed connection: %v, want net.ErrClosed", err)
+		}
+		if _, err := Copy(s, tempFileWith(t, testData(10))); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Copy into a closed connection: %v, want net.ErrClosed", err)
+		}
+		p := newTestPipe(t)
+		p.Write([]byte("x"))
+		if _, err := Copy(s, p); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Copy from a *Pipe into a closed connection: %v, want net.ErrClosed", err)
+		}
+		_ = c
+	})
 	t.Run("write-only-source", func(t *testing.T) {
 		src := tempFileRW(t)
 		ro, err := os.OpenFile(src.Name(), os.O_WRONLY, 0)
@@ -344,6 +362,102 @@ func TestCopyPeerGone(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCopyDevices copies from and to character devices, which take the
+// pooled-pipe path or, where the kernel cannot splice them, the fallback.
+func TestCopyDevices(t *testing.T) {
+	zero, err := os.Open("/dev/zero")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer zero.Close()
+	null, err := os.OpenFile("/dev/null", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer null.Close()
+
+	dst := tempFileRW(t)
+	const size = 1<<20 + 7
+	lr := &io.LimitedReader{R: zero, N: size}
+	if n, err := Copy(dst, lr); n != size || err != nil || lr.N != 0 {
+		t.Fatalf("Copy /dev/zero->file = %d, %v (N left %d); want %d, nil", n, err, lr.N, size)
+	}
+	if got := fileContents(t, dst); len(got) != size || !bytes.Equal(got, make([]byte, size)) {
+		t.Fatalf("file holds %d bytes, not %d zeros", len(got), size)
+	}
+
+	data := testData(size)
+	if n, err := Copy(null, tempFileWith(t, data)); n != size || err != nil {
+		t.Fatalf("Copy file->/dev/null = %d, %v; want %d, nil", n, err, size)
+	}
+	c, s := tcpPair(t)
+	wait := feedAsync(t, c, data, func() { c.CloseWrite() }, func() { c.Close() })
+	if n, err := Copy(null, s); n != size || err != nil {
+		t.Fatalf("Copy tcp->/dev/null = %d, %v; want %d, nil", n, err, size)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCopyIdleThreads parks 100 Copy calls, each holding a pooled pipe, on
+// idle sockets and checks that they hold no OS threads.
+func TestCopyIdleThreads(t *testing.T) {
+	const conns = 100
+	null, err := os.OpenFile("/dev/null", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer null.Close()
+	ln := tcpListener(t)
+	clients := make([]*net.TCPConn, conns)
+	servers := make([]*net.TCPConn, conns)
+	for i := range clients {
+		clients[i], servers[i] = tcpPairOn(t, ln)
+	}
+	before := osThreads(t)
+	type result struct {
+		n   int64
+		err error
+	}
+	results := make(chan result, conns)
+	for i := range servers {
+		go func(i int) {
+			n, err := Copy(null, servers[i])
+			results <- result{n, err}
+		}(i)
+	}
+	finished := false
+	t.Cleanup(func() {
+		if !finished {
+			for _, c := range clients {
+				c.Close()
+			}
+			for range clients {
+				<-results
+			}
+		}
+	})
+	waitParked(t, conns, "kpipe.Copy")
+	time.Sleep(100 * time.Millisecond)
+	after := osThreads(t)
+	t.Logf("OS threads: %d before, %d with %d Copy calls parked", before, after, conns)
+	if after > before+8 {
+		t.Fatalf("%d idle Copy calls: %d OS threads before, %d after", conns, before, after)
+	}
+	msg := testData(1000)
+	for _, c := range clients {
+		c.Write(msg)
+		c.CloseWrite()
+	}
+	for range clients {
+		if r := <-results; r.n != int64(len(msg)) || r.err != nil {
+			t.Errorf("Copy = %d, %v; want %d, nil", r.n, r.err, len(msg))
+		}
+	}
+	finished = true
 }
 
 // TestCopyKeepsNonblocking checks that Copy never switches the caller's

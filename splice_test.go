@@ -362,6 +362,19 @@ func TestSpliceErrors(t *testing.T) {
 			t.Errorf("%s: Splice = %d, %v; want 0, ErrNoFD", tc.name, n, err)
 		}
 	}
+	closed := tempFileWith(t, []byte("x"))
+	closed.Close()
+	if _, err := Splice(p, closed, 10); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Splice from a closed file: %v, want os.ErrClosed", err)
+	}
+	if _, err := Splice(closed, p, 10); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Splice into a closed file: %v, want os.ErrClosed", err)
+	}
+	cc, _ := tcpPair(t)
+	cc.Close()
+	if _, err := Splice(p, cc, 10); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Splice from a closed connection: %v, want net.ErrClosed", err)
+	}
 	if n, err := Tee(p, nilPipe, 10); !errors.Is(err, ErrNoFD) || n != 0 {
 		t.Errorf("Tee from a nil *Pipe = %d, %v; want 0, ErrNoFD", n, err)
 	}

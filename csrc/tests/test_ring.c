@@ -58,16 +58,13 @@ static uint64_t mix64(uint64_t x)
 
 static void gen(uint64_t seed, int64_t off, unsigned char *buf, size_t len)
 {
-	uint64_t word = 0;
-	int64_t have = -1;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
+	while (i < len) {
 		int64_t o = off + (int64_t)i;
-		if (o >> 3 != have) {
-			have = o >> 3;
-			word = mix64(seed * 0x9E3779B97F4A7C15ULL + (uint64_t)have);
-		}
-		buf[i] = (unsigned char)(word >> (8 * (o & 7)));
+		uint64_t word = mix64(seed * 0x9E3779B97F4A7C15ULL + (uint64_t)(o >> 3));
+		for (int b = (int)(o & 7); b < 8 && i < len; b++)
+			buf[i++] = (unsigned char)(word >> (8 * b));
 	}
 }
 
@@ -784,7 +781,7 @@ static void test_ring_many(void)
 	}
 	/* 1 MiB pipes. */
 	if (runner_start(&run, 256, KP_PIPE_SIZE_DEFAULT) == 0) {
-		many(&run, 50, 2 * MIB, "SQ 256, 1 MiB pipes");
+		many(&run, 50, MIB, "SQ 256, 1 MiB pipes");
 		runner_stop(&run);
 	}
 }
@@ -1374,9 +1371,9 @@ static void test_ring_max_workers(void)
 	}
 	if (st.worker_limits == 0)
 		check_note("the kernel has no io-wq limits (before 5.15?)");
-	many(&run, 40, 512 * KIB, "io-wq workers capped at 1 + 1");
-	transfer(&run, EP_FILE, EP_SOCK, 8 * MIB, 0);
-	transfer(&run, EP_SOCK, EP_FILE, 8 * MIB, 0);
+	many(&run, 40, 256 * KIB, "io-wq workers capped at 1 + 1");
+	transfer(&run, EP_FILE, EP_SOCK, 4 * MIB, 0);
+	transfer(&run, EP_SOCK, EP_FILE, 4 * MIB, 0);
 	int iou;
 	task_count(&iou);
 	CHECK_LE(iou, 2);
