@@ -277,7 +277,7 @@ func TestCopyErrors(t *testing.T) {
 		}
 	})
 	t.Run("closed-conn", func(t *testing.T) {
-		c, s := tcpPair(t)
+		_, s := tcpPair(t)
 		s.Close()
 		if _, err := Copy(tempFileRW(t), s); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("Copy from a closed connection: %v, want net.ErrClosed", err)
@@ -290,7 +290,6 @@ func TestCopyErrors(t *testing.T) {
 		if _, err := Copy(s, p); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("Copy from a *Pipe into a closed connection: %v, want net.ErrClosed", err)
 		}
-		_ = c
 	})
 	t.Run("write-only-source", func(t *testing.T) {
 		src := tempFileRW(t)

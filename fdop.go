@@ -16,9 +16,10 @@ const (
 	opCopyRange               // the C copy_file_range loop
 	opSendfile                // the C sendfile loop
 	opProbe                   // fstat of the inner descriptor
+	opDup                     // duplicate the inner descriptor
 )
 
-var opNames = [...]string{"splice", "tee", "splice", "copy_file_range", "sendfile", "fstat"}
+var opNames = [...]string{"splice", "tee", "splice", "copy_file_range", "sendfile", "fstat", "fcntl"}
 
 // fdOp is one operation between two fd endpoints, run so that no thread ever
 // waits on one fd while holding the other: the endpoint that has to wait is
@@ -41,6 +42,11 @@ type fdOp struct {
 	waitOn side
 	err    error // from the inner endpoint (closed, ...)
 	probed fdType
+	dupFD  int
+
+	// progress, when set, hears of every byte moved (the poll backend's
+	// idle clock).
+	progress *pollTransfer
 }
 
 // run issues the operation until it completes, fails or, for opSplice and
@@ -128,8 +134,12 @@ func (op *fdOp) outer(fd int) bool {
 
 // inner runs with the inner endpoint's fd and issues the system call.
 func (op *fdOp) inner(fd int) {
-	if op.kind == opProbe {
+	switch op.kind {
+	case opProbe:
 		op.probed, op.errno = cFdType(fd)
+		return
+	case opDup:
+		op.dupFD, op.errno = dupCloexec(fd)
 		return
 	}
 	src, dst := fd, op.outerFD
@@ -161,6 +171,9 @@ func (op *fdOp) inner(fd int) {
 	}
 	op.moved += r.moved
 	op.eof = r.eof
+	if r.moved > 0 && op.progress != nil {
+		op.progress.touch()
+	}
 	op.errno = r.errno
 	if r.errno != syscall.EAGAIN {
 		return

@@ -88,10 +88,10 @@ func TestSpliceSteps(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+		if name == "pipe" {
+			continue // pipe->pipe ran above
+		}
 		t.Run("pipe->"+name, func(t *testing.T) {
-			if name == "pipe" {
-				t.Skip("covered by pipe->pipe above")
-			}
 			p := newTestPipe(t)
 			wait := feedAsync(t, p, data, func() { p.CloseWrite() }, func() { p.Close() })
 			dst, finish := findDst(t, name).open(t)

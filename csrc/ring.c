@@ -56,7 +56,12 @@ enum ring_kind {
  * ran in a worker; never translated for io_uring. */
 #define RING_ERESTARTSYS 512
 
+/* The pool keeps at most this many pipes, and past RING_POOL_MIN no more
+ * than RING_POOL_BYTES of capacity: idle pipes count against the user's
+ * pipe quota (fs.pipe-user-pages-soft). */
 #define RING_POOL_MAX 32
+#define RING_POOL_MIN 2
+#define RING_POOL_BYTES (8 << 20)
 #define RING_BUCKETS_MIN 64
 #define RING_ENTRIES_DEFAULT 256
 #define RING_ENTRIES_MIN 8
@@ -85,8 +90,10 @@ struct ring_xfer {
 	int64_t idle_ns; /* 0: no idle timeout */
 	int64_t last_ns; /* CLOCK_MONOTONIC time of the last progress */
 	int err;         /* why the transfer ends (valid once ending) */
-	int src_ops;     /* SQEs in flight on the src side: 2 poll + splice, 1 splice */
+	int src_ops;     /* ops in flight on the src side: poll + splice, or splice */
 	int dst_ops;
+	unsigned src_poll : 1;  /* src can make a splice wait: poll it first */
+	unsigned dst_poll : 1;
 	unsigned src_eof : 1;   /* src returned 0 */
 	unsigned src_full : 1;  /* src splice found the pipe full: wait for dst */
 	unsigned ending : 1;    /* no new ops; report when none is in flight */
@@ -137,9 +144,11 @@ struct kp_ring {
 	int wake_fired;   /* the eventfd poll completed: drain the queue */
 	int64_t now;      /* CLOCK_MONOTONIC ns, refreshed each round */
 	int pipe_size;    /* asked for when opening a pipe (0: default) */
-	int pool_min_cap; /* pipes smaller than this are not pooled */
+	int best_cap;     /* the largest capacity granted: smaller ones (growth
+			     refused) are not pooled */
 	struct ring_pipe pool[RING_POOL_MAX];
 	int npool;
+	int64_t pool_bytes;
 	struct ring_xfer *live_head;
 	size_t nlive;
 	struct ring_xfer **buckets;
@@ -351,7 +360,8 @@ static void ring_expire(kp_ring *r)
 			continue;
 		}
 		ring_heap_del(r, x);
-		RING_STAT_ADD(r, timeouts, 1);
+		if (!x->ending)
+			RING_STAT_ADD(r, timeouts, 1);
 		ring_fail(r, x, ETIMEDOUT);
 	}
 }
@@ -364,6 +374,7 @@ static int ring_pipe_get(kp_ring *r, struct ring_pipe *p)
 
 	if (r->npool > 0) {
 		*p = r->pool[--r->npool];
+		r->pool_bytes -= p->cap;
 		RING_STAT_SUB(r, pipes_pooled, 1);
 		RING_STAT_ADD(r, pipes_reused, 1);
 		return 0;
@@ -374,6 +385,8 @@ static int ring_pipe_get(kp_ring *r, struct ring_pipe *p)
 	p->r = fds[0];
 	p->w = fds[1];
 	p->cap = cap;
+	if (cap > r->best_cap)
+		r->best_cap = cap;
 	RING_STAT_ADD(r, pipes_opened, 1);
 	return 0;
 }
@@ -386,9 +399,13 @@ static void ring_pipe_put(kp_ring *r, struct ring_xfer *x)
 
 	if (p->r < 0)
 		return;
-	if (x->in_pipe == 0 && r->npool < RING_POOL_MAX &&
-	    p->cap >= r->pool_min_cap && kp_pipe_buffered(p->r) == 0) {
+	int room = r->npool < RING_POOL_MIN ||
+		   (r->npool < RING_POOL_MAX &&
+		    r->pool_bytes + p->cap <= RING_POOL_BYTES);
+	if (x->in_pipe == 0 && room && p->cap >= r->best_cap &&
+	    kp_pipe_buffered(p->r) == 0) {
 		r->pool[r->npool++] = *p;
+		r->pool_bytes += p->cap;
 		RING_STAT_ADD(r, pipes_pooled, 1);
 	} else {
 		int fds[2] = { p->r, p->w };
@@ -421,6 +438,17 @@ static void ring_finish(kp_ring *r, struct ring_xfer *x)
 	RING_STAT_SUB(r, live, 1);
 }
 
+/* 0 for a regular file or block device (always ready), 1 for anything a
+ * splice could have to wait for, or -errno. */
+static int ring_needs_poll(int fd)
+{
+	int type = kp_fd_type(fd);
+
+	if (type < 0)
+		return type;
+	return type != KP_FD_FILE && type != KP_FD_BLOCK;
+}
+
 /* Takes a start request on the ring thread. */
 static void ring_begin(kp_ring *r, struct ring_xfer *x)
 {
@@ -432,7 +460,15 @@ static void ring_begin(kp_ring *r, struct ring_xfer *x)
 		ring_finish(r, x);
 		return;
 	}
-	int ret = ring_pipe_get(r, &x->pipe);
+	int ret = ring_needs_poll(x->src);
+	if (ret >= 0) {
+		x->src_poll = ret;
+		ret = ring_needs_poll(x->dst);
+	}
+	if (ret >= 0) {
+		x->dst_poll = ret;
+		ret = ring_pipe_get(r, &x->pipe);
+	}
 	if (ret == 0 && x->idle_ns > 0)
 		ret = ring_heap_add(r, x);
 	if (ret < 0) {
@@ -498,37 +534,35 @@ static struct io_uring_sqe *ring_sqe(kp_ring *r)
 }
 
 /* POLL_ADD(fd, events) linked to SPLICE(in -> out, len): the splice runs only
- * once fd is ready, and never waits. */
-static void ring_prep_pair(kp_ring *r, struct ring_xfer *x, int src_side)
+ * once fd is ready, and never waits. A regular file or block device is
+ * always ready (poll would say so at once): its splice goes alone. */
+static void ring_prep_side(kp_ring *r, struct ring_xfer *x, int src_side)
 {
 	const unsigned int flags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
 	struct io_uring_sqe *sqe;
-	int64_t len;
+	int poll = src_side ? x->src_poll : x->dst_poll;
+	int fd = src_side ? x->src : x->dst;
+	int64_t len = src_side ? x->pipe.cap - x->in_pipe : x->in_pipe;
 
-	if (src_side) {
-		len = x->pipe.cap - x->in_pipe;
+	if (len > KP_MAX_REQUEST)
+		len = KP_MAX_REQUEST;
+	if (poll) {
 		sqe = ring_sqe(r);
-		io_uring_prep_poll_add(sqe, x->src, POLLIN);
+		io_uring_prep_poll_add(sqe, fd, src_side ? POLLIN : POLLOUT);
 		io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK);
-		sqe->user_data = ring_tag(x, RING_SRC_POLL);
-		sqe = ring_sqe(r);
+		sqe->user_data = ring_tag(x, src_side ? RING_SRC_POLL : RING_DST_POLL);
+	}
+	sqe = ring_sqe(r);
+	if (src_side) {
 		io_uring_prep_splice(sqe, x->src, -1, x->pipe.w, -1,
 				     (unsigned int)len, flags);
 		sqe->user_data = ring_tag(x, RING_SRC_SPLICE);
-		x->src_ops = 2;
+		x->src_ops = 1 + poll;
 	} else {
-		len = x->in_pipe;
-		if (len > KP_MAX_REQUEST)
-			len = KP_MAX_REQUEST;
-		sqe = ring_sqe(r);
-		io_uring_prep_poll_add(sqe, x->dst, POLLOUT);
-		io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK);
-		sqe->user_data = ring_tag(x, RING_DST_POLL);
-		sqe = ring_sqe(r);
 		io_uring_prep_splice(sqe, x->pipe.r, -1, x->dst, -1,
 				     (unsigned int)len, flags);
 		sqe->user_data = ring_tag(x, RING_DST_SPLICE);
-		x->dst_ops = 2;
+		x->dst_ops = 1 + poll;
 	}
 }
 
@@ -569,7 +603,7 @@ static int ring_sync(kp_ring *r, struct ring_xfer *x)
 				return ret;
 		}
 		if (src) {
-			if (x->src_ops == 2)
+			if (x->src_ops == 2) /* the poll has not completed */
 				ring_prep_cancel(r, ring_tag(x, RING_SRC_POLL));
 			ring_prep_cancel(r, ring_tag(x, RING_SRC_SPLICE));
 			x->src_cancelled = 1;
@@ -593,16 +627,16 @@ static int ring_sync(kp_ring *r, struct ring_xfer *x)
 	int src = !x->src_eof && x->src_ops == 0 && !x->src_full &&
 		  x->in_pipe < x->pipe.cap;
 	int dst = x->dst_ops == 0 && x->in_pipe > 0;
-	need = 2 * (unsigned)(src + dst);
+	need = (unsigned)(src * (1 + x->src_poll) + dst * (1 + x->dst_poll));
 	if (need == 0)
 		return 0;
 	ret = ring_reserve(r, need);
 	if (ret < 0)
 		return ret;
 	if (src)
-		ring_prep_pair(r, x, 1);
+		ring_prep_side(r, x, 1);
 	if (dst)
-		ring_prep_pair(r, x, 0);
+		ring_prep_side(r, x, 0);
 	return 0;
 }
 
@@ -852,8 +886,6 @@ int kp_ring_open(kp_ring **ringp, unsigned entries, int pipe_size)
 		return ret;
 	}
 	r->pipe_size = pipe_size;
-	r->pool_min_cap = pipe_size > 0 ? pipe_size
-					: 16 * (int)sysconf(_SC_PAGESIZE);
 	r->nbuckets = RING_BUCKETS_MIN;
 	r->buckets = calloc(r->nbuckets, sizeof(*r->buckets));
 	if (r->buckets == NULL) {

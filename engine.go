@@ -1,0 +1,243 @@
+package kpipe
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Backend names, as Engine.Backend reports them.
+const (
+	BackendIOUring = "io_uring"
+	BackendPoll    = "poll"
+)
+
+// Config configures an Engine. The zero value is ready to use.
+type Config struct {
+	// Rings is the number of io_uring rings, each driven by one locked OS
+	// thread. 0 picks one ring per four CPUs, at least one.
+	Rings int
+	// RingEntries is the submission queue size of each ring; 0 means 256.
+	RingEntries int
+	// PipeSize is the capacity asked for each transfer's private pipe; 0
+	// means the kernel's default (64 KiB). The kernel may refuse growth
+	// (pipe-user-pages limits); transfers then run on smaller pipes.
+	PipeSize int
+	// IdleTimeout ends a transfer that moves no byte for that long with an
+	// error wrapping ErrIdleTimeout. 0 means no limit.
+	IdleTimeout time.Duration
+	// ForcePoll selects the runtime-poller backend even where io_uring
+	// works. The environment variable KPIPE_BACKEND=poll does the same for
+	// every Engine.
+	ForcePoll bool
+}
+
+// ErrIdleTimeout is wrapped by the error of a transfer that made no progress
+// for Config.IdleTimeout. It also matches syscall.ETIMEDOUT.
+var ErrIdleTimeout error = idleTimeoutError{}
+
+type idleTimeoutError struct{}
+
+func (idleTimeoutError) Error() string { return "kpipe: transfer idle for longer than IdleTimeout" }
+
+func (idleTimeoutError) Is(target error) bool { return target == syscall.ETIMEDOUT }
+
+// ErrEngineClosed is returned by calls on a closed Engine, and by transfers
+// that Close ended.
+var ErrEngineClosed = errors.New("kpipe: engine closed")
+
+// Engine runs double splices: src -> private pipe -> dst, with both splices
+// in flight at once, until src's end of input. On io_uring a C event loop per
+// ring owns every transfer and Go hears of a transfer only when it ends; on
+// the poll backend the calling goroutine drives the same loop through Go's
+// runtime poller. Either way no OS thread waits on behalf of an idle
+// transfer. An Engine is safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	backend string
+	rings   []*ring
+	next    atomic.Uint32
+	closed  atomic.Bool
+	// active counts transfers in progress, for Close.
+	active sync.WaitGroup
+}
+
+// NewEngine starts an engine. It picks io_uring when the kernel allows it
+// and supports the operations the engine needs, and the poll backend
+// otherwise (io_uring refused by a seccomp profile, disabled by sysctl, or
+// missing), or when cfg.ForcePoll or KPIPE_BACKEND=poll says so.
+func NewEngine(cfg Config) (*Engine, error) {
+	if cfg.Rings <= 0 {
+		cfg.Rings = max(1, runtime.NumCPU()/4)
+	}
+	if cfg.RingEntries <= 0 {
+		cfg.RingEntries = 256
+	}
+	if cfg.PipeSize < 0 || cfg.IdleTimeout < 0 {
+		return nil, errors.New("kpipe: negative PipeSize or IdleTimeout")
+	}
+	e := &Engine{cfg: cfg, backend: BackendPoll}
+	if cfg.ForcePoll || forcePollFromEnv() {
+		return e, nil
+	}
+	if _, err := probeIOUring(); err != nil {
+		return e, nil
+	}
+	for i := 0; i < cfg.Rings; i++ {
+		r, err := openRing(cfg)
+		if err != nil {
+			e.closeRings()
+			if i == 0 {
+				// io_uring passed the probe but cannot hold a ring of
+				// this size (memlock limits, ...): fall back.
+				return &Engine{cfg: cfg, backend: BackendPoll}, nil
+			}
+			return nil, err
+		}
+		e.rings = append(e.rings, r)
+	}
+	e.backend = BackendIOUring
+	return e, nil
+}
+
+// Backend reports the backend in use: "io_uring" or "poll".
+func (e *Engine) Backend() string { return e.backend }
+
+// Close ends the engine: transfers in progress end with ErrEngineClosed,
+// and Close returns once they have all returned and the rings' threads have
+// exited. Close is idempotent.
+func (e *Engine) Close() error {
+	if !e.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	e.closeRings()
+	e.active.Wait()
+	return nil
+}
+
+func (e *Engine) closeRings() {
+	for _, r := range e.rings {
+		r.shutdown()
+	}
+}
+
+// DoubleSplice moves everything from src to dst through a private pipe,
+// with the splice into the pipe and the splice out of it in flight at once,
+// until src reaches end of input. Both must have file descriptors (else
+// ErrNoFD). It returns the bytes delivered to dst.
+//
+// When ctx is done the transfer is cancelled in the kernel and DoubleSplice
+// returns ctx.Err() once the kernel has let go of the transfer's pipe; src
+// and dst stay open and usable. Closing src or dst does not end a transfer:
+// cancel ctx (or shut the socket down) instead.
+func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+	if e.closed.Load() {
+		return 0, ErrEngineClosed
+	}
+	var pair fdPair
+	if err := pair.dup(dst, src); err != nil {
+		return 0, err
+	}
+	defer pair.close()
+	e.active.Add(1)
+	defer e.active.Done()
+	if e.closed.Load() {
+		return 0, ErrEngineClosed
+	}
+	if e.backend == BackendIOUring {
+		r := e.rings[int(e.next.Add(1))%len(e.rings)]
+		return r.transfer(ctx, pair, e.cfg.IdleTimeout)
+	}
+	return pollDoubleSplice(ctx, &pair, e.cfg)
+}
+
+// Proxy runs DoubleSplice in both directions at once, a to b and b to a.
+// When one direction reaches end of input, the write side of its destination
+// is closed (CloseWrite, shutdown(SHUT_WR)) and the other direction keeps
+// running. Proxy returns when both directions are done, or at the first
+// error (the other direction is then cancelled), or when ctx is done. The
+// error of a connection reset wraps syscall.ECONNRESET.
+func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var errB error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bToA, errB = e.DoubleSplice(inner, a, b)
+		if errB == nil {
+			errB = closeWrite(a)
+		}
+		if errB != nil {
+			cancel()
+		}
+	}()
+	aToB, err = e.DoubleSplice(inner, b, a)
+	if err == nil {
+		err = closeWrite(b)
+	}
+	if err != nil {
+		cancel()
+	}
+	<-done
+	return aToB, bToA, proxyError(ctx, err, errB)
+}
+
+// proxyError picks the error Proxy reports: a direction's own failure over
+// the cancellation it caused in the other direction, and ctx's error when
+// the caller cancelled.
+func proxyError(ctx context.Context, errs ...error) error {
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+var defaultEngine struct {
+	once sync.Once
+	e    *Engine
+	err  error
+}
+
+func getDefaultEngine() (*Engine, error) {
+	defaultEngine.once.Do(func() {
+		defaultEngine.e, defaultEngine.err = NewEngine(Config{})
+	})
+	return defaultEngine.e, defaultEngine.err
+}
+
+// DoubleSplice runs Engine.DoubleSplice on the package's default engine
+// (Config{}: io_uring where it works, else the poll backend;
+// KPIPE_BACKEND=poll forces the poll backend).
+func DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+	e, err := getDefaultEngine()
+	if err != nil {
+		return 0, err
+	}
+	return e.DoubleSplice(ctx, dst, src)
+}
+
+// Proxy runs Engine.Proxy on the package's default engine.
+func Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
+	e, err := getDefaultEngine()
+	if err != nil {
+		return 0, 0, err
+	}
+	return e.Proxy(ctx, a, b)
+}
+
+// DefaultBackend reports the backend of the package's default engine.
+func DefaultBackend() string {
+	e, err := getDefaultEngine()
+	if err != nil {
+		return BackendPoll
+	}
+	return e.Backend()
+}

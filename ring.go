@@ -1,0 +1,149 @@
+package kpipe
+
+// #include "kpipe.h"
+import "C"
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ring is one io_uring and the locked OS thread that drives its C event
+// loop. Transfers are handed to the loop by token; the loop reports each
+// transfer once, when it ends, and only then does Go hear of it.
+type ring struct {
+	c       *C.kp_ring
+	mu      sync.Mutex
+	waiters map[uint64]*waiter
+	token   uint64
+	exited  chan struct{}
+}
+
+// waiter is where a transfer's end is delivered; pooled so that a transfer
+// costs no allocation in steady state.
+type waiter struct {
+	done  chan struct{}
+	moved int64
+	errno syscall.Errno
+}
+
+var waiters = sync.Pool{New: func() any { return &waiter{done: make(chan struct{}, 1)} }}
+
+// ringReport is how many ended transfers one turn of the C loop may report.
+const ringReport = 64
+
+func openRing(cfg Config) (*ring, error) {
+	var c *C.kp_ring
+	if rc := C.kp_ring_open(&c, C.uint(cfg.RingEntries), C.int(cfg.PipeSize)); rc < 0 {
+		return nil, wrapErrno("io_uring_setup", syscall.Errno(-rc))
+	}
+	r := &ring{c: c, waiters: make(map[uint64]*waiter), exited: make(chan struct{})}
+	started := make(chan struct{})
+	go r.loop(started)
+	<-started
+	return r, nil
+}
+
+// loop runs the C event loop on a thread of its own for the ring's whole
+// life: io_uring's kernel workers belong to the thread that submits, and a
+// submitter's exit cancels its requests.
+func (r *ring) loop(started chan<- struct{}) {
+	runtime.LockOSThread() // never unlocked: the thread ends with the ring
+	close(started)
+	done := make([]C.kp_done, ringReport)
+	for {
+		n := C.kp_ring_run(r.c, &done[0], C.int(len(done)))
+		if n < 0 {
+			r.failAll(syscall.Errno(-n))
+			break
+		}
+		r.mu.Lock()
+		for i := 0; i < int(n); i++ {
+			d := &done[i]
+			if w, ok := r.waiters[uint64(d.token)]; ok {
+				delete(r.waiters, uint64(d.token))
+				w.moved, w.errno = int64(d.moved), syscall.Errno(d.err)
+				w.done <- struct{}{}
+			}
+		}
+		r.mu.Unlock()
+	}
+	C.kp_ring_close(r.c)
+	close(r.exited)
+}
+
+// failAll ends every waiter when the loop stops; after a shutdown there are
+// none left, since the loop reports every transfer before it stops.
+func (r *ring) failAll(errno syscall.Errno) {
+	if errno == syscall.ESHUTDOWN {
+		errno = syscall.ECANCELED
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for token, w := range r.waiters {
+		delete(r.waiters, token)
+		w.errno = errno
+		w.done <- struct{}{}
+	}
+}
+
+// shutdown cancels every transfer and waits for the loop's thread to end.
+func (r *ring) shutdown() {
+	C.kp_ring_shutdown(r.c)
+	<-r.exited
+}
+
+// transfer runs one double splice between the duplicated descriptors of p
+// and waits, parked, for its end.
+func (r *ring) transfer(ctx context.Context, p fdPair, idle time.Duration) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	w := waiters.Get().(*waiter)
+	r.mu.Lock()
+	r.token++
+	token := r.token
+	r.waiters[token] = w
+	r.mu.Unlock()
+	if rc := C.kp_ring_start(r.c, C.uint64_t(token), C.int(p.src), C.int(p.dst), C.int64_t(idle)); rc < 0 {
+		r.mu.Lock()
+		delete(r.waiters, token)
+		r.mu.Unlock()
+		waiters.Put(w)
+		if syscall.Errno(-rc) == syscall.ESHUTDOWN {
+			return 0, ErrEngineClosed
+		}
+		return 0, wrapErrno("io_uring_submit", syscall.Errno(-rc))
+	}
+	var ctxErr error
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		ctxErr = ctx.Err()
+		C.kp_ring_cancel(r.c, C.uint64_t(token))
+		<-w.done // the kernel is done with the pipe only now
+	}
+	moved, errno := w.moved, w.errno
+	w.moved, w.errno = 0, 0
+	waiters.Put(w)
+	return moved, transferError(errno, ctxErr)
+}
+
+// transferError maps how a transfer ended to DoubleSplice's error.
+func transferError(errno syscall.Errno, ctxErr error) error {
+	switch {
+	case errno == 0:
+		return nil
+	case ctxErr != nil:
+		return ctxErr
+	case errno == syscall.ECANCELED:
+		return ErrEngineClosed
+	case errno == syscall.ETIMEDOUT:
+		return &os.SyscallError{Syscall: "splice", Err: ErrIdleTimeout}
+	}
+	return wrapErrno("splice", errno)
+}
