@@ -46,11 +46,13 @@ vet: deps
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
-## test: everything that must pass: C tests (plain and sanitized), vet, and
-## the Go tests with the race detector, then once more without it (the
-## allocation tests need a build without race instrumentation)
+## test: everything that must pass: C tests (plain and sanitized), vet, the
+## Go tests with the race detector on the default backend and again with the
+## poll backend forced, then the allocation tests without race
+## instrumentation
 test: deps c-test c-sanitize vet
 	$(GO) test -race -count=1 -timeout 15m ./...
+	KPIPE_BACKEND=poll $(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -count=1 -timeout 15m -run 'Alloc' ./...
 
 ## bench: the benchmarks, side by side with their peers

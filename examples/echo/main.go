@@ -1,13 +1,22 @@
 // Command echo is the splice echo server of Polyphony's "pipes and splice"
-// article, in Go: every connection gets its own kpipe.Pipe, one goroutine
-// splices what the client sends into the pipe and another splices the pipe
-// back into the connection, until the client stops sending. The bytes never
-// enter the program's memory, and a connection waiting for data holds a
-// parked goroutine, not an OS thread.
+// article, in Go, in the article's two versions:
+//
+//   - -mode=double (the default) is the article's last, one-line handler,
+//     IO.double_splice(conn, conn, -8192): kpipe.DoubleSplice(ctx, conn, conn)
+//     moves what the client sends through a private pipe back to it, both
+//     splices in flight at once, and the server then shuts its sending side
+//     down.
+//   - -mode=splice is the article's first splice version: every connection
+//     gets its own kpipe.Pipe, one goroutine splices what the client sends
+//     into the pipe and another splices the pipe back into the connection,
+//     until the client stops sending.
+//
+// Either way the bytes never enter the program's memory, and a connection
+// waiting for data holds no OS thread.
 //
 // Usage:
 //
-//	go run ./examples/echo [-listen 127.0.0.1:1234]
+//	go run ./examples/echo [-listen 127.0.0.1:1234] [-mode double|splice]
 //
 // Try it with netcat; -N makes nc shut its side down at the end of its input,
 // so that the server's echo ends and nc exits:
@@ -16,6 +25,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,12 +47,20 @@ const step = 64 << 10
 // logger reports connection errors; a client going away is not one.
 var logger = log.New(os.Stderr, "echo: ", log.LstdFlags)
 
+// handlers maps the values of -mode to connection handlers.
+var handlers = map[string]func(net.Conn) error{
+	"double": handleDouble,
+	"splice": handle,
+}
+
 // main parses the flags, listens and serves until the listener fails.
 func main() {
 	addr := flag.String("listen", "127.0.0.1:1234", "TCP address to listen on")
+	mode := flag.String("mode", "double", "echo with kpipe.DoubleSplice (double) or with a Pipe and two Splice loops (splice)")
 	flag.Parse()
-	if flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: echo [-listen ADDR]")
+	h, ok := handlers[*mode]
+	if flag.NArg() != 0 || !ok {
+		fmt.Fprintln(os.Stderr, "usage: echo [-listen ADDR] [-mode double|splice]")
 		os.Exit(2)
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -51,17 +69,17 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("Echoing on %s...\n", ln.Addr())
-	if err := serve(ln); err != nil {
+	if err := serve(ln, h); err != nil {
 		fmt.Fprintf(os.Stderr, "echo: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-// serve accepts connections on ln and echoes each in its own goroutine. It
-// returns nil once ln is closed and every connection it accepted has ended,
+// serve accepts connections on ln and echoes each with h in its own
+// goroutine. It returns nil once ln is closed and every connection it accepted has ended,
 // or the error that made Accept fail for good. Transient Accept failures
 // (out of descriptors, aborted handshakes) are retried after a pause.
-func serve(ln net.Listener) error {
+func serve(ln net.Listener, h func(net.Conn) error) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var pause time.Duration
@@ -83,11 +101,32 @@ func serve(ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := handle(conn); err != nil {
+			if err := h(conn); err != nil {
 				logger.Printf("%s: %v", conn.RemoteAddr(), err)
 			}
 		}()
 	}
+}
+
+// handleDouble echoes one connection with the article's one-line handler,
+//
+//	IO.double_splice(conn, conn, -8192)
+//
+// that is kpipe.DoubleSplice(ctx, conn, conn), then shuts down the server's
+// sending side so that the client sees the end of the echo, and closes the
+// connection. As in handle, a client going away is not an error.
+func handleDouble(conn net.Conn) error {
+	defer conn.Close()
+	_, err := kpipe.DoubleSplice(context.Background(), conn, conn)
+	if err == nil {
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			err = cw.CloseWrite()
+		}
+	}
+	if err != nil && !clientGone(err) {
+		return fmt.Errorf("double splice: %w", err)
+	}
+	return nil
 }
 
 // transient reports whether an Accept error is worth retrying.

@@ -51,12 +51,26 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// startServer runs serve in-process on a free loopback port and returns the
-// address. At the end of the test it closes the listener and fails the test
+// modes are the values of -mode, in the order the tests run them.
+var modes = []string{"double", "splice"}
+
+// forModes runs f as a subtest for each echo mode.
+func forModes(t *testing.T, f func(t *testing.T, mode string)) {
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) { f(t, mode) })
+	}
+}
+
+// startServer runs serve in-process with the handler of mode on a free
+// loopback port and returns the address. At the end of the test it closes the listener and fails the test
 // if serve does not return nil within a few seconds (a connection handler
 // that never ends) or if the server logged anything while wantLog is false.
-func startServer(t *testing.T, wantLog bool) string {
+func startServer(t *testing.T, wantLog bool, mode string) string {
 	t.Helper()
+	h, ok := handlers[mode]
+	if !ok {
+		t.Fatalf("no echo mode %q", mode)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +79,7 @@ func startServer(t *testing.T, wantLog bool) string {
 	saved := logger
 	logger = log.New(logs, "echo: ", 0)
 	done := make(chan error, 1)
-	go func() { done <- serve(ln) }()
+	go func() { done <- serve(ln, h) }()
 	t.Cleanup(func() {
 		ln.Close()
 		select {
@@ -118,27 +132,31 @@ func netcat(t *testing.T, addr string, input []byte) []byte {
 }
 
 // TestNetcat sends "foobar\n" with the real nc, as in the article, and
-// expects it back.
+// expects it back, in both modes.
 func TestNetcat(t *testing.T) {
-	addr := startServer(t, false)
-	if got := netcat(t, addr, []byte("foobar\n")); string(got) != "foobar\n" {
-		t.Errorf("nc printed %q, want %q", got, "foobar\n")
-	}
+	forModes(t, func(t *testing.T, mode string) {
+		addr := startServer(t, false, mode)
+		if got := netcat(t, addr, []byte("foobar\n")); string(got) != "foobar\n" {
+			t.Errorf("nc printed %q, want %q", got, "foobar\n")
+		}
+	})
 }
 
 // TestNetcatLarge sends more than a pipe and a socket buffer hold through
 // nc and checks the echo byte for byte.
 func TestNetcatLarge(t *testing.T) {
-	addr := startServer(t, false)
-	input := make([]byte, 3<<20+5)
-	if _, err := rand.Read(input); err != nil {
-		t.Fatal(err)
-	}
-	got := netcat(t, addr, input)
-	if !bytes.Equal(got, input) {
-		t.Errorf("nc printed %d bytes (sha256 %x), want the %d bytes sent (sha256 %x)",
-			len(got), sha256.Sum256(got), len(input), sha256.Sum256(input))
-	}
+	forModes(t, func(t *testing.T, mode string) {
+		addr := startServer(t, false, mode)
+		input := make([]byte, 3<<20+5)
+		if _, err := rand.Read(input); err != nil {
+			t.Fatal(err)
+		}
+		got := netcat(t, addr, input)
+		if !bytes.Equal(got, input) {
+			t.Errorf("nc printed %d bytes (sha256 %x), want the %d bytes sent (sha256 %x)",
+				len(got), sha256.Sum256(got), len(input), sha256.Sum256(input))
+		}
+	})
 }
 
 // echoClient sends payload on a new connection to addr while reading the
@@ -174,38 +192,42 @@ func echoClient(addr string, payload []byte) (sum [32]byte, n int64, err error) 
 // TestConcurrentClients runs several Go clients at once, each sending its
 // own 4 MiB of random bytes, and checks every echo's SHA-256.
 func TestConcurrentClients(t *testing.T) {
-	addr := startServer(t, false)
-	const clients, size = 8, 4 << 20
-	var wg sync.WaitGroup
-	for i := 0; i < clients; i++ {
-		payload := make([]byte, size)
-		if _, err := rand.Read(payload); err != nil {
-			t.Fatal(err)
-		}
-		want := sha256.Sum256(payload)
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			got, n, err := echoClient(addr, payload)
-			switch {
-			case err != nil:
-				t.Errorf("client %d: %v", i, err)
-			case n != size || got != want:
-				t.Errorf("client %d: echo has %d bytes, sha256 %x; want %d bytes, sha256 %x", i, n, got, size, want)
+	forModes(t, func(t *testing.T, mode string) {
+		addr := startServer(t, false, mode)
+		const clients, size = 8, 4 << 20
+		var wg sync.WaitGroup
+		for i := 0; i < clients; i++ {
+			payload := make([]byte, size)
+			if _, err := rand.Read(payload); err != nil {
+				t.Fatal(err)
 			}
-		}(i)
-	}
-	wg.Wait()
+			want := sha256.Sum256(payload)
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				got, n, err := echoClient(addr, payload)
+				switch {
+				case err != nil:
+					t.Errorf("client %d: %v", i, err)
+				case n != size || got != want:
+					t.Errorf("client %d: echo has %d bytes, sha256 %x; want %d bytes, sha256 %x", i, n, got, size, want)
+				}
+			}(i)
+		}
+		wg.Wait()
+	})
 }
 
 // TestEmptyConnection checks that a client that sends nothing gets an
 // immediate end of stream.
 func TestEmptyConnection(t *testing.T) {
-	addr := startServer(t, false)
-	sum, n, err := echoClient(addr, nil)
-	if err != nil || n != 0 || sum != sha256.Sum256(nil) {
-		t.Errorf("empty echo: %d bytes, err %v; want 0 bytes and no error", n, err)
-	}
+	forModes(t, func(t *testing.T, mode string) {
+		addr := startServer(t, false, mode)
+		sum, n, err := echoClient(addr, nil)
+		if err != nil || n != 0 || sum != sha256.Sum256(nil) {
+			t.Errorf("empty echo: %d bytes, err %v; want 0 bytes and no error", n, err)
+		}
+	})
 }
 
 // TestClientGoesAway checks that the server ends a connection whose client
@@ -213,74 +235,95 @@ func TestEmptyConnection(t *testing.T) {
 // handler must not stay blocked on the full pipe (startServer's clean-up
 // fails the test if it does), and a client going away is not logged.
 func TestClientGoesAway(t *testing.T) {
-	addr := startServer(t, false)
-	for i := 0; i < 3; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Write until the server stops taking data: our receive buffer,
-		// the server's pipe and both socket buffers are then full.
-		if err := c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
-		chunk := make([]byte, 1<<20)
-		var sent int
-		for {
-			n, err := c.Write(chunk)
-			sent += n
+	forModes(t, func(t *testing.T, mode string) {
+		addr := startServer(t, false, mode)
+		for i := 0; i < 3; i++ {
+			c, err := net.Dial("tcp", addr)
 			if err != nil {
-				if !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatalf("write: %v", err)
+				t.Fatal(err)
+			}
+			// Write until the server stops taking data: our receive buffer,
+			// the server's pipe and both socket buffers are then full.
+			if err := c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			chunk := make([]byte, 1<<20)
+			var sent int
+			for {
+				n, err := c.Write(chunk)
+				sent += n
+				if err != nil {
+					if !errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Fatalf("write: %v", err)
+					}
+					break
 				}
-				break
+				if sent > 1<<30 {
+					t.Fatal("the server took 1 GiB without the client reading any echo")
+				}
 			}
-			if sent > 1<<30 {
-				t.Fatal("the server took 1 GiB without the client reading any echo")
-			}
+			// Unread data in our receive buffer: Close sends a reset.
+			c.Close()
 		}
-		// Unread data in our receive buffer: Close sends a reset.
-		c.Close()
-	}
+	})
 }
 
 // TestHalfCloseOrder checks that the echo of everything sent arrives before
 // the end of stream, in several writes with pauses in between.
 func TestHalfCloseOrder(t *testing.T) {
-	addr := startServer(t, false)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := c.(*net.TCPConn)
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(conn)
-	for i := 0; i < 5; i++ {
-		line := fmt.Sprintf("line %d\n", i)
-		if _, err := conn.Write([]byte(line)); err != nil {
+	forModes(t, func(t *testing.T, mode string) {
+		addr := startServer(t, false, mode)
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := r.ReadString('\n')
-		if err != nil || got != line {
-			t.Fatalf("echo of %q: %q, %v", line, got, err)
+		conn := c.(*net.TCPConn)
+		defer conn.Close()
+		if err := conn.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := conn.CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	if rest, err := io.ReadAll(r); err != nil || len(rest) != 0 {
-		t.Errorf("after the half-close: %q, %v; want end of stream and nothing else", rest, err)
-	}
+		r := bufio.NewReader(conn)
+		for i := 0; i < 5; i++ {
+			line := fmt.Sprintf("line %d\n", i)
+			if _, err := conn.Write([]byte(line)); err != nil {
+				t.Fatal(err)
+			}
+			got, err := r.ReadString('\n')
+			if err != nil || got != line {
+				t.Fatalf("echo of %q: %q, %v", line, got, err)
+			}
+		}
+		if err := conn.CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		if rest, err := io.ReadAll(r); err != nil || len(rest) != 0 {
+			t.Errorf("after the half-close: %q, %v; want end of stream and nothing else", rest, err)
+		}
+	})
 }
 
 // TestProgram runs the command as its own process with -listen on a free
-// port, reads the address it announces and talks to it with nc.
+// port, once with each -mode and once without (the default), reads the
+// address it announces and talks to it with nc.
 func TestProgram(t *testing.T) {
+	for _, mode := range append([]string{""}, modes...) {
+		name := mode
+		if name == "" {
+			name = "default"
+		}
+		t.Run(name, func(t *testing.T) { testProgram(t, mode) })
+	}
+}
+
+// testProgram runs the command with -mode=mode (no -mode when mode is
+// empty) and checks its echo with nc.
+func testProgram(t *testing.T, mode string) {
 	needNetcat(t)
-	cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0")
+	args := []string{"-listen", "127.0.0.1:0"}
+	if mode != "" {
+		args = append(args, "-mode", mode)
+	}
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -330,5 +373,19 @@ func TestProgramBadAddress(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(out), "echo: ") || !strings.Contains(string(out), "notaport") {
 		t.Errorf("output %q, want an echo: error naming the address", out)
+	}
+}
+
+// TestProgramBadMode checks that an unknown -mode is a usage error.
+func TestProgramBadMode(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-mode", "triple")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 {
+		t.Fatalf("exit: %v, want status 2; output %q", err, out)
+	}
+	if !strings.Contains(string(out), "usage: echo") {
+		t.Errorf("output %q, want the usage line", out)
 	}
 }
