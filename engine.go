@@ -62,9 +62,15 @@ type Engine struct {
 	backend string
 	rings   []*ring
 	next    atomic.Uint32
-	closed  atomic.Bool
-	// active counts transfers in progress, for Close.
-	active sync.WaitGroup
+
+	// mu guards the engine's life: transfers register under it, and Close
+	// ends them and waits for them before it frees the rings.
+	mu      sync.Mutex
+	closing bool
+	active  int                        // transfers in progress
+	polls   map[*pollTransfer]struct{} // the poll backend's transfers
+	drained chan struct{}              // closed once closing and active == 0
+	down    chan struct{}              // closed when Close has finished
 }
 
 // NewEngine starts an engine. It picks io_uring when the kernel allows it
@@ -81,7 +87,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.PipeSize < 0 || cfg.IdleTimeout < 0 {
 		return nil, errors.New("kpipe: negative PipeSize or IdleTimeout")
 	}
-	e := &Engine{cfg: cfg, backend: BackendPoll}
+	e := newEngine(cfg)
 	if cfg.ForcePoll || forcePollFromEnv() {
 		return e, nil
 	}
@@ -91,11 +97,11 @@ func NewEngine(cfg Config) (*Engine, error) {
 	for i := 0; i < cfg.Rings; i++ {
 		r, err := openRing(cfg)
 		if err != nil {
-			e.closeRings()
+			e.closeRings() // no transfer has started
 			if i == 0 {
 				// io_uring passed the probe but cannot hold a ring of
 				// this size (memlock limits, ...): fall back.
-				return &Engine{cfg: cfg, backend: BackendPoll}, nil
+				return newEngine(cfg), nil
 			}
 			return nil, err
 		}
@@ -105,6 +111,16 @@ func NewEngine(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+func newEngine(cfg Config) *Engine {
+	return &Engine{
+		cfg:     cfg,
+		backend: BackendPoll,
+		polls:   make(map[*pollTransfer]struct{}),
+		drained: make(chan struct{}),
+		down:    make(chan struct{}),
+	}
+}
+
 // Backend reports the backend in use: "io_uring" or "poll".
 func (e *Engine) Backend() string { return e.backend }
 
@@ -112,17 +128,65 @@ func (e *Engine) Backend() string { return e.backend }
 // and Close returns once they have all returned and the rings' threads have
 // exited. Close is idempotent.
 func (e *Engine) Close() error {
-	if !e.closed.CompareAndSwap(false, true) {
+	e.mu.Lock()
+	if e.closing {
+		e.mu.Unlock()
+		<-e.down
 		return nil
 	}
+	e.closing = true
+	if e.active == 0 {
+		close(e.drained)
+	}
+	for t := range e.polls {
+		t.engineClosed.Store(true)
+		t.cancel()
+	}
+	e.mu.Unlock()
+	// The rings cancel their transfers and refuse new ones, but stay
+	// allocated until every transfer has returned: a transfer may still be
+	// about to hand its start to a ring.
+	for _, r := range e.rings {
+		r.shutdown()
+	}
+	<-e.drained
 	e.closeRings()
-	e.active.Wait()
+	close(e.down)
 	return nil
 }
 
+// closeRings waits for the rings' loops to end and frees the rings.
 func (e *Engine) closeRings() {
 	for _, r := range e.rings {
-		r.shutdown()
+		r.close()
+	}
+}
+
+// begin registers a transfer (and t, on the poll backend, so that Close can
+// end it); it fails once Close has begun.
+func (e *Engine) begin(t *pollTransfer) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return ErrEngineClosed
+	}
+	e.active++
+	if t != nil {
+		e.polls[t] = struct{}{}
+	}
+	return nil
+}
+
+// end unregisters a transfer that begin registered.
+func (e *Engine) end(t *pollTransfer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t != nil {
+		delete(e.polls, t)
+	}
+	e.active--
+	if e.active == 0 && e.closing {
+		close(e.drained)
 	}
 }
 
@@ -136,24 +200,20 @@ func (e *Engine) closeRings() {
 // and dst stay open and usable. Closing src or dst does not end a transfer:
 // cancel ctx (or shut the socket down) instead.
 func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	if e.closed.Load() {
-		return 0, ErrEngineClosed
-	}
 	var pair fdPair
 	if err := pair.dup(dst, src); err != nil {
 		return 0, err
 	}
 	defer pair.close()
-	e.active.Add(1)
-	defer e.active.Done()
-	if e.closed.Load() {
-		return 0, ErrEngineClosed
-	}
 	if e.backend == BackendIOUring {
+		if err := e.begin(nil); err != nil {
+			return 0, err
+		}
+		defer e.end(nil)
 		r := e.rings[int(e.next.Add(1))%len(e.rings)]
 		return r.transfer(ctx, pair, e.cfg.IdleTimeout)
 	}
-	return pollDoubleSplice(ctx, &pair, e.cfg)
+	return e.pollDoubleSplice(ctx, &pair)
 }
 
 // Proxy runs DoubleSplice in both directions at once, a to b and b to a.
@@ -240,4 +300,14 @@ func DefaultBackend() string {
 		return BackendPoll
 	}
 	return e.Backend()
+}
+
+// pooledPipes reports how many idle pipes the engine's rings keep for
+// reuse (each holds two descriptors). The engine must be open.
+func (e *Engine) pooledPipes() int {
+	n := 0
+	for _, r := range e.rings {
+		n += r.pooledPipes()
+	}
+	return n
 }

@@ -16,17 +16,19 @@ var aLongTimeAgo = time.Unix(1, 0)
 // runtime poller on whichever side is not ready. Cancellation and the idle
 // timeout work through deadlines on the private duplicate descriptors.
 type pollTransfer struct {
-	src, dst  *os.File
-	idle      time.Duration
-	cancelled atomic.Bool
+	src, dst     *os.File
+	idle         time.Duration
+	cancelled    atomic.Bool
+	engineClosed atomic.Bool // Engine.Close cancelled the transfer
 }
 
 // pollDoubleSplice runs a transfer on the poll backend. It takes ownership
 // of p's descriptors.
-func pollDoubleSplice(ctx context.Context, p *fdPair, cfg Config) (int64, error) {
+func (e *Engine) pollDoubleSplice(ctx context.Context, p *fdPair) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	cfg := e.cfg
 	t := &pollTransfer{
 		src:  os.NewFile(uintptr(p.src), "kpipe-src"),
 		dst:  os.NewFile(uintptr(p.dst), "kpipe-dst"),
@@ -35,6 +37,10 @@ func pollDoubleSplice(ctx context.Context, p *fdPair, cfg Config) (int64, error)
 	p.src, p.dst = -1, -1 // the files own them now
 	defer t.src.Close()
 	defer t.dst.Close()
+	if err := e.begin(t); err != nil {
+		return 0, err
+	}
+	defer e.end(t)
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, t.cancel)
 		defer stop()
@@ -62,6 +68,8 @@ func pollDoubleSplice(ctx context.Context, p *fdPair, cfg Config) (int64, error)
 		return op.moved, nil
 	case ctx.Err() != nil:
 		return op.moved, ctx.Err()
+	case t.engineClosed.Load():
+		return op.moved, ErrEngineClosed
 	case t.idle > 0 && errors.Is(err, os.ErrDeadlineExceeded):
 		return op.moved, &os.SyscallError{Syscall: "splice", Err: ErrIdleTimeout}
 	}

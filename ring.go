@@ -72,7 +72,6 @@ func (r *ring) loop(started chan<- struct{}) {
 		}
 		r.mu.Unlock()
 	}
-	C.kp_ring_close(r.c)
 	close(r.exited)
 }
 
@@ -91,10 +90,20 @@ func (r *ring) failAll(errno syscall.Errno) {
 	}
 }
 
-// shutdown cancels every transfer and waits for the loop's thread to end.
+// shutdown cancels every transfer and makes the ring refuse new ones; the
+// loop reports the cancelled transfers and ends.
 func (r *ring) shutdown() {
 	C.kp_ring_shutdown(r.c)
+}
+
+// close waits for the loop's thread to end and frees the ring. Nothing may
+// use the ring afterwards: the engine calls it once every transfer has
+// returned.
+func (r *ring) close() {
+	C.kp_ring_shutdown(r.c)
 	<-r.exited
+	C.kp_ring_close(r.c)
+	r.c = nil
 }
 
 // transfer runs one double splice between the duplicated descriptors of p
@@ -146,4 +155,11 @@ func transferError(errno syscall.Errno, ctxErr error) error {
 		return &os.SyscallError{Syscall: "splice", Err: ErrIdleTimeout}
 	}
 	return wrapErrno("splice", errno)
+}
+
+// pooledPipes reports how many idle pipes the ring's loop keeps for reuse.
+func (r *ring) pooledPipes() int {
+	var st C.kp_ring_stats
+	C.kp_ring_get_stats(r.c, &st)
+	return int(st.pipes_pooled)
 }

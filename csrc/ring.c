@@ -1004,6 +1004,51 @@ void kp_ring_get_stats(kp_ring *r, kp_ring_stats *st)
 		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
 }
 
+#ifndef RING_WAIT_ENTER
+/* Waits until a CQE is ready, at most wait_ns (< 0: no limit). Sleeping in
+ * ppoll(2) on the ring's fd rather than in io_uring_enter(2) costs the same
+ * one system call, and lets tools that serialise threads (valgrind before
+ * 3.2x holds its lock across io_uring_enter) run the other threads. Task
+ * work interrupts the sleep as it does io_uring_enter's: completions still
+ * come in. Returns 0 or -errno. */
+static int ring_wait(kp_ring *r, int64_t wait_ns)
+{
+	struct pollfd pfd = { .fd = r->ring.ring_fd, .events = POLLIN };
+	struct timespec ts, *tsp = NULL;
+
+	if (io_uring_cq_ready(&r->ring) > 0)
+		return 0;
+	if (wait_ns >= 0) {
+		ts.tv_sec = (time_t)(wait_ns / 1000000000);
+		ts.tv_nsec = (long)(wait_ns % 1000000000);
+		tsp = &ts;
+	}
+	if (ppoll(&pfd, 1, tsp, NULL) < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+#else
+static int ring_wait(kp_ring *r, int64_t wait_ns)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (wait_ns >= 0) {
+		struct __kernel_timespec ts = {
+			.tv_sec = wait_ns / 1000000000,
+			.tv_nsec = wait_ns % 1000000000,
+		};
+		ret = io_uring_wait_cqe_timeout(&r->ring, &cqe, &ts);
+	} else {
+		ret = io_uring_wait_cqe(&r->ring, &cqe);
+	}
+	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN &&
+	    ret != -EBUSY)
+		return ret;
+	return 0;
+}
+#endif
+
 /* Copies up to max finished transfers to done and frees them. */
 static int ring_report(kp_ring *r, kp_done *done, int max)
 {
@@ -1054,23 +1099,13 @@ int kp_ring_run(kp_ring *r, kp_done *done, int max)
 
 		/* Wait for a completion, until the nearest idle deadline, or
 		 * briefly when the kernel refused a submission. */
-		struct io_uring_cqe *cqe;
 		int64_t wait = -1;
 		if (r->nheap > 0)
 			wait = r->heap[0]->heap_key - r->now;
 		if (blocked && (wait < 0 || wait > RING_BACKOFF_NS))
 			wait = RING_BACKOFF_NS;
-		if (wait >= 0) {
-			struct __kernel_timespec ts = {
-				.tv_sec = wait / 1000000000,
-				.tv_nsec = wait % 1000000000,
-			};
-			ret = io_uring_wait_cqe_timeout(&r->ring, &cqe, &ts);
-		} else {
-			ret = io_uring_wait_cqe(&r->ring, &cqe);
-		}
-		if (ret < 0 && ret != -ETIME && ret != -EINTR &&
-		    ret != -EAGAIN && ret != -EBUSY)
+		ret = ring_wait(r, wait);
+		if (ret < 0)
 			return ret;
 		r->now = ring_clock();
 		ring_reap(r);

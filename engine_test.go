@@ -1,0 +1,614 @@
+package kpipe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Tests of the Engine: backend choice, DoubleSplice's results, cancellation,
+// idle timeouts, faults and Close, each on both backends.
+
+// kernelAllowsIOUring asks the kernel directly, without kpipe's probe,
+// whether this process may set up an io_uring.
+func kernelAllowsIOUring() bool {
+	var params [120]byte // struct io_uring_params
+	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 4, uintptr(unsafe.Pointer(&params[0])), 0)
+	if errno != 0 {
+		return false
+	}
+	unix.Close(int(fd))
+	return true
+}
+
+// wantBackend is the backend NewEngine(cfg) must choose here.
+func wantBackend(cfg Config) string {
+	if cfg.ForcePoll || forcePollFromEnv() || !kernelAllowsIOUring() {
+		return BackendPoll
+	}
+	return BackendIOUring
+}
+
+// engineCheck is what forEachBackend hands a test: the engine and its
+// baseline descriptor count.
+type engineCheck struct {
+	e      *Engine
+	baseFD int
+}
+
+// forEachBackend runs fn in a subtest named by the backend, once with base
+// and once with base.ForcePoll set, on an engine of its own. It checks that
+// the backend is the expected one, that the descriptor count is back to
+// what it was after NewEngine once fn is done (the rings' pooled pipes
+// aside), and that Engine.Close releases everything the engine opened. With
+// KPIPE_BACKEND=poll both configurations give the poll backend, which then
+// runs once.
+func forEachBackend(t *testing.T, base Config, fn func(t *testing.T, e *Engine)) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, force := range []bool{false, true} {
+		cfg := base
+		cfg.ForcePoll = force
+		before := openFDs(t)
+		e, err := NewEngine(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := e.Backend(), wantBackend(cfg); got != want {
+			e.Close()
+			t.Fatalf("NewEngine(ForcePoll: %v).Backend() = %q, want %q", force, got, want)
+		}
+		if seen[e.Backend()] {
+			e.Close()
+			continue
+		}
+		seen[e.Backend()] = true
+		baseFD := openFDs(t)
+		t.Run(e.Backend(), func(t *testing.T) {
+			fn(t, e)
+			if t.Failed() {
+				return
+			}
+			checkFDs(t, e, baseFD)
+		})
+		if err := e.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := e.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+		if !t.Failed() {
+			waitFDs(t, "after Engine.Close", before, nil)
+		}
+	}
+}
+
+// checkFDs checks that the process holds the descriptors it held at base,
+// plus the pipes e's rings keep pooled.
+func checkFDs(t *testing.T, e *Engine, base int) {
+	t.Helper()
+	waitFDs(t, "after the test", base, func() int { return 2 * e.pooledPipes() })
+}
+
+// waitFDs waits briefly (goroutines of the test may still be closing
+// descriptors) for the count of open descriptors to come back to base plus
+// extra().
+func waitFDs(t *testing.T, when string, base int, extra func() int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		want := base
+		if extra != nil {
+			want += extra()
+		}
+		got := openFDs(t)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d descriptors open, want %d", when, got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestEngineBackend(t *testing.T) {
+	if !kernelAllowsIOUring() {
+		t.Log("io_uring is not available to this process: both configurations must give poll")
+	}
+	for _, cfg := range []Config{{}, {ForcePoll: true}} {
+		e, err := NewEngine(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := e.Backend(), wantBackend(cfg); got != want {
+			t.Errorf("NewEngine(%+v).Backend() = %q, want %q", cfg, got, want)
+		}
+		e.Close()
+	}
+	if !forcePollFromEnv() && kernelAllowsIOUring() && DefaultBackend() != BackendIOUring {
+		t.Errorf("DefaultBackend() = %q, want io_uring", DefaultBackend())
+	}
+}
+
+func TestEngineBackendEnv(t *testing.T) {
+	t.Setenv(backendEnv, "poll")
+	e, err := NewEngine(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if got := e.Backend(); got != BackendPoll {
+		t.Errorf("with %s=poll, NewEngine(Config{}).Backend() = %q, want poll", backendEnv, got)
+	}
+}
+
+func TestEngineBadConfig(t *testing.T) {
+	for _, cfg := range []Config{{PipeSize: -1}, {IdleTimeout: -time.Second}} {
+		if e, err := NewEngine(cfg); err == nil {
+			e.Close()
+			t.Errorf("NewEngine(%+v) succeeded", cfg)
+		}
+	}
+}
+
+func TestDoubleSpliceNoFD(t *testing.T) {
+	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
+		ctx := context.Background()
+		f := tempFileWith(t, []byte("data"))
+		var buf bytes.Buffer
+		if n, err := e.DoubleSplice(ctx, &buf, f); !errors.Is(err, ErrNoFD) || n != 0 {
+			t.Errorf("DoubleSplice(bytes.Buffer, file) = %d, %v; want ErrNoFD", n, err)
+		}
+		if n, err := e.DoubleSplice(ctx, f, bytes.NewReader([]byte("x"))); !errors.Is(err, ErrNoFD) || n != 0 {
+			t.Errorf("DoubleSplice(file, bytes.Reader) = %d, %v; want ErrNoFD", n, err)
+		}
+		a, b := unixPair(t)
+		if _, _, err := e.Proxy(ctx, a, struct{ io.ReadWriter }{b}); !errors.Is(err, ErrNoFD) {
+			t.Errorf("Proxy(unix, wrapped) = %v; want ErrNoFD", err)
+		}
+	})
+	if _, err := DoubleSplice(context.Background(), io.Discard, bytes.NewReader(nil)); !errors.Is(err, ErrNoFD) {
+		t.Errorf("package DoubleSplice = %v; want ErrNoFD", err)
+	}
+}
+
+// TestDoubleSpliceZeroLength: sources that end at once give 0 bytes and no
+// error.
+func TestDoubleSpliceZeroLength(t *testing.T) {
+	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
+		ctx := context.Background()
+		for _, sk := range srcKinds {
+			if !sk.fd {
+				continue
+			}
+			t.Run(sk.name, func(t *testing.T) {
+				src, wait := sk.open(t, nil)
+				c, s := tcpPair(t)
+				got := streamSink(t, s, func() { c.CloseWrite() }, func() { s.Close(); c.Close() })
+				n, err := e.DoubleSplice(ctx, c, src)
+				if n != 0 || err != nil {
+					t.Fatalf("DoubleSplice = %d, %v; want 0, nil", n, err)
+				}
+				if err := wait(); err != nil {
+					t.Fatal(err)
+				}
+				checkArrived(t, got(), nil)
+			})
+		}
+	})
+}
+
+// TestDoubleSpliceKinds moves data between the fd endpoint kinds.
+func TestDoubleSpliceKinds(t *testing.T) {
+	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
+		ctx := context.Background()
+		for _, size := range []int{1, 65535, 3<<20 + 5} {
+			data := testData(size)
+			for _, sk := range srcKinds {
+				for _, dk := range dstKinds {
+					if !sk.fd || !dk.fd || (sk.name == "file" && dk.name == "file") {
+						continue
+					}
+					src, wait := sk.open(t, data)
+					dst, finish := dk.open(t)
+					n, err := e.DoubleSplice(ctx, dst, src)
+					if err != nil || n != int64(size) {
+						t.Fatalf("%d bytes %s->%s: DoubleSplice = %d, %v", size, sk.name, dk.name, n, err)
+					}
+					if err := wait(); err != nil {
+						t.Fatal(err)
+					}
+					checkArrived(t, finish(), data)
+				}
+			}
+		}
+	})
+}
+
+// idleTCP returns a connected source whose peer sends nothing (peer kept
+// for later use) and a destination with its peer.
+func idleEnds(t *testing.T) (src, srcPeer, dst, dstPeer *net.TCPConn) {
+	t.Helper()
+	srcPeer, src = tcpPair(t)
+	dst, dstPeer = tcpPair(t)
+	return src, srcPeer, dst, dstPeer
+}
+
+// roundTrip writes msg into w and reads it back from r.
+func roundTrip(t *testing.T, what string, w io.Writer, r io.Reader, msg string) {
+	t.Helper()
+	if _, err := w.Write([]byte(msg)); err != nil {
+		t.Fatalf("%s: write: %v", what, err)
+	}
+	if rc, ok := r.(interface{ SetReadDeadline(time.Time) error }); ok {
+		rc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		defer rc.SetReadDeadline(time.Time{})
+	}
+	buf := make([]byte, len(msg))
+	if _, err := io.ReadFull(r, buf); err != nil {
+		t.Fatalf("%s: read: %v", what, err)
+	}
+	if string(buf) != msg {
+		t.Fatalf("%s: read %q, want %q", what, buf, msg)
+	}
+}
+
+// runAsync runs DoubleSplice in a goroutine.
+type spliceResult struct {
+	n   int64
+	err error
+	at  time.Time
+}
+
+func spliceAsync(ctx context.Context, e *Engine, dst io.Writer, src io.Reader) <-chan spliceResult {
+	ch := make(chan spliceResult, 1)
+	go func() {
+		n, err := e.DoubleSplice(ctx, dst, src)
+		ch <- spliceResult{n, err, time.Now()}
+	}()
+	return ch
+}
+
+// waitResult waits for a transfer to end, failing the test after limit.
+func waitResult(t *testing.T, ch <-chan spliceResult, limit time.Duration) spliceResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(limit):
+		t.Fatalf("transfer still running after %v", limit)
+	}
+	panic("unreachable")
+}
+
+// cancelLimit is how soon DoubleSplice must return after its context ends.
+const cancelLimit = 100 * time.Millisecond
+
+func TestDoubleSpliceCancelIdle(t *testing.T) {
+	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
+		var worst time.Duration
+		for i := 0; i < 5; i++ {
+			src, srcPeer, dst, dstPeer := idleEnds(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			ch := spliceAsync(ctx, e, dst, src)
+			time.Sleep(20 * time.Millisecond)
+			start := time.Now()
+			cancel()
+			r := waitResult(t, ch, 10*time.Second)
+			lat := r.at.Sub(start)
+			worst = max(worst, lat)
+			if !errors.Is(r.err, context.Canceled) || r.n != 0 {
+				t.Fatalf("cancelled DoubleSplice = %d, %v; want 0, context.Canceled", r.n, r.err)
+			}
+			if lat > cancelLimit {
+				t.Errorf("DoubleSplice returned %v after cancel, limit %v", lat, cancelLimit)
+			}
+			// The caller's descriptors are intact and usable both ways.
+			requireNonblock(t, "src", src)
+			requireNonblock(t, "dst", dst)
+			roundTrip(t, "src peer -> src", srcPeer, src, "after cancel 1")
+			roundTrip(t, "src -> src peer", src, srcPeer, "after cancel 2")
+			roundTrip(t, "dst -> dst peer", dst, dstPeer, "after cancel 3")
+			roundTrip(t, "dst peer -> dst", dstPeer, dst, "after cancel 4")
+		}
+		t.Logf("worst cancel latency %v", worst)
+
+		// A deadline works the same way and gives DeadlineExceeded.
+		src, _, dst, _ := idleEnds(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		r := waitResult(t, spliceAsync(ctx, e, dst, src), 10*time.Second)
+		if !errors.Is(r.err, context.DeadlineExceeded) {
+			t.Fatalf("DoubleSplice past its deadline = %v; want DeadlineExceeded", r.err)
+		}
+		// An already cancelled context: nothing starts.
+		if n, err := e.DoubleSplice(ctx, dst, src); !errors.Is(err, context.DeadlineExceeded) || n != 0 {
+			t.Fatalf("DoubleSplice with a done context = %d, %v", n, err)
+		}
+	})
+}
+
+// TestDoubleSpliceCancelStuck cancels a transfer whose destination does not
+// read: data waits on both sides.
+func TestDoubleSpliceCancelStuck(t *testing.T) {
+	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
+		src, srcPeer, dst, dstPeer := idleEnds(t)
+		stop := make(chan struct{})
+		fed := make(chan struct{})
+		go func() {
+			defer close(fed)
+			chunk := make([]byte, 64<<10)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				srcPeer.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+				srcPeer.Write(chunk)
+			}
+		}()
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := spliceAsync(ctx, e, dst, src)
+		time.Sleep(200 * time.Millisecond)
+		start := time.Now()
+		cancel()
+		r := waitResult(t, ch, 10*time.Second)
+		close(stop)
+		<-fed
+		srcPeer.SetWriteDeadline(time.Time{})
+		if !errors.Is(r.err, context.Canceled) {
+			t.Fatalf("DoubleSplice = %d, %v; want context.Canceled", r.n, r.err)
+		}
+		if lat := r.at.Sub(start); lat > cancelLimit {
+			t.Errorf("DoubleSplice returned %v after cancel, limit %v", lat, cancelLimit)
+		}
+		if r.n == 0 {
+			t.Errorf("no byte moved before the destination filled")
+		}
+		// dst still takes writes once its peer drains it.
+		go io.Copy(io.Discard, dstPeer)
+		dst.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := dst.Write([]byte("still here")); err != nil {
+			t.Fatalf("write to dst after cancel: %v", err)
+		}
+		dst.Close()
+		requireNonblock(t, "src", src)
+	})
+}
+
+func TestDoubleSpliceIdleTimeout(t *testing.T) {
+	const idle = 150 * time.Millisecond
+	forEachBackend(t, Config{IdleTimeout: idle}, func(t *testing.T, e *Engine) {
+		src, srcPeer, dst, dstPeer := idleEnds(t)
+		start := time.Now()
+		r := waitResult(t, spliceAsync(context.Background(), e, dst, src), 10*time.Second)
+		took := r.at.Sub(start)
+		if !errors.Is(r.err, ErrIdleTimeout) || !errors.Is(r.err, syscall.ETIMEDOUT) {
+			t.Fatalf("idle DoubleSplice = %d, %v; want ErrIdleTimeout", r.n, r.err)
+		}
+		if took < idle || took > idle+2*time.Second {
+			t.Errorf("idle transfer ended after %v, IdleTimeout %v", took, idle)
+		}
+		roundTrip(t, "src after timeout", srcPeer, src, "ok")
+		roundTrip(t, "dst after timeout", dst, dstPeer, "ok")
+
+		// A transfer that trickles, never idle for IdleTimeout, lasts
+		// longer than IdleTimeout and completes.
+		ch := spliceAsync(context.Background(), e, dst, src)
+		got := make(chan []byte, 1)
+		go func() {
+			dstPeer.SetReadDeadline(time.Now().Add(10 * time.Second))
+			b, _ := io.ReadAll(dstPeer)
+			got <- b
+		}()
+		var sent []byte
+		for i := 0; i < 8; i++ {
+			msg := []byte{byte('a' + i)}
+			srcPeer.Write(msg)
+			sent = append(sent, msg...)
+			time.Sleep(idle / 3)
+		}
+		srcPeer.CloseWrite()
+		r = waitResult(t, ch, 10*time.Second)
+		if r.err != nil || r.n != int64(len(sent)) {
+			t.Fatalf("trickling DoubleSplice = %d, %v; want %d, nil", r.n, r.err, len(sent))
+		}
+		dst.CloseWrite()
+		if b := <-got; string(b) != string(sent) {
+			t.Fatalf("trickle delivered %q, want %q", b, sent)
+		}
+	})
+}
+
+// TestDoubleSpliceSourceReset: the source's peer resets the connection in
+// the middle of a transfer.
+func TestDoubleSpliceSourceReset(t *testing.T) {
+	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
+		src, srcPeer, dst, dstPeer := idleEnds(t)
+		go io.Copy(io.Discard, dstPeer)
+		ch := spliceAsync(context.Background(), e, dst, src)
+		if _, err := srcPeer.Write(testData(1 << 20)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		srcPeer.SetLinger(0)
+		// Unread data at close makes the close a reset even without
+		// linger: leave some in src's peer's receive queue.
+		src.Write([]byte("unread"))
+		srcPeer.Close()
+		r := waitResult(t, ch, 10*time.Second)
+		if !errors.Is(r.err, syscall.ECONNRESET) {
+			t.Fatalf("DoubleSplice from a reset source = %d, %v; want ECONNRESET", r.n, r.err)
+		}
+	})
+}
+
+// TestDoubleSpliceDestinationGone: the destination's peer goes away (closes
+// or resets) while the transfer writes to it: an error, and no SIGPIPE.
+func TestDoubleSpliceDestinationGone(t *testing.T) {
+	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
+		for _, reset := range []bool{false, true} {
+			src, srcPeer, dst, dstPeer := idleEnds(t)
+			ch := spliceAsync(context.Background(), e, dst, src)
+			stop := make(chan struct{})
+			fed := make(chan struct{})
+			go func() {
+				defer close(fed)
+				chunk := testData(64 << 10)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					srcPeer.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+					srcPeer.Write(chunk)
+				}
+			}()
+			buf := make([]byte, 256<<10)
+			if _, err := io.ReadFull(dstPeer, buf); err != nil {
+				t.Fatal(err)
+			}
+			if reset {
+				dstPeer.SetLinger(0)
+			}
+			dstPeer.Close()
+			r := waitResult(t, ch, 10*time.Second)
+			close(stop)
+			<-fed
+			if !isPeerGone(r.err) {
+				t.Fatalf("reset %v: DoubleSplice into a vanished peer = %d, %v; want EPIPE or ECONNRESET", reset, r.n, r.err)
+			}
+		}
+		// Into a Unix socket and a pipe whose readers are gone.
+		a, b := unixPair(t)
+		b.Close()
+		f := tempFileWith(t, testData(1<<20))
+		if _, err := e.DoubleSplice(context.Background(), a, f); !isPeerGone(err) {
+			t.Fatalf("DoubleSplice into a closed unix socket: %v", err)
+		}
+		r, w := osPipe(t)
+		r.Close()
+		f.Seek(0, io.SeekStart)
+		if _, err := e.DoubleSplice(context.Background(), w, f); !errors.Is(err, syscall.EPIPE) {
+			t.Fatalf("DoubleSplice into a pipe without reader: %v", err)
+		}
+	})
+}
+
+// TestEngineClose: Close ends transfers in flight with ErrEngineClosed,
+// returns once they have returned, and is idempotent; later calls fail.
+func TestEngineClose(t *testing.T) {
+	for _, cfg := range []Config{{}, {ForcePoll: true}} {
+		before := openFDs(t)
+		e, err := NewEngine(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(e.Backend(), func(t *testing.T) {
+			const n = 8
+			var chans []<-chan spliceResult
+			for i := 0; i < n; i++ {
+				src, _, dst, _ := idleEnds(t)
+				chans = append(chans, spliceAsync(context.Background(), e, dst, src))
+			}
+			a, b := tcpPair(t)
+			c, d := tcpPair(t)
+			px := make(chan error, 1)
+			go func() { _, _, err := e.Proxy(context.Background(), b, c); px <- err }()
+			time.Sleep(50 * time.Millisecond)
+			closed := make(chan error, 1)
+			go func() { closed <- e.Close() }()
+			select {
+			case err := <-closed:
+				if err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Close did not return")
+			}
+			for _, ch := range chans {
+				// Close returns only after the transfers did.
+				select {
+				case r := <-ch:
+					if !errors.Is(r.err, ErrEngineClosed) {
+						t.Errorf("transfer ended by Close: %d, %v; want ErrEngineClosed", r.n, r.err)
+					}
+				default:
+					t.Fatal("Close returned before a transfer did")
+				}
+			}
+			if err := <-px; !errors.Is(err, ErrEngineClosed) {
+				t.Errorf("Proxy ended by Close: %v; want ErrEngineClosed", err)
+			}
+			if err := e.Close(); err != nil {
+				t.Errorf("second Close: %v", err)
+			}
+			if _, err := e.DoubleSplice(context.Background(), a, d); !errors.Is(err, ErrEngineClosed) {
+				t.Errorf("DoubleSplice after Close: %v", err)
+			}
+			if _, _, err := e.Proxy(context.Background(), a, d); !errors.Is(err, ErrEngineClosed) {
+				t.Errorf("Proxy after Close: %v", err)
+			}
+			roundTrip(t, "conn after Close", a, b, "ok")
+		})
+		e.Close()
+		waitFDs(t, "after Close", before, nil)
+	}
+}
+
+// TestEngineCloseRace starts transfers while Close runs.
+func TestEngineCloseRace(t *testing.T) {
+	for _, cfg := range []Config{{}, {ForcePoll: true}} {
+		e, err := NewEngine(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(e.Backend(), func(t *testing.T) {
+			f := tempFileWith(t, testData(4096))
+			null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer null.Close()
+			done := make(chan struct{})
+			for i := 0; i < 4; i++ {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					for {
+						g, err := os.Open(f.Name())
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						n, err := e.DoubleSplice(context.Background(), null, g)
+						g.Close()
+						if errors.Is(err, ErrEngineClosed) {
+							return
+						}
+						if err != nil || n != 4096 {
+							t.Errorf("DoubleSplice = %d, %v", n, err)
+							return
+						}
+					}
+				}()
+			}
+			time.Sleep(30 * time.Millisecond)
+			e.Close()
+			for i := 0; i < 4; i++ {
+				<-done
+			}
+		})
+	}
+}
