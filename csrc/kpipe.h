@@ -203,6 +203,13 @@ void kp_ring_close(kp_ring *r);
  * or -errno. */
 int kp_ring_set_max_workers(kp_ring *r, unsigned bounded, unsigned unbounded);
 
+/* Before the first kp_ring_run, on == 1: the ring thread sleeps in ppoll(2)
+ * on the ring's fd instead of in io_uring_enter(2). Slower (a syscall
+ * restart per batch of completions), but tools that serialise threads and
+ * hold their lock across io_uring_enter (valgrind 3.19 does) keep running
+ * the other threads. Returns 0, -EBUSY once the ring ran, or -EINVAL. */
+int kp_ring_set_wait_poll(kp_ring *r, int on);
+
 /* A ring's counters since kp_ring_open. */
 typedef struct kp_ring_stats {
 	uint64_t started;       /* transfers taken by the ring thread */

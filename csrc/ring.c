@@ -139,6 +139,7 @@ struct kp_ring {
 	struct ring_req *work; /* the request array being processed */
 	size_t capwork;
 	int ran;          /* kp_ring_run was called */
+	int wait_ppoll;   /* kp_ring_set_wait_poll */
 	int shutdown;     /* the ring thread saw the shutdown request */
 	int wake_armed;   /* the eventfd poll is in flight */
 	int wake_fired;   /* the eventfd poll completed: drain the queue */
@@ -995,6 +996,16 @@ int kp_ring_set_max_workers(kp_ring *r, unsigned bounded, unsigned unbounded)
 	return ring_request(r, &req);
 }
 
+int kp_ring_set_wait_poll(kp_ring *r, int on)
+{
+	if (r == NULL)
+		return -EINVAL;
+	if (r->ran)
+		return -EBUSY;
+	r->wait_ppoll = on != 0;
+	return 0;
+}
+
 void kp_ring_get_stats(kp_ring *r, kp_ring_stats *st)
 {
 	const uint64_t *from = (const uint64_t *)&r->st;
@@ -1004,35 +1015,31 @@ void kp_ring_get_stats(kp_ring *r, kp_ring_stats *st)
 		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
 }
 
-#ifndef RING_WAIT_ENTER
-/* Waits until a CQE is ready, at most wait_ns (< 0: no limit). Sleeping in
- * ppoll(2) on the ring's fd rather than in io_uring_enter(2) costs the same
- * one system call, and lets tools that serialise threads (valgrind before
- * 3.2x holds its lock across io_uring_enter) run the other threads. Task
- * work interrupts the sleep as it does io_uring_enter's: completions still
- * come in. Returns 0 or -errno. */
+/* Waits until a CQE is ready, at most wait_ns (< 0: no limit). Returns 0 or
+ * -errno. */
 static int ring_wait(kp_ring *r, int64_t wait_ns)
 {
-	struct pollfd pfd = { .fd = r->ring.ring_fd, .events = POLLIN };
-	struct timespec ts, *tsp = NULL;
+	if (r->wait_ppoll) {
+		/* Task work interrupts ppoll as it does io_uring_enter's
+		 * wait: completions still come in, at the price of a syscall
+		 * restart for each batch of them. */
+		struct pollfd pfd = { .fd = r->ring.ring_fd, .events = POLLIN };
+		struct timespec ts, *tsp = NULL;
 
-	if (io_uring_cq_ready(&r->ring) > 0)
+		if (io_uring_cq_ready(&r->ring) > 0)
+			return 0;
+		if (wait_ns >= 0) {
+			ts.tv_sec = (time_t)(wait_ns / 1000000000);
+			ts.tv_nsec = (long)(wait_ns % 1000000000);
+			tsp = &ts;
+		}
+		if (ppoll(&pfd, 1, tsp, NULL) < 0 && errno != EINTR)
+			return -errno;
 		return 0;
-	if (wait_ns >= 0) {
-		ts.tv_sec = (time_t)(wait_ns / 1000000000);
-		ts.tv_nsec = (long)(wait_ns % 1000000000);
-		tsp = &ts;
 	}
-	if (ppoll(&pfd, 1, tsp, NULL) < 0 && errno != EINTR)
-		return -errno;
-	return 0;
-}
-#else
-static int ring_wait(kp_ring *r, int64_t wait_ns)
-{
+
 	struct io_uring_cqe *cqe;
 	int ret;
-
 	if (wait_ns >= 0) {
 		struct __kernel_timespec ts = {
 			.tv_sec = wait_ns / 1000000000,
@@ -1042,12 +1049,13 @@ static int ring_wait(kp_ring *r, int64_t wait_ns)
 	} else {
 		ret = io_uring_wait_cqe(&r->ring, &cqe);
 	}
+	/* ETIME: the deadline; EINTR: a signal; EAGAIN, EBUSY: short of
+	 * resources, retried by the caller's loop. */
 	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN &&
 	    ret != -EBUSY)
 		return ret;
 	return 0;
 }
-#endif
 
 /* Copies up to max finished transfers to done and frees them. */
 static int ring_report(kp_ring *r, kp_done *done, int max)
