@@ -170,12 +170,15 @@ int kp_ring_open(kp_ring **ring, unsigned entries, int pipe_size);
 
 /* Any thread: queue a transfer src -> private pipe -> dst until src's end of
  * input. src and dst are O_NONBLOCK sockets, pipes or files owned by the caller,
- * which keeps them open until the transfer's kp_done is reported. (A socket
- * dst in blocking mode would make a splice wait in a kernel worker.)
+ * which keeps them open until the transfer's kp_done is reported.
  * idle_ns > 0: end with ETIMEDOUT when no byte moves for that long.
- * Tokens should be unique among the transfers not yet reported.
+ * Use each token once (a cancel for a token cancels every transfer not yet
+ * reported that has it).
  * Returns 0 or -errno (e.g. -ESHUTDOWN after kp_ring_shutdown, -EBADF for a
- * negative fd); a bad fd found later is reported in kp_done. */
+ * negative fd). The ring thread checks the fds and reports in kp_done:
+ * EBADF for an fd that is closed or not open for reading (src) or writing
+ * (dst), EINVAL for a socket in blocking mode (its splices could wait in a
+ * kernel worker). */
 int kp_ring_start(kp_ring *r, uint64_t token, int src, int dst, int64_t idle_ns);
 
 /* Any thread: cancel a queued or running transfer. Its kp_done (ECANCELED,
@@ -199,8 +202,10 @@ void kp_ring_close(kp_ring *r);
 
 /* Any thread: caps the ring thread's io-wq workers (bounded: regular file
  * I/O; unbounded: sockets and pipes; 0 leaves a value as it is), applied by
- * the ring thread on its next round. Kernels before 5.15 ignore it. Returns 0
- * or -errno. */
+ * the ring thread on its next round. By default a ring caps unbounded
+ * workers at 64 or twice the CPUs, whichever is more, and leaves the
+ * kernel's bounded limit. Kernels before 5.15 ignore it. Returns 0 or
+ * -errno. */
 int kp_ring_set_max_workers(kp_ring *r, unsigned bounded, unsigned unbounded);
 
 /* Before the first kp_ring_run, on == 1: the ring thread sleeps in ppoll(2)

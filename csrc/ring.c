@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +70,9 @@ enum ring_kind {
 /* How long the loop sleeps before retrying a submission the kernel refused
  * for lack of resources (EAGAIN, EBUSY). */
 #define RING_BACKOFF_NS 1000000LL
+/* The default cap on a ring's unbounded io-wq workers (sockets, pipes), or
+ * twice the CPUs if more. */
+#define RING_UNBOUND_WORKERS 64u
 /* Idle timeouts beyond this (about 100 years) are no timeout. */
 #define RING_IDLE_MAX_NS ((int64_t)1 << 62)
 
@@ -439,15 +443,32 @@ static void ring_finish(kp_ring *r, struct ring_xfer *x)
 	RING_STAT_SUB(r, live, 1);
 }
 
-/* 0 for a regular file or block device (always ready), 1 for anything a
- * splice could have to wait for, or -errno. */
-static int ring_needs_poll(int fd)
+/* Checks an endpoint on the ring thread. Returns 0 for a regular file or
+ * block device (always ready: no poll), 1 for anything a splice could have
+ * to wait for (poll first), or -errno: EBADF for an fd not open in the
+ * direction it is used in (a poll for it would never fire), EINVAL for a
+ * socket in blocking mode (its splice could wait in a worker). */
+static int ring_check_fd(int fd, int for_write)
 {
-	int type = kp_fd_type(fd);
+	struct stat st;
+	int fl;
 
-	if (type < 0)
-		return type;
-	return type != KP_FD_FILE && type != KP_FD_BLOCK;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if ((fl & O_ACCMODE) == (for_write ? O_RDONLY : O_WRONLY))
+		return -EBADF;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFBLK:
+		return 0;
+	case S_IFSOCK:
+		return (fl & O_NONBLOCK) ? 1 : -EINVAL;
+	default:
+		return 1;
+	}
 }
 
 /* Takes a start request on the ring thread. */
@@ -461,10 +482,10 @@ static void ring_begin(kp_ring *r, struct ring_xfer *x)
 		ring_finish(r, x);
 		return;
 	}
-	int ret = ring_needs_poll(x->src);
+	int ret = ring_check_fd(x->src, 0);
 	if (ret >= 0) {
 		x->src_poll = ret;
-		ret = ring_needs_poll(x->dst);
+		ret = ring_check_fd(x->dst, 1);
 	}
 	if (ret >= 0) {
 		x->dst_poll = ret;
@@ -1078,9 +1099,21 @@ int kp_ring_run(kp_ring *r, kp_done *done, int max)
 	if (r == NULL || done == NULL || max <= 0)
 		return -EINVAL;
 	if (!r->ran) {
-		/* Requests made before the first run are waiting. */
 		r->ran = 1;
+		/* Requests made before the first run are waiting. */
 		r->wake_fired = 1;
+		/* The io-wq belongs to this thread from its first submission
+		 * on: submit (the eventfd poll), then cap the unbounded
+		 * workers as a safety net. Splices that never wait need few
+		 * of them; kp_ring_set_max_workers requests, taken later,
+		 * override this. */
+		if (ring_flush(r) == 0 && ring_submit(r) == 0) {
+			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+			unsigned v[2] = { 0, RING_UNBOUND_WORKERS };
+			if (ncpu > 0 && (unsigned long)ncpu * 2 > v[1])
+				v[1] = (unsigned)ncpu * 2;
+			ring_apply_workers(r, v);
+		}
 	}
 	for (;;) {
 		int blocked = 0, ret;
