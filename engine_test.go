@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -118,6 +119,8 @@ func waitFDs(t *testing.T, when string, base int, extra func() int) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: %d descriptors open, want %d", when, got, want)
 		}
+		// Go's own splice pipes are closed by finalizers.
+		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -375,7 +378,7 @@ func TestDoubleSpliceCancelStuck(t *testing.T) {
 		}
 		lat := r.at.Sub(start)
 		t.Logf("cancel latency %v", lat)
-		if lat > 10*cancelLimit {
+		if lat > 50*cancelLimit {
 			t.Errorf("DoubleSplice returned %v after cancel", lat)
 		}
 		if r.n == 0 {

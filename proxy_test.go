@@ -345,7 +345,7 @@ func TestProxyScaleIdle(t *testing.T) {
 	const conns = 1500
 	// client, accepted, upstream and echo sockets, four duplicates and two
 	// pipes per connection, and room.
-	if lim := raiseNoFile(t, 16*conns+1024); lim < 13*conns+512 {
+	if lim := raiseNoFile(t, 16*conns+1024); lim < 12*conns+200 {
 		t.Skipf("RLIMIT_NOFILE %d is too low for %d connections", lim, conns)
 	}
 	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {

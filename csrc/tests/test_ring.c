@@ -460,6 +460,7 @@ struct reader {
 	int64_t limit; /* >= 0: close the fd after this many bytes */
 	int delay_us;  /* pause between reads */
 	int err;
+	int64_t progress; /* bytes read so far, for other threads (atomic) */
 };
 
 static void *reader_main(void *arg)
@@ -485,6 +486,7 @@ static void *reader_main(void *arg)
 		if (k == 0)
 			break;
 		check_hash_add(&rd->hs, buf, (size_t)k);
+		__atomic_store_n(&rd->progress, rd->hs.n, __ATOMIC_RELAXED);
 		if (rd->delay_us > 0)
 			usleep((useconds_t)rd->delay_us);
 	}
@@ -910,7 +912,13 @@ static void test_ring_cancel_busy(void)
 	uint64_t token = next_token++;
 	if (!CHECK_OK(kp_ring_start(run.r, token, s.ring, d.ring, 0)))
 		goto out;
-	sleep_ms(100);
+	/* In full flow: bytes have reached the reader. */
+	for (int i = 0; i < 10000; i++) {
+		if (__atomic_load_n(&rd.progress, __ATOMIC_RELAXED) > 0)
+			break;
+		sleep_ms(1);
+	}
+	sleep_ms(50);
 	CHECK_OK(kp_ring_cancel(run.r, token));
 	if (CHECK(runner_wait(&run, token, 5, &done))) {
 		CHECK_EQ(done.err, ECANCELED);
@@ -1434,7 +1442,6 @@ out:
 static void test_ring_max_workers(void)
 {
 	struct runner run;
-	kp_ring_stats st;
 
 	RING_OR_SKIP();
 	if (runner_start(&run, 0, 0) < 0)
