@@ -166,7 +166,13 @@ func TestEngineBadConfig(t *testing.T) {
 }
 
 func TestDoubleSpliceNoFD(t *testing.T) {
-	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
+	for _, cfg := range []Config{{}, {ForcePoll: true}} {
+		e, err := NewEngine(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+
 		ctx := context.Background()
 		f := tempFileWith(t, []byte("data"))
 		var buf bytes.Buffer
@@ -180,7 +186,7 @@ func TestDoubleSpliceNoFD(t *testing.T) {
 		if _, _, err := e.Proxy(ctx, a, struct{ io.ReadWriter }{b}); !errors.Is(err, ErrNoFD) {
 			t.Errorf("Proxy(unix, wrapped) = %v; want ErrNoFD", err)
 		}
-	})
+	}
 	if _, err := DoubleSplice(context.Background(), io.Discard, bytes.NewReader(nil)); !errors.Is(err, ErrNoFD) {
 		t.Errorf("package DoubleSplice = %v; want ErrNoFD", err)
 	}

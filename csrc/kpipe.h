@@ -7,7 +7,7 @@
  * return kp_io report how far they got and why they stopped.
  *
  * Nothing here keeps global state: every function is safe to call from any
- * thread at any time.
+ * thread at any time, except where the ring.c section says otherwise.
  */
 #ifndef KPIPE_H
 #define KPIPE_H
@@ -143,7 +143,8 @@ int kp_uring_probe(unsigned int *ops);
 /*
  * A ring runs many transfers src -> private pipe -> dst at once, each with
  * its two splices in flight together, on one io_uring driven by one thread.
- * No splice is ever submitted before its fd is ready (a POLL_ADD heads it),
+ * No splice is ever submitted before its fd is ready (a POLL_ADD linked to
+ * it goes first; regular files and block devices, always ready, go without),
  * so idle transfers hold no kernel worker threads.
  *
  * kp_ring_start, kp_ring_cancel, kp_ring_shutdown and kp_ring_set_max_workers

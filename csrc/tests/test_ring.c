@@ -415,7 +415,7 @@ struct writer {
 	int64_t size;   /* < 0: until stop is set or the reader leaves */
 	int64_t written;
 	int err;
-	volatile int stop;
+	int stop; /* atomic */
 };
 
 static void *writer_main(void *arg)
@@ -423,7 +423,8 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	unsigned char buf[16 * KIB];
 
-	while ((w->size < 0 || w->written < w->size) && !w->stop) {
+	while ((w->size < 0 || w->written < w->size) &&
+	       !__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
 		size_t n = sizeof(buf);
 		if (w->size >= 0 && w->size - w->written < (int64_t)n)
 			n = (size_t)(w->size - w->written);
@@ -937,7 +938,7 @@ out:
 			   (double)done.moved / MIB);
 	}
 	if (have_w) {
-		w.stop = 1;
+		__atomic_store_n(&w.stop, 1, __ATOMIC_RELAXED);
 		/* A writer blocked on a full socket: its peer's close wakes it. */
 		close_fd(s.ring);
 		s.ring = -1;
