@@ -4,7 +4,12 @@
  * A transfer moves src -> private pipe -> dst. Each side is a POLL_ADD linked
  * to a SPLICE with SPLICE_F_NONBLOCK, so that no splice is ever handed to an
  * io-wq worker before its fd is ready: a splice that had to wait would hold
- * a kernel thread for the whole wait. Both sides may be in flight at once.
+ * a kernel thread for the whole wait. (Regular files and block devices are
+ * always ready: their splices go without a poll.) Both sides may be in
+ * flight at once: the src side whenever the pipe has room, the dst side
+ * whenever it holds bytes. EAGAIN means "poll again"; a src EAGAIN with
+ * bytes in the pipe may mean the pipe ran out of slots, so the src side then
+ * waits for the dst side to make progress instead of spinning.
  *
  * Threads: kp_ring_start, kp_ring_cancel and kp_ring_shutdown only append to
  * a mutex-protected request queue and wake the ring through an eventfd that
@@ -19,8 +24,15 @@
  * A transfer is live until every op it has in flight has completed; only
  * then is it reported, and only then is its pipe pooled (when empty) or
  * closed. An error on one side, a cancel, an idle timeout or a shutdown sets
- * "ending", cancels the ops still in flight, and the report waits for their
- * completions.
+ * "ending", cancels the ops still in flight (by the user_data of the poll
+ * head and of the splice), and the report waits for their completions.
+ * CQE handlers only update a transfer's state and queue it; ring_sync then
+ * brings its ops in line with that state, so that a full SQ merely delays
+ * the queue.
+ *
+ * Idle deadlines live in a min-heap whose keys may be early: progress only
+ * stamps the transfer, and an early key found at the top is moved to the
+ * real deadline. The ring thread sleeps until a CQE or the nearest key.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
