@@ -86,8 +86,7 @@ func cCopyRange(in, out int, limit int64) ioResult {
 }
 
 func cSendfile(out, in int, limit int64) ioResult {
-	r := fromIO(C.kp_sendfile(C.int(out), C.int(in), C.int64_t(limit)))
-	return r
+	return fromIO(C.kp_sendfile(C.int(out), C.int(in), C.int64_t(limit)))
 }
 
 // cReady reports which of src (readable) and dst (writable) are ready now.
