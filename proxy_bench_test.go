@@ -69,6 +69,9 @@ var proxyBenchProxies = []proxyBenchProxy{
 	{"kpipeUring", func(b *testing.B) (func(c, u *net.TCPConn) error, func()) {
 		return proxyBenchEngine(b, Config{}, BackendIOUring)
 	}},
+	{"kpipeUring1M", func(b *testing.B) (func(c, u *net.TCPConn) error, func()) {
+		return proxyBenchEngine(b, Config{PipeSize: 1 << 20}, BackendIOUring)
+	}},
 	{"kpipePoll", func(b *testing.B) (func(c, u *net.TCPConn) error, func()) {
 		return proxyBenchEngine(b, Config{ForcePoll: true}, BackendPoll)
 	}},
@@ -104,10 +107,27 @@ func proxyBenchEngine(b *testing.B, cfg Config, want string) (func(c, u *net.TCP
 		e.Close()
 		b.Skipf("backend %s is not available here (got %s)", want, e.Backend())
 	}
+	proxyBenchRings = e.rings
 	return func(c, u *net.TCPConn) error {
 		_, _, err := e.Proxy(context.Background(), c, u)
 		return err
-	}, func() { e.Close() }
+	}, func() { proxyBenchRings = nil; e.Close() }
+}
+
+// proxyBenchRings are the rings of the io_uring engine under measurement,
+// whose counters BenchmarkProxy reports per GiB.
+var proxyBenchRings []*ring
+
+// proxyBenchRingStats sums the counters of proxyBenchRings.
+func proxyBenchRingStats() (st ringStats) {
+	for _, r := range proxyBenchRings {
+		s := r.stats()
+		st.polls += s.polls
+		st.splices += s.splices
+		st.eagain += s.eagain
+		st.sqes += s.sqes
+	}
+	return st
 }
 
 // proxyBenchBothWays runs copy in both directions at once, half-closing each
@@ -181,23 +201,32 @@ func benchProxy(b *testing.B, p proxyBenchProxy, conns int) {
 	b.SetBytes(proxyBenchBytes)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := proxyBenchCPU(b)
+	ru0, rs0 := proxyBenchUsage(b), proxyBenchRingStats()
 	for i := 0; i < b.N; i++ {
 		peer.run(b, ln.Addr().String(), conns)
 	}
 	b.StopTimer()
-	cpu := proxyBenchCPU(b) - cpu0
+	ru := proxyBenchUsage(b)
 	gib := float64(b.N) * proxyBenchBytes / (1 << 30)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	b.ReportMetric(cpu.Seconds()/gib, "cpu-s/GiB")
+	b.ReportMetric(float64(ru.Nvcsw+ru.Nivcsw-ru0.Nvcsw-ru0.Nivcsw)/gib, "ctxsw/GiB")
+	if proxyBenchRings != nil {
+		rs := proxyBenchRingStats()
+		b.ReportMetric(float64(rs.splices-rs0.splices)/gib, "splices/GiB")
+		b.ReportMetric(float64(rs.polls-rs0.polls)/gib, "polls/GiB")
+		b.ReportMetric(float64(rs.eagain-rs0.eagain)/gib, "eagain/GiB")
+	}
 }
 
-// proxyBenchCPU returns the user plus system CPU time of this process.
-func proxyBenchCPU(b *testing.B) time.Duration {
+// proxyBenchUsage returns this process's resource usage: CPU time and
+// context switches, its threads and io_uring workers included.
+func proxyBenchUsage(b *testing.B) syscall.Rusage {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return ru
 }
 
 // proxyBenchPeer is the child process of a sub-benchmark: it runs the sink

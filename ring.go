@@ -157,9 +157,25 @@ func transferError(errno syscall.Errno, ctxErr error) error {
 	return wrapErrno("splice", errno)
 }
 
-// pooledPipes reports how many idle pipes the ring's loop keeps for reuse.
-func (r *ring) pooledPipes() int {
+// ringStats are a ring's counters (see kp_ring_stats in csrc/kpipe.h).
+type ringStats struct {
+	polls, splices, eagain, sqes, pipesPooled uint64
+}
+
+// stats returns a snapshot of the ring's counters.
+func (r *ring) stats() ringStats {
 	var st C.kp_ring_stats
 	C.kp_ring_get_stats(r.c, &st)
-	return int(st.pipes_pooled)
+	return ringStats{
+		polls:       uint64(st.polls),
+		splices:     uint64(st.splices),
+		eagain:      uint64(st.eagain),
+		sqes:        uint64(st.sqes),
+		pipesPooled: uint64(st.pipes_pooled),
+	}
+}
+
+// pooledPipes reports how many idle pipes the ring's loop keeps for reuse.
+func (r *ring) pooledPipes() int {
+	return int(r.stats().pipesPooled)
 }
