@@ -188,8 +188,8 @@ func TestForcePollFromEnv(t *testing.T) {
 		t.Error("KPIPE_BACKEND=poll not seen")
 	}
 	t.Setenv(backendEnv, "io_uring")
-	if forcePollFromEnv() {
-		t.Error("KPIPE_BACKEND=io_uring read as poll")
+	if forcePollFromEnv() || backendFromEnv() != BackendIOUring {
+		t.Error("KPIPE_BACKEND=io_uring misread")
 	}
 }
 

@@ -34,11 +34,18 @@ func kernelAllowsIOUring() bool {
 
 // wantBackend is the backend NewEngine(cfg) must choose here.
 func wantBackend(cfg Config) string {
-	if cfg.ForcePoll || forcePollFromEnv() || !kernelAllowsIOUring() {
+	asked := cfg.Backend
+	if asked == "" {
+		asked = backendFromEnv()
+	}
+	if cfg.ForcePoll || forcePollFromEnv() || asked != BackendIOUring || !kernelAllowsIOUring() {
 		return BackendPoll
 	}
 	return BackendIOUring
 }
+
+// bothBackends are the configurations that ask for each backend.
+var bothBackends = []Config{{Backend: BackendIOUring}, {ForcePoll: true}}
 
 // engineCheck is what forEachBackend hands a test: the engine and its
 // baseline descriptor count.
@@ -48,7 +55,8 @@ type engineCheck struct {
 }
 
 // forEachBackend runs fn in a subtest named by the backend, once with base
-// and once with base.ForcePoll set, on an engine of its own. It checks that
+// asking for io_uring and once with base.ForcePoll set, on an engine of its
+// own. It checks that
 // the backend is the expected one, that the descriptor count is back to
 // what it was after NewEngine once fn is done (the rings' pooled pipes
 // aside), and that Engine.Close releases everything the engine opened. With
@@ -60,6 +68,9 @@ func forEachBackend(t *testing.T, base Config, fn func(t *testing.T, e *Engine))
 	for _, force := range []bool{false, true} {
 		cfg := base
 		cfg.ForcePoll = force
+		if !force {
+			cfg.Backend = BackendIOUring
+		}
 		before := openFDs(t)
 		e, err := NewEngine(cfg)
 		if err != nil {
@@ -129,7 +140,7 @@ func TestEngineBackend(t *testing.T) {
 	if !kernelAllowsIOUring() {
 		t.Log("io_uring is not available to this process: both configurations must give poll")
 	}
-	for _, cfg := range []Config{{}, {ForcePoll: true}} {
+	for _, cfg := range bothBackends {
 		e, err := NewEngine(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -139,25 +150,46 @@ func TestEngineBackend(t *testing.T) {
 		}
 		e.Close()
 	}
-	if !forcePollFromEnv() && kernelAllowsIOUring() && DefaultBackend() != BackendIOUring {
-		t.Errorf("DefaultBackend() = %q, want io_uring", DefaultBackend())
+	if got, want := DefaultBackend(), wantBackend(Config{}); got != want {
+		t.Errorf("DefaultBackend() = %q, want %q", got, want)
 	}
 }
 
+// TestEngineBackendEnv: KPIPE_BACKEND=poll wins over a Config asking for
+// io_uring; KPIPE_BACKEND=io_uring is the default of an empty Config only;
+// without it the default is poll.
 func TestEngineBackendEnv(t *testing.T) {
-	t.Setenv(backendEnv, "poll")
-	e, err := NewEngine(Config{})
-	if err != nil {
-		t.Fatal(err)
+	io := BackendPoll
+	if kernelAllowsIOUring() {
+		io = BackendIOUring
 	}
-	defer e.Close()
-	if got := e.Backend(); got != BackendPoll {
-		t.Errorf("with %s=poll, NewEngine(Config{}).Backend() = %q, want poll", backendEnv, got)
+	for _, c := range []struct {
+		env  string
+		cfg  Config
+		want string
+	}{
+		{"poll", Config{Backend: BackendIOUring}, BackendPoll},
+		{"poll", Config{}, BackendPoll},
+		{"io_uring", Config{}, io},
+		{"io_uring", Config{Backend: BackendPoll}, BackendPoll},
+		{"", Config{}, BackendPoll},
+		{"", Config{Backend: BackendIOUring}, io},
+		{"bogus", Config{}, BackendPoll},
+	} {
+		t.Setenv(backendEnv, c.env)
+		e, err := NewEngine(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.Backend(); got != c.want {
+			t.Errorf("with %s=%q, NewEngine(%+v).Backend() = %q, want %q", backendEnv, c.env, c.cfg, got, c.want)
+		}
+		e.Close()
 	}
 }
 
 func TestEngineBadConfig(t *testing.T) {
-	for _, cfg := range []Config{{PipeSize: -1}, {IdleTimeout: -time.Second}} {
+	for _, cfg := range []Config{{PipeSize: -1}, {IdleTimeout: -time.Second}, {Backend: "epoll"}} {
 		if e, err := NewEngine(cfg); err == nil {
 			e.Close()
 			t.Errorf("NewEngine(%+v) succeeded", cfg)
@@ -165,8 +197,40 @@ func TestEngineBadConfig(t *testing.T) {
 	}
 }
 
+// TestRingStoppedRefuses: once a ring's loop has stopped with an error, new
+// transfers on it fail at once with that error instead of waiting forever
+// for a loop that will never take them.
+func TestRingStoppedRefuses(t *testing.T) {
+	e, err := NewEngine(Config{Backend: BackendIOUring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if e.Backend() != BackendIOUring {
+		t.Skipf("io_uring is not available here (%s)", e.Backend())
+	}
+	for _, r := range e.rings {
+		r.failAll(syscall.EIO) // what the loop does when kp_ring_run fails
+	}
+	src, dst := newTestPipe(t), newTestPipe(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.DoubleSplice(context.Background(), dst, src)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, syscall.EIO) {
+			t.Errorf("DoubleSplice on a stopped ring: %v, want EIO", err)
+		}
+	case <-time.After(5 * time.Second):
+		src.Close() // let the transfer end so that Close can return
+		t.Fatal("DoubleSplice on a stopped ring did not return")
+	}
+}
+
 func TestDoubleSpliceNoFD(t *testing.T) {
-	for _, cfg := range []Config{{}, {ForcePoll: true}} {
+	for _, cfg := range bothBackends {
 		e, err := NewEngine(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -498,7 +562,7 @@ func TestDoubleSpliceDestinationGone(t *testing.T) {
 // TestEngineClose: Close ends transfers in flight with ErrEngineClosed,
 // returns once they have returned, and is idempotent; later calls fail.
 func TestEngineClose(t *testing.T) {
-	for _, cfg := range []Config{{}, {ForcePoll: true}} {
+	for _, cfg := range bothBackends {
 		before := openFDs(t)
 		e, err := NewEngine(cfg)
 		if err != nil {
@@ -553,7 +617,7 @@ func TestEngineClose(t *testing.T) {
 
 // TestEngineCloseRace starts transfers while Close runs.
 func TestEngineCloseRace(t *testing.T) {
-	for _, cfg := range []Config{{}, {ForcePoll: true}} {
+	for _, cfg := range bothBackends {
 		e, err := NewEngine(cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -20,6 +20,7 @@ type ring struct {
 	mu      sync.Mutex
 	waiters map[uint64]*waiter
 	token   uint64
+	dead    syscall.Errno // why the loop stopped, once it has (under mu)
 	exited  chan struct{}
 }
 
@@ -83,6 +84,7 @@ func (r *ring) failAll(errno syscall.Errno) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.dead = errno
 	for token, w := range r.waiters {
 		delete(r.waiters, token)
 		w.errno = errno
@@ -114,6 +116,12 @@ func (r *ring) transfer(ctx context.Context, p fdPair, idle time.Duration) (int6
 	}
 	w := waiters.Get().(*waiter)
 	r.mu.Lock()
+	if dead := r.dead; dead != 0 {
+		// The loop has stopped: nothing would ever take the transfer.
+		r.mu.Unlock()
+		waiters.Put(w)
+		return 0, transferError(dead, nil)
+	}
 	r.token++
 	token := r.token
 	r.waiters[token] = w

@@ -52,11 +52,22 @@ func probeIOUring() (uringOps, error) {
 	return uringProbe.ops, uringProbe.err
 }
 
-// backendEnv is the environment variable that forces a backend; "poll"
-// forces the runtime-poller fallback everywhere.
+// backendEnv is the environment variable that picks a backend: "poll"
+// forces the runtime-poller backend on every Engine; "io_uring" makes
+// io_uring the default of engines whose Config leaves Backend empty.
 const backendEnv = "KPIPE_BACKEND"
+
+// backendFromEnv returns BackendPoll or BackendIOUring as KPIPE_BACKEND
+// says, or "" when it is unset or names neither.
+func backendFromEnv() string {
+	switch v := os.Getenv(backendEnv); v {
+	case BackendPoll, BackendIOUring:
+		return v
+	}
+	return ""
+}
 
 // forcePollFromEnv reports whether KPIPE_BACKEND=poll is set.
 func forcePollFromEnv() bool {
-	return os.Getenv(backendEnv) == "poll"
+	return backendFromEnv() == BackendPoll
 }

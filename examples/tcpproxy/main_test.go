@@ -101,12 +101,13 @@ type engineCase struct {
 }
 
 // engineCases are the engines every in-process test runs on. "default" is
-// kpipe.Proxy itself (io_uring where it works, the poll backend with
-// KPIPE_BACKEND=poll); "auto" is NewEngine(Config{}); "poll" forces the
-// poll backend whatever the environment says.
+// kpipe.Proxy itself (the poll backend; io_uring with
+// KPIPE_BACKEND=io_uring); "io_uring" asks for io_uring (which falls back
+// to poll where the kernel refuses it or KPIPE_BACKEND=poll is set); "poll"
+// forces the poll backend whatever the environment says.
 var engineCases = []engineCase{
 	{"default", nil},
-	{"auto", &kpipe.Config{}},
+	{"io_uring", &kpipe.Config{Backend: kpipe.BackendIOUring}},
 	{"poll", &kpipe.Config{ForcePoll: true}},
 }
 
@@ -323,10 +324,10 @@ func TestUpstreamDown(t *testing.T) {
 }
 
 // TestProgram runs the command as its own process, with the default engine
-// and then with KPIPE_BACKEND=poll, in front of an echo server, reads the
-// address it announces and talks to it with the real nc.
+// (poll), then with KPIPE_BACKEND=io_uring, in front of an echo server,
+// reads the address it announces and talks to it with the real nc.
 func TestProgram(t *testing.T) {
-	for _, backend := range []string{"", "poll"} {
+	for _, backend := range []string{"", "io_uring"} {
 		name := backend
 		if name == "" {
 			name = "default"
