@@ -161,8 +161,9 @@ func cPipeBuffered(fd int) (int, error) {
 	return intOrErrno("ioctl", C.kp_pipe_buffered(C.int(fd)))
 }
 
-// endpoint is a caller's io.Reader or io.Writer seen as a file descriptor.
-// Exactly one of file, tcp, unix and conn is set. Concrete types are kept
+// endpoint is a caller's io.Reader or io.Writer seen as a file descriptor,
+// or one end of a private pooled pipe (raw). Exactly one of file, tcp, unix,
+// conn and raw is set. Concrete types are kept
 // apart so that the compiler can see through SyscallConn and RawConn: the
 // common endpoints then cost no heap allocation per call.
 type endpoint struct {
@@ -171,6 +172,17 @@ type endpoint struct {
 	unix *net.UnixConn
 	conn syscall.Conn
 	pipe *Pipe // set when the endpoint is one end of a *Pipe (file is that end)
+
+	// raw is set for a pooled pipe's end, a non-blocking descriptor that
+	// only its user touches: its fill level is known, so it is never the
+	// side an operation waits for (and if it were, the thread would wait).
+	raw   bool
+	rawFD int
+}
+
+// setRaw makes the endpoint one end of a private pooled pipe.
+func (e *endpoint) setRaw(fd int) {
+	*e = endpoint{raw: true, rawFD: fd}
 }
 
 // setEndpoint resolves x to an fd endpoint; write selects a *Pipe's write
@@ -215,6 +227,9 @@ func (e *endpoint) set(x any, write bool) bool {
 // Sockets and kpipe's pipes always are; an *os.File is when it is in
 // non-blocking mode (os registers such files with the poller).
 func (e *endpoint) pollable(fd int) bool {
+	if e.raw {
+		return false
+	}
 	if e.file == nil || e.pipe != nil {
 		return true
 	}
@@ -226,6 +241,9 @@ func (e *endpoint) pollable(fd int) bool {
 func (e *endpoint) rawRead(op *fdOp) error {
 	f := func(fd uintptr) bool { return op.outer(int(fd)) }
 	switch {
+	case e.raw:
+		op.outer(e.rawFD) // not pollable: never returns false
+		return nil
 	case e.file != nil:
 		rc, err := e.file.SyscallConn()
 		if err != nil {
@@ -252,6 +270,9 @@ func (e *endpoint) rawRead(op *fdOp) error {
 func (e *endpoint) rawWrite(op *fdOp) error {
 	f := func(fd uintptr) bool { return op.outer(int(fd)) }
 	switch {
+	case e.raw:
+		op.outer(e.rawFD)
+		return nil
 	case e.file != nil:
 		rc, err := e.file.SyscallConn()
 		if err != nil {
@@ -278,6 +299,9 @@ func (e *endpoint) rawWrite(op *fdOp) error {
 func (e *endpoint) control(op *fdOp) error {
 	f := func(fd uintptr) { op.inner(int(fd)) }
 	switch {
+	case e.raw:
+		op.inner(e.rawFD)
+		return nil
 	case e.file != nil:
 		rc, err := e.file.SyscallConn()
 		if err != nil {

@@ -1,0 +1,256 @@
+package kpipe
+
+// #include <stdint.h>
+import "C"
+
+import (
+	"errors"
+	"io"
+	"os"
+	"strconv"
+)
+
+// ChunkOptions describes the framing SpliceChunks writes around the data.
+// Nil fields write nothing.
+type ChunkOptions struct {
+	Prefix, Postfix []byte             // written once, before and after
+	ChunkPrefix     func(n int) []byte // before each chunk of n bytes
+	ChunkPostfix    func(n int) []byte // after each chunk
+	ChunkSize       int                // the largest chunk; 0: DefaultChunkSize
+}
+
+// DefaultChunkSize is the chunk size of SpliceChunks when ChunkOptions leaves
+// it 0: the kernel's default pipe capacity.
+const DefaultChunkSize = 64 << 10
+
+// errChunkPipe reports a private pipe that ran dry while it still held the
+// bytes of an announced chunk; it cannot happen unless the kernel misbehaves.
+var errChunkPipe = errors.New("kpipe: chunk pipe ran dry")
+
+// SpliceChunks copies src to dst in chunks, each framed by the options:
+// first Prefix; then, for each chunk of n bytes (1 <= n <= ChunkSize) taken
+// from src, ChunkPrefix(n), the n bytes, and ChunkPostfix(n); at src's end of
+// input, Postfix. It returns the number of body bytes (framing excluded).
+//
+// When src and dst both have file descriptors, the body never enters user
+// memory: each chunk is spliced from src into a pooled private pipe, and the
+// n announced in ChunkPrefix is what the pipe holds, so it is exactly the
+// number of bytes that follow however few a splice moved. Endpoints without
+// descriptors, or descriptors that splice(2) refuses, are served by a
+// buffered path that writes the same framing. Waiting parks the goroutine in
+// Go's runtime poller.
+//
+// On an error the output ends where the error struck, possibly inside a
+// chunk; a consumer of the framing then sees a truncated stream, never a
+// mis-framed one.
+func SpliceChunks(dst io.Writer, src io.Reader, opt ChunkOptions) (int64, error) {
+	if opt.ChunkSize < 0 {
+		return 0, errors.New("kpipe: negative ChunkSize")
+	}
+	if opt.ChunkSize == 0 {
+		opt.ChunkSize = DefaultChunkSize
+	}
+	f := chunkFramer{dst: dst, opt: &opt}
+	return f.run(src)
+}
+
+// ChunkedTransfer writes src to dst as an HTTP/1.1 chunked body (RFC 9112
+// section 7.1): each chunk as its size in hexadecimal, CRLF, the data, CRLF,
+// and at the end the last chunk and an empty trailer, "0\r\n\r\n". It
+// returns the number of body bytes. The data moves as in SpliceChunks.
+func ChunkedTransfer(dst io.Writer, src io.Reader) (int64, error) {
+	f := chunkFramer{dst: dst, opt: &ChunkOptions{ChunkSize: DefaultChunkSize}, http: true}
+	return f.run(src)
+}
+
+// chunkFramer writes one framed stream.
+type chunkFramer struct {
+	dst  io.Writer
+	opt  *ChunkOptions
+	http bool     // HTTP chunked framing, formatted in scratch
+	scr  [20]byte // scratch for the HTTP chunk header: 16 hex digits, CRLF
+}
+
+var (
+	crlf      = []byte("\r\n")
+	lastChunk = []byte("0\r\n\r\n")
+)
+
+// run writes the prefix, the chunks and the postfix.
+func (f *chunkFramer) run(src io.Reader) (int64, error) {
+	if err := f.write(f.prefix()); err != nil {
+		return 0, err
+	}
+	n, err := f.chunksSpliced(src)
+	if errors.Is(err, errSpliceRefused) {
+		var m int64
+		m, err = f.chunksBuffered(src)
+		n += m
+	}
+	if err != nil {
+		return n, err
+	}
+	return n, f.write(f.postfix())
+}
+
+func (f *chunkFramer) prefix() []byte {
+	if f.http {
+		return nil
+	}
+	return f.opt.Prefix
+}
+
+func (f *chunkFramer) postfix() []byte {
+	if f.http {
+		return lastChunk
+	}
+	return f.opt.Postfix
+}
+
+// chunkStart writes what comes before a chunk of n bytes.
+func (f *chunkFramer) chunkStart(n int) error {
+	if f.http {
+		b := strconv.AppendUint(f.scr[:0], uint64(n), 16)
+		return f.write(append(b, '\r', '\n'))
+	}
+	if f.opt.ChunkPrefix == nil {
+		return nil
+	}
+	return f.write(f.opt.ChunkPrefix(n))
+}
+
+// chunkEnd writes what comes after a chunk of n bytes.
+func (f *chunkFramer) chunkEnd(n int) error {
+	if f.http {
+		return f.write(crlf)
+	}
+	if f.opt.ChunkPostfix == nil {
+		return nil
+	}
+	return f.write(f.opt.ChunkPostfix(n))
+}
+
+// write writes b whole to dst.
+func (f *chunkFramer) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	n, err := f.dst.Write(b)
+	if err == nil && n != len(b) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+// errSpliceRefused says that splice cannot serve the pair and nothing was
+// written or taken from src: the buffered path takes over.
+var errSpliceRefused = errors.New("kpipe: splice refused")
+
+// chunksSpliced runs the chunks through a pooled pipe. It returns
+// errSpliceRefused, having taken nothing from src, when either side has no
+// descriptor or the kernel refuses to splice from src; when the kernel
+// refuses to splice into dst, the chunk in the pipe is delivered by read and
+// write and the rest goes the buffered way too.
+func (f *chunkFramer) chunksSpliced(src io.Reader) (int64, error) {
+	var in, out fdOp
+	if !in.src.set(src, false) || !out.dst.set(f.dst, true) {
+		return 0, errSpliceRefused
+	}
+	p, err := getPipe()
+	if err != nil {
+		return 0, err
+	}
+	if f.opt.ChunkSize > p.capacity {
+		p.grow()
+	}
+	chunk := int64(min(f.opt.ChunkSize, p.capacity))
+	in.kind, in.outerIsSrc = opSplice, true
+	in.dst.setRaw(int(p.w))
+	out.kind, out.outerIsSrc = opSplice, false
+	out.src.setRaw(int(p.r))
+	var total int64
+	for {
+		n, err := in.step(chunk)
+		if err != nil {
+			putPipe(p)
+			if total == 0 && n == 0 && unsupported(in.errno) {
+				return 0, errSpliceRefused
+			}
+			return total, err
+		}
+		if n == 0 {
+			putPipe(p)
+			return total, nil
+		}
+		p.inPipe = C.int64_t(n)
+		if err := f.chunkStart(int(n)); err != nil {
+			putPipe(p)
+			return total, err
+		}
+		m, err := f.pipeToDst(&out, p)
+		total += m
+		if err == nil {
+			err = f.chunkEnd(int(n))
+		}
+		if err != nil {
+			putPipe(p) // closes it if it still holds bytes
+			return total, err
+		}
+	}
+}
+
+// pipeToDst splices the whole content of p to dst. A dst that refuses
+// splice (an O_APPEND file, ...) gets the content by read and write.
+func (f *chunkFramer) pipeToDst(out *fdOp, p *poolPipe) (int64, error) {
+	var total int64
+	for p.inPipe > 0 {
+		m, err := out.step(int64(p.inPipe))
+		total += m
+		p.inPipe -= C.int64_t(m)
+		if err != nil && m == 0 && unsupported(out.errno) {
+			n, err := p.drainTo(f.dst)
+			return total + n, err
+		}
+		if err != nil {
+			return total, err
+		}
+		if m == 0 {
+			return total, &os.SyscallError{Syscall: "splice", Err: errChunkPipe}
+		}
+	}
+	return total, nil
+}
+
+// chunksBuffered is the path through user memory: one read of up to
+// ChunkSize bytes per chunk.
+func (f *chunkFramer) chunksBuffered(src io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	if f.opt.ChunkSize < len(buf) {
+		buf = buf[:f.opt.ChunkSize]
+	}
+	var total int64
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			err := f.chunkStart(n)
+			if err == nil {
+				err = f.write(buf[:n])
+			}
+			if err != nil {
+				return total, err
+			}
+			total += int64(n)
+			if err := f.chunkEnd(n); err != nil {
+				return total, err
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
+}
