@@ -17,9 +17,10 @@ const (
 	opSendfile                // the C sendfile loop
 	opProbe                   // fstat of the inner descriptor
 	opDup                     // duplicate the inner descriptor
+	opZlib                    // one C zlib stream step (either side may be memory)
 )
 
-var opNames = [...]string{"splice", "tee", "splice", "copy_file_range", "sendfile", "fstat", "fcntl"}
+var opNames = [...]string{"splice", "tee", "splice", "copy_file_range", "sendfile", "fstat", "fcntl", "zlib"}
 
 // fdOp is one operation between two fd endpoints, run so that no thread ever
 // waits on one fd while holding the other: the endpoint that has to wait is
@@ -31,6 +32,7 @@ type fdOp struct {
 	src, dst endpoint
 	n        int64     // request size (opSplice, opTee) or limit (<0: none)
 	pipe     *poolPipe // opSpliceVia
+	z        *zstream  // opZlib; an endpoint without a descriptor is memory
 
 	outerIsSrc bool // which endpoint is held as outer
 	outerFD    int
@@ -72,10 +74,24 @@ func (op *fdOp) run() error {
 			continue
 		}
 		if op.errno != 0 {
-			return wrapErrno(opNames[op.kind], op.errno)
+			return wrapErrno(op.callName(), op.errno)
 		}
 		return nil
 	}
+}
+
+// callName names the system call that failed with op.errno.
+func (op *fdOp) callName() string {
+	if op.kind == opZlib {
+		// inner left the side that failed in waitOn.
+		switch op.waitOn {
+		case sideSrc:
+			return "read"
+		case sideDst:
+			return "write"
+		}
+	}
+	return opNames[op.kind]
 }
 
 // outer runs with the outer endpoint's fd. It returns false to park in the
@@ -85,10 +101,15 @@ func (op *fdOp) outer(fd int) bool {
 	op.outerFD = fd
 	for spins := 0; ; spins++ {
 		var err error
+		other := &op.src
 		if op.outerIsSrc {
-			err = op.dst.control(op)
+			other = &op.dst
+		}
+		if other.isMemory() {
+			// opZlib with memory on the other side: no fd to hold.
+			op.inner(-1)
 		} else {
-			err = op.src.control(op)
+			err = other.control(op)
 		}
 		if err != nil {
 			op.err = err
@@ -168,6 +189,8 @@ func (op *fdOp) inner(fd int) {
 		r = cCopyRange(src, dst, op.remaining())
 	case opSendfile:
 		r = cSendfile(dst, src, op.remaining())
+	case opZlib:
+		r = op.z.stepOp(src, dst)
 	}
 	op.moved += r.moved
 	op.eof = r.eof
@@ -176,6 +199,9 @@ func (op *fdOp) inner(fd int) {
 	}
 	op.errno = r.errno
 	if r.errno != syscall.EAGAIN {
+		if op.kind == opZlib {
+			op.waitOn = r.side // the side whose read or write failed
+		}
 		return
 	}
 	op.waitOn = r.side

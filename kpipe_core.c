@@ -7,3 +7,5 @@
 #include "csrc/uring_probe.c"
 #include "csrc/ring.c"
 #include "csrc/zlib_info.c"
+#include "csrc/zformat.c"
+#include "csrc/zstream.c"

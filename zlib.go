@@ -3,6 +3,12 @@ package kpipe
 // #include "kpipe.h"
 import "C"
 
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
 // ZlibVersion returns the version of the C zlib library kpipe runs with, as
 // zlib's zlibVersion() reports it (for example "1.2.13").
 func ZlibVersion() string {
@@ -13,4 +19,193 @@ func ZlibVersion() string {
 // version of the headers kpipe was built against.
 func zlibCompatible() bool {
 	return C.kp_zlib_compatible() == 1
+}
+
+// Compression levels for Codec.Level, as in compress/flate.
+const (
+	// DefaultCompression is zlib's default level, 6; the zero Codec uses it.
+	DefaultCompression = -1
+	// BestSpeed is the fastest level.
+	BestSpeed = 1
+	// BestCompression is the level that compresses most.
+	BestCompression = 9
+	// HuffmanOnly skips string matching and only entropy-codes the input:
+	// fast, and useful for data without repeats.
+	HuffmanOnly = -2
+)
+
+var (
+	// ErrHeader reports a zlib or gzip header that is not valid (bad magic,
+	// method, flags or header CRC, a preset dictionary, a field too long),
+	// or trailing data after the end of a stream that is not another gzip
+	// member. Gzip also returns it, wrapped, for a GzipHeader it cannot
+	// write.
+	ErrHeader = errors.New("kpipe: invalid zlib or gzip header")
+	// ErrChecksum reports a stream whose data does not match its trailer:
+	// CRC-32 or ISIZE (gzip), Adler-32 (zlib).
+	ErrChecksum = errors.New("kpipe: invalid checksum")
+	// ErrCorrupt reports compressed data that is not valid deflate data.
+	ErrCorrupt = errors.New("kpipe: invalid deflate data")
+	// ErrTooLarge reports a decompression stopped because its output would
+	// have passed Codec.MaxOutput.
+	ErrTooLarge = errors.New("kpipe: decompressed data larger than Codec.MaxOutput")
+
+	// errZState reports a misuse of the C stream: a bug in kpipe.
+	errZState = errors.New("kpipe: internal error: zlib stream misused")
+)
+
+// Codec compresses and decompresses with chosen settings. The zero Codec
+// is what the package functions Deflate, Inflate, Gzip and Gunzip use:
+// level 6, no output limit. A Codec is a plain value, safe for concurrent
+// use.
+//
+// The C zlib state and buffers are pooled and reused from call to call:
+// between descriptors a call allocates nothing on the Go heap.
+type Codec struct {
+	// Level is the compression level: BestSpeed (1) to BestCompression
+	// (9), HuffmanOnly (-2), or 0 or DefaultCompression (-1) for zlib's
+	// default, 6. Unlike compress/flate, 0 does not mean "store": it is the
+	// zero value. Other values make the compressing methods fail.
+	Level int
+	// MaxOutput, when > 0, bounds what Inflate and Gunzip write: rather
+	// than write byte MaxOutput+1 they stop with ErrTooLarge, having
+	// written at most MaxOutput bytes. 0 means no limit.
+	MaxOutput int64
+}
+
+// Deflate compresses src into dst in the zlib format (RFC 1950) at
+// Codec{}'s level, until src reaches end of input. See Codec.Deflate.
+func Deflate(dst io.Writer, src io.Reader) (int64, error) {
+	return Codec{}.Deflate(dst, src)
+}
+
+// Inflate decompresses a zlib stream (RFC 1950) from src into dst. See
+// Codec.Inflate.
+func Inflate(dst io.Writer, src io.Reader) (int64, error) {
+	return Codec{}.Inflate(dst, src)
+}
+
+// Gzip compresses src into dst as one gzip member (RFC 1952) with header
+// hdr (nil: no name, comment or extra field, no modification time, OS 3
+// for Unix). See Codec.Gzip.
+func Gzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
+	return Codec{}.Gzip(dst, src, hdr)
+}
+
+// Gunzip decompresses gzip data from src into dst, every member until end
+// of input, and fills *hdr, when hdr is not nil, with the first member's
+// header. See Codec.Gunzip.
+func Gunzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
+	return Codec{}.Gunzip(dst, src, hdr)
+}
+
+// Deflate compresses src into dst in the zlib format (RFC 1950) at c.Level
+// until src reaches end of input, and returns the bytes written to dst.
+//
+// src may be an *os.File, a *net.TCPConn, a *net.UnixConn, any other
+// syscall.Conn, a *Pipe, a *bytes.Reader, *strings.Reader or *bytes.Buffer
+// (read in place, and advanced), or any io.Reader; dst a descriptor as
+// above, a *bytes.Buffer (written in place) or any io.Writer, which must not
+// keep the slices it is given. Between two descriptors the whole loop runs
+// in C; waiting on a non-blocking descriptor parks the goroutine in Go's
+// runtime poller (and honours that descriptor's deadline), while a
+// descriptor in blocking mode (a terminal, a regular file, an inherited
+// pipe) blocks the thread as a read or write on it would. Errors from the
+// descriptors wrap their errno (errors.Is(err, syscall.EPIPE)); errors of
+// other readers and writers are returned as they are.
+func (c Codec) Deflate(dst io.Writer, src io.Reader) (int64, error) {
+	return c.compress(dst, src, zFormatZlib, nil)
+}
+
+// Inflate decompresses one zlib stream (RFC 1950) from src into dst and
+// returns the bytes written to dst. The stream must end exactly at the end
+// of input: anything after it is ErrHeader. Truncated input is
+// io.ErrUnexpectedEOF (empty input too), a bad Adler-32 ErrChecksum,
+// invalid data ErrCorrupt, a preset dictionary ErrHeader, and output that
+// would pass c.MaxOutput ErrTooLarge. Endpoints are as for Codec.Deflate.
+func (c Codec) Inflate(dst io.Writer, src io.Reader) (int64, error) {
+	return c.decompress(dst, src, zFormatZlib, nil)
+}
+
+// Gzip compresses src into dst as one gzip member (RFC 1952) at c.Level
+// and returns the bytes written to dst. The member's header holds hdr's
+// fields, OS included as given (so GzipHeader{} writes OS 0, as
+// compress/gzip does with a zero Header); a nil hdr writes no name, comment
+// or extra field, no modification time, and OS 3 (Unix), as gzip(1) does.
+// A header that cannot be written (see GzipHeader) is an error wrapping
+// ErrHeader, returned before anything is read or written. Empty input
+// makes a valid member of empty data. Endpoints are as for Codec.Deflate.
+func (c Codec) Gzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
+	return c.compress(dst, src, zFormatGzip, hdr)
+}
+
+// Gunzip decompresses gzip data from src into dst and returns the bytes
+// written to dst. Like gzip(1) it reads member after member until end of
+// input and writes their data one after the other. It checks every header
+// (magic, method, reserved flags, header CRC: ErrHeader) and trailer (CRC-32
+// and ISIZE: ErrChecksum); input that ends anywhere inside a member, or
+// empty input, is io.ErrUnexpectedEOF; data after a member that is not the
+// start of another is ErrHeader, reported as soon as its first byte is
+// read; invalid deflate data is ErrCorrupt, and output that would pass
+// c.MaxOutput ErrTooLarge. With hdr not nil, *hdr is set to the first
+// member's header once that is read, even when the call fails later (it is
+// left alone otherwise). Endpoints are as for Codec.Deflate.
+func (c Codec) Gunzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
+	return c.decompress(dst, src, zFormatGzip, hdr)
+}
+
+// level returns the C stream's level for c.Level.
+func (c Codec) level() (int, error) {
+	switch {
+	case c.Level == 0 || c.Level == DefaultCompression:
+		return DefaultCompression, nil
+	case c.Level == HuffmanOnly, c.Level >= BestSpeed && c.Level <= BestCompression:
+		return c.Level, nil
+	}
+	return 0, fmt.Errorf("kpipe: invalid compression level %d: want 1 to 9, 0 or -1 (default), or -2 (Huffman only)", c.Level)
+}
+
+func (c Codec) compress(dst io.Writer, src io.Reader, format zFormat, hdr *GzipHeader) (int64, error) {
+	level, err := c.level()
+	if err != nil {
+		return 0, err
+	}
+	zs, err := getZ(zCompress)
+	if err != nil {
+		return 0, err
+	}
+	defer putZ(zs)
+	var ch *C.kp_gz_header
+	if hdr != nil && format == zFormatGzip {
+		if ch, err = zs.setHeader(hdr); err != nil {
+			return 0, err
+		}
+	}
+	if st := zs.reset(format, level, -1, ch); st < 0 {
+		return 0, zs.resetErr(st)
+	}
+	err = zs.transfer(dst, src)
+	return zs.written, err
+}
+
+func (c Codec) decompress(dst io.Writer, src io.Reader, format zFormat, hdr *GzipHeader) (int64, error) {
+	maxOut := c.MaxOutput
+	if maxOut <= 0 {
+		maxOut = -1
+	}
+	zs, err := getZ(zDecompress)
+	if err != nil {
+		return 0, err
+	}
+	defer putZ(zs)
+	if st := zs.reset(format, DefaultCompression, maxOut, nil); st < 0 {
+		return 0, zs.resetErr(st)
+	}
+	err = zs.transfer(dst, src)
+	if hdr != nil {
+		if ch, ok := zs.readHeader(); ok {
+			fillHeader(hdr, ch)
+		}
+	}
+	return zs.written, err
 }

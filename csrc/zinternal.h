@@ -1,0 +1,99 @@
+/*
+ * zinternal.h: what zformat.c gives zstream.c (and the C tests): writers for
+ * zlib and gzip headers and trailers, and incremental parsers for them. Not
+ * part of kpipe's public contract (kpipe.h is).
+ */
+#ifndef KPIPE_ZINTERNAL_H
+#define KPIPE_ZINTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kpipe.h"
+
+/* Fixed sizes of the wrappers. */
+#define KP_GZ_FIXED_LEN 10   /* ID1 ID2 CM FLG MTIME(4) XFL OS */
+#define KP_GZ_TRAILER_LEN 8  /* CRC-32, ISIZE, both little-endian */
+#define KP_ZL_HEADER_LEN 2   /* CMF FLG */
+#define KP_ZL_TRAILER_LEN 4  /* Adler-32, big-endian */
+
+/* Results of the parsers' feed functions besides the KP_ZE_* errors. */
+#define KP_ZP_MORE 0 /* every byte given was taken; the part is not complete */
+#define KP_ZP_DONE 1 /* the part is complete; *used says where it ended */
+
+/* ---- writers ------------------------------------------------------------ */
+
+/* The bytes kp_zf_gzip_header will write for h (NULL: the default header),
+ * or KP_ZE_HEADER when a field is too long or holds a NUL, KP_ZE_STATE when a
+ * length comes without its pointer. */
+int64_t kp_zf_gzip_header_len(const kp_gz_header *h);
+
+/* Writes the gzip header for h (NULL: no fields, mtime 0, OS 3) at level
+ * (which sets XFL as zlib does) into out, which has room for
+ * kp_zf_gzip_header_len(h) bytes. h->xfl is not used; h->hcrc != 0 adds an
+ * FHCRC. Returns the bytes written or an error as kp_zf_gzip_header_len. */
+int64_t kp_zf_gzip_header(const kp_gz_header *h, int level, uint8_t *out,
+			  size_t cap);
+
+/* Writes the 2-byte zlib header for level (FLEVEL as zlib's deflate sets it). */
+void kp_zf_zlib_header(int level, uint8_t out[KP_ZL_HEADER_LEN]);
+
+void kp_zf_gzip_trailer(uint32_t crc, uint32_t isize,
+			uint8_t out[KP_GZ_TRAILER_LEN]);
+void kp_zf_zlib_trailer(uint32_t adler, uint8_t out[KP_ZL_TRAILER_LEN]);
+
+/* ---- header parser ------------------------------------------------------ */
+
+/*
+ * Parses one zlib or gzip header from input that may arrive in pieces of any
+ * size, down to one byte. Errors come as soon as the byte that makes the
+ * header wrong arrives (a bad magic byte is reported on that byte, so that
+ * trailing garbage never waits for more input).
+ */
+struct kp_zhead {
+	int format;    /* enum kp_z_format */
+	int keep;      /* store name, comment and extra (else only check them) */
+	int stage;     /* where in the header the next byte goes */
+	uint32_t pos;  /* bytes taken in the current stage */
+	uint32_t crc;  /* CRC-32 of the header bytes before FHCRC */
+	uint8_t fixed[KP_GZ_FIXED_LEN];
+	uint8_t hcrc[2];
+	uint32_t xlen;
+	uint32_t name_len, comment_len;
+	uint8_t extra[KP_GZ_EXTRA_MAX];
+	uint8_t name[KP_GZ_NAME_MAX + 1];
+	uint8_t comment[KP_GZ_NAME_MAX + 1];
+};
+
+void kp_zhead_init(struct kp_zhead *p, int format, int keep);
+
+/* Takes bytes of buf[0..len) until the header is complete. Returns
+ * KP_ZP_DONE (with *used the bytes that belonged to the header),
+ * KP_ZP_MORE (all len bytes taken) or KP_ZE_HEADER. */
+int kp_zhead_feed(struct kp_zhead *p, const uint8_t *buf, size_t len,
+		  size_t *used);
+
+/* The parsed gzip header (pointers into p), for a parser that kept fields. */
+void kp_zhead_get(const struct kp_zhead *p, kp_gz_header *h);
+
+/* ---- trailer parser ----------------------------------------------------- */
+
+struct kp_ztrail {
+	int format;
+	uint32_t have, need;
+	uint8_t b[KP_GZ_TRAILER_LEN];
+};
+
+void kp_ztrail_init(struct kp_ztrail *t, int format);
+
+/* Takes up to the bytes the trailer still lacks; returns KP_ZP_DONE or
+ * KP_ZP_MORE with *used as kp_zhead_feed. */
+int kp_ztrail_feed(struct kp_ztrail *t, const uint8_t *buf, size_t len,
+		   size_t *used);
+
+/* A complete trailer against the check value the stream computed (CRC-32 or
+ * Adler-32) and, for gzip, the uncompressed length mod 2^32. Returns 0 or
+ * KP_ZE_CHECKSUM. */
+int kp_ztrail_check(const struct kp_ztrail *t, uint32_t check, uint32_t isize);
+
+#endif /* KPIPE_ZINTERNAL_H */

@@ -1,0 +1,766 @@
+/* zstream.c: kp_z, deflate and inflate between fds and memory, with the zlib
+ * and gzip wrappers of zformat.c around raw deflate data. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "kpipe.h"
+#include "zinternal.h"
+
+#define KP_Z_BUF_DEFAULT ((int64_t)128 * 1024)
+#define KP_Z_BUF_MIN ((int64_t)4 * 1024)
+#define KP_Z_BUF_MAX ((int64_t)1 << 30)
+/* The most handed to zlib at once: avail_in and avail_out are 32-bit. */
+#define KP_Z_CHUNK_MAX ((size_t)1 << 30)
+
+/* Raw deflate data with the largest window; kpipe writes the wrappers. */
+#define RAW_WINDOW_BITS (-15)
+#define MEM_LEVEL 8
+
+enum zkind { ZK_NONE, ZK_DEFLATE, ZK_INFLATE };
+
+enum zphase {
+	PH_NONE,    /* never reset, or the last reset failed */
+	PH_HEADER,  /* compress: emit the header; decompress: parse one */
+	PH_BODY,    /* deflate or inflate */
+	PH_TRAILER, /* compress: emit the trailer; decompress: parse and check it */
+	PH_NEXT,    /* decompress: a member or stream is complete; what follows? */
+	PH_END,     /* all produced: deliver what is held, then report DONE */
+	PH_DONE,    /* DONE reported */
+	PH_DEAD     /* an error reported */
+};
+
+struct kp_z {
+	z_stream zs;   /* next_in and next_out are NULL between calls */
+	int zkind;     /* enum zkind: which zlib state zs holds */
+	int zlevel;    /* the level the deflate state is set up for */
+	int mode, format, level, phase;
+	int64_t max_out;
+	size_t bufsize;
+
+	uint8_t *inbuf; /* fd input: inbuf[in_pos..in_end) not yet used */
+	size_t in_pos, in_end;
+	int src_eof;    /* the source fd returned a 0-byte read */
+
+	uint8_t *outbuf; /* the output window when it is the kp_z's own */
+	size_t out_pos, out_end; /* window[out_pos..out_end) not yet delivered */
+
+	uint8_t *pend;  /* compress: header or trailer bytes still to emit */
+	size_t pend_cap, pend_pos, pend_end;
+
+	int more_out;   /* the last zlib call filled the output: it may hold more */
+	uint32_t check; /* CRC-32 (gzip) or Adler-32 (zlib) of the data */
+	uint32_t isize; /* uncompressed bytes mod 2^32 (gzip) */
+	int64_t in_total, out_total;
+	int64_t produced; /* decompressed bytes, for max_out */
+
+	int have_first;       /* decompress gzip: first member's header parsed */
+	kp_gz_header first;   /* that header; pointers into head */
+	struct kp_ztrail trail;
+	struct kp_zhead head; /* large (the field buffers): last */
+};
+
+/* One kp_z_step call: where input comes from and output goes. The memory
+ * pointers live only as long as the call. */
+struct step {
+	kp_z *z;
+	int src, dst;
+	const uint8_t *in;
+	int64_t in_len, in_off;
+	int in_eof;
+	uint8_t *win; /* the output window: z->outbuf or the caller's out */
+	size_t wcap;
+	int stalls;   /* zlib calls in a row that moved nothing */
+	kp_z_result *res;
+};
+
+/* ---- set-up -------------------------------------------------------------- */
+
+kp_z *kp_z_new(int64_t bufsize)
+{
+	kp_z *z;
+
+	if (bufsize < 0)
+		return NULL;
+	if (bufsize == 0)
+		bufsize = KP_Z_BUF_DEFAULT;
+	if (bufsize < KP_Z_BUF_MIN)
+		bufsize = KP_Z_BUF_MIN;
+	if (bufsize > KP_Z_BUF_MAX)
+		bufsize = KP_Z_BUF_MAX;
+	z = calloc(1, sizeof(*z));
+	if (z == NULL)
+		return NULL;
+	z->bufsize = (size_t)bufsize;
+	z->inbuf = malloc(z->bufsize);
+	z->outbuf = malloc(z->bufsize);
+	if (z->inbuf == NULL || z->outbuf == NULL) {
+		kp_z_free(z);
+		return NULL;
+	}
+	return z;
+}
+
+static void end_zlib(kp_z *z)
+{
+	/* The end functions only report a stream freed mid-way, which is
+	 * what a reset or free means to do. */
+	if (z->zkind == ZK_DEFLATE)
+		(void)deflateEnd(&z->zs);
+	else if (z->zkind == ZK_INFLATE)
+		(void)inflateEnd(&z->zs);
+	z->zkind = ZK_NONE;
+}
+
+void kp_z_free(kp_z *z)
+{
+	if (z == NULL)
+		return;
+	end_zlib(z);
+	free(z->inbuf);
+	free(z->outbuf);
+	free(z->pend);
+	free(z);
+}
+
+static int zlib_init_error(int zr)
+{
+	return zr == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
+}
+
+/* zlib's level and strategy for a kpipe level (-2: Huffman coding only). */
+static int zlib_level(int level)
+{
+	return level == -2 ? Z_DEFAULT_COMPRESSION : level;
+}
+
+static int zlib_strategy(int level)
+{
+	return level == -2 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
+}
+
+static int init_deflate(kp_z *z, int level)
+{
+	int zr;
+
+	end_zlib(z);
+	memset(&z->zs, 0, sizeof(z->zs));
+	zr = deflateInit2(&z->zs, zlib_level(level), Z_DEFLATED, RAW_WINDOW_BITS,
+			  MEM_LEVEL, zlib_strategy(level));
+	if (zr != Z_OK)
+		return zlib_init_error(zr);
+	z->zkind = ZK_DEFLATE;
+	z->zlevel = level;
+	return 0;
+}
+
+/* Reuses the deflate state when there is one: a reset keeps its memory,
+ * and a new level on a freshly reset stream needs no flush. Anything zlib
+ * refuses falls back to a new state. */
+static int ready_deflate(kp_z *z, int level)
+{
+	if (z->zkind != ZK_DEFLATE || deflateReset(&z->zs) != Z_OK)
+		return init_deflate(z, level);
+	if (z->zlevel != level) {
+		if (deflateParams(&z->zs, zlib_level(level),
+				  zlib_strategy(level)) != Z_OK)
+			return init_deflate(z, level);
+		z->zlevel = level;
+	}
+	return 0;
+}
+
+static int ready_inflate(kp_z *z)
+{
+	int zr;
+
+	if (z->zkind == ZK_INFLATE && inflateReset(&z->zs) == Z_OK)
+		return 0;
+	end_zlib(z);
+	memset(&z->zs, 0, sizeof(z->zs));
+	zr = inflateInit2(&z->zs, RAW_WINDOW_BITS);
+	if (zr != Z_OK)
+		return zlib_init_error(zr);
+	z->zkind = ZK_INFLATE;
+	return 0;
+}
+
+static uint32_t check_init(int format)
+{
+	return format == KP_Z_GZIP ? (uint32_t)crc32(0L, Z_NULL, 0)
+				   : (uint32_t)adler32(0L, Z_NULL, 0);
+}
+
+static uint32_t check_add(int format, uint32_t c, const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		return c;
+	return format == KP_Z_GZIP ? (uint32_t)crc32(c, p, (uInt)n)
+				   : (uint32_t)adler32(c, p, (uInt)n);
+}
+
+static int reserve_pend(kp_z *z, size_t n)
+{
+	if (z->pend_cap >= n)
+		return 0;
+	uint8_t *p = realloc(z->pend, n);
+	if (p == NULL)
+		return -ENOMEM;
+	z->pend = p;
+	z->pend_cap = n;
+	return 0;
+}
+
+/* The wrapper's header, written into pend at reset: that copies the
+ * caller's header fields, which need not outlive kp_z_reset. */
+static int stage_header(kp_z *z, const kp_gz_header *hdr)
+{
+	int64_t n;
+	int r;
+
+	if (z->format == KP_Z_ZLIB) {
+		if ((r = reserve_pend(z, KP_GZ_TRAILER_LEN)) < 0)
+			return r;
+		kp_zf_zlib_header(z->level, z->pend);
+		n = KP_ZL_HEADER_LEN;
+	} else {
+		n = kp_zf_gzip_header_len(hdr);
+		if (n < 0)
+			return (int)n;
+		if ((r = reserve_pend(z, (size_t)n < KP_GZ_TRAILER_LEN
+						 ? KP_GZ_TRAILER_LEN
+						 : (size_t)n)) < 0)
+			return r;
+		n = kp_zf_gzip_header(hdr, z->level, z->pend, z->pend_cap);
+		if (n < 0)
+			return (int)n;
+	}
+	z->pend_pos = 0;
+	z->pend_end = (size_t)n;
+	return 0;
+}
+
+static void stage_trailer(kp_z *z)
+{
+	if (z->format == KP_Z_GZIP) {
+		kp_zf_gzip_trailer(z->check, z->isize, z->pend);
+		z->pend_end = KP_GZ_TRAILER_LEN;
+	} else {
+		kp_zf_zlib_trailer(z->check, z->pend);
+		z->pend_end = KP_ZL_TRAILER_LEN;
+	}
+	z->pend_pos = 0;
+}
+
+static void start_member(kp_z *z, int keep_fields)
+{
+	kp_zhead_init(&z->head, z->format, keep_fields);
+	z->check = check_init(z->format);
+	z->isize = 0;
+	z->phase = PH_HEADER;
+}
+
+static int valid_level(int level)
+{
+	/* 0 (stored) is accepted too: zlib and Go's NoCompression have it. */
+	return level >= -2 && level <= 9;
+}
+
+int kp_z_reset(kp_z *z, int mode, int format, int level, int64_t max_out,
+	       const kp_gz_header *hdr)
+{
+	int r;
+
+	if (z == NULL)
+		return KP_ZE_STATE;
+	z->phase = PH_NONE;
+	if ((mode != KP_Z_COMPRESS && mode != KP_Z_DECOMPRESS) ||
+	    (format != KP_Z_ZLIB && format != KP_Z_GZIP) ||
+	    (mode == KP_Z_COMPRESS && !valid_level(level)))
+		return -EINVAL;
+	z->mode = mode;
+	z->format = format;
+	z->level = mode == KP_Z_COMPRESS ? level : 0;
+	z->max_out = max_out < 0 ? -1 : max_out;
+	z->in_pos = z->in_end = 0;
+	z->out_pos = z->out_end = 0;
+	z->src_eof = 0;
+	z->more_out = 0;
+	z->in_total = z->out_total = z->produced = 0;
+	z->have_first = 0;
+	memset(&z->first, 0, sizeof(z->first));
+	if (mode == KP_Z_COMPRESS) {
+		if ((r = stage_header(z, hdr)) < 0 ||
+		    (r = ready_deflate(z, level)) < 0)
+			return r;
+	} else {
+		if ((r = ready_inflate(z)) < 0)
+			return r;
+	}
+	start_member(z, 1);
+	return 0;
+}
+
+/* ---- input ----------------------------------------------------------------- */
+
+static size_t in_avail(const struct step *s)
+{
+	size_t n;
+
+	if (s->src >= 0)
+		n = s->z->in_end - s->z->in_pos;
+	else
+		n = (size_t)(s->in_len - s->in_off);
+	return n < KP_Z_CHUNK_MAX ? n : KP_Z_CHUNK_MAX;
+}
+
+static const uint8_t *in_ptr(const struct step *s)
+{
+	if (s->src >= 0)
+		return s->z->inbuf + s->z->in_pos;
+	return s->in + s->in_off;
+}
+
+static void in_take(struct step *s, size_t n)
+{
+	if (s->src >= 0) {
+		s->z->in_pos += n;
+	} else {
+		s->in_off += (int64_t)n;
+		s->z->in_total += (int64_t)n;
+	}
+}
+
+/* All of the input has been seen: nothing buffered follows what is left. */
+static int in_ended(const struct step *s)
+{
+	return s->src >= 0 ? s->z->src_eof : s->in_eof;
+}
+
+/* Called with no input left: one read from the fd, or NEED_INPUT. */
+static int fill_input(struct step *s)
+{
+	kp_z *z = s->z;
+	ssize_t n;
+
+	if (s->src < 0)
+		return KP_Z_NEED_INPUT;
+	z->in_pos = z->in_end = 0;
+	do {
+		n = read(s->src, z->inbuf, z->bufsize);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		s->res->side = KP_SIDE_SRC;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? KP_Z_AGAIN
+							       : -errno;
+	}
+	if (n == 0)
+		z->src_eof = 1;
+	z->in_end = (size_t)n;
+	z->in_total += n;
+	return 0;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static size_t win_space(const struct step *s)
+{
+	size_t n = s->wcap - s->z->out_end;
+	return n < KP_Z_CHUNK_MAX ? n : KP_Z_CHUNK_MAX;
+}
+
+static int write_out(struct step *s)
+{
+	kp_z *z = s->z;
+
+	while (z->out_pos < z->out_end) {
+		ssize_t n = write(s->dst, z->outbuf + z->out_pos,
+				  z->out_end - z->out_pos);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			s->res->side = KP_SIDE_DST;
+			return errno == EAGAIN || errno == EWOULDBLOCK
+				       ? KP_Z_AGAIN
+				       : -errno;
+		}
+		z->out_pos += (size_t)n;
+		z->out_total += n;
+		s->res->written += n;
+	}
+	z->out_pos = z->out_end = 0;
+	return 0;
+}
+
+/* Hands over everything the window holds: written to the fd, or reported
+ * as KP_Z_HAVE_OUTPUT (the caller takes it before its next call). Returns
+ * 0 once nothing is held. */
+static int deliver(struct step *s)
+{
+	kp_z *z = s->z;
+	size_t n = z->out_end - z->out_pos;
+
+	if (n == 0)
+		return 0;
+	if (s->dst >= 0)
+		return write_out(s);
+	s->res->out = s->win + z->out_pos;
+	s->res->out_len = (int64_t)n;
+	s->res->written += (int64_t)n;
+	z->out_total += (int64_t)n;
+	z->out_pos = z->out_end = 0;
+	return KP_Z_HAVE_OUTPUT;
+}
+
+static void emit_pending(struct step *s)
+{
+	kp_z *z = s->z;
+	size_t n = z->pend_end - z->pend_pos, room = win_space(s);
+
+	if (n > room)
+		n = room;
+	memcpy(s->win + z->out_end, z->pend + z->pend_pos, n);
+	z->pend_pos += n;
+	z->out_end += n;
+}
+
+/* ---- compression --------------------------------------------------------- */
+
+/* A zlib call that moved nothing twice in a row with room on both sides
+ * would loop for ever: refuse to. */
+static int stalled(struct step *s, size_t used, size_t got)
+{
+	if (used != 0 || got != 0) {
+		s->stalls = 0;
+		return 0;
+	}
+	return ++s->stalls > 2;
+}
+
+static int run_deflate(struct step *s)
+{
+	kp_z *z = s->z;
+	size_t n = in_avail(s), room = win_space(s);
+	const uint8_t *ip = in_ptr(s);
+	/* Z_FINISH only once every remaining byte is in this call. */
+	int all_in = in_ended(s) && (s->src >= 0 || (int64_t)n ==
+							     s->in_len - s->in_off);
+	int zr;
+
+	z->zs.next_in = (Bytef *)(uintptr_t)ip;
+	z->zs.avail_in = (uInt)n;
+	z->zs.next_out = s->win + z->out_end;
+	z->zs.avail_out = (uInt)room;
+	zr = deflate(&z->zs, all_in ? Z_FINISH : Z_NO_FLUSH);
+	size_t used = n - z->zs.avail_in, got = room - z->zs.avail_out;
+	z->more_out = z->zs.avail_out == 0;
+	z->zs.next_in = NULL;
+	z->zs.next_out = NULL;
+	z->check = check_add(z->format, z->check, ip, used);
+	z->isize += (uint32_t)used;
+	in_take(s, used);
+	z->out_end += got;
+
+	switch (zr) {
+	case Z_STREAM_END:
+		z->more_out = 0;
+		stage_trailer(z);
+		z->phase = PH_TRAILER;
+		return 0;
+	case Z_OK:
+	case Z_BUF_ERROR: /* nothing could move: not an error by itself */
+		if (used == 0 && got == 0)
+			z->more_out = 0;
+		return stalled(s, used, got) ? KP_ZE_STATE : 0;
+	case Z_MEM_ERROR:
+		return -ENOMEM;
+	default: /* Z_STREAM_ERROR: a broken state */
+		return KP_ZE_STATE;
+	}
+}
+
+static int compress_once(struct step *s)
+{
+	kp_z *z = s->z;
+
+	switch (z->phase) {
+	case PH_HEADER:
+	case PH_TRAILER:
+		emit_pending(s);
+		if (z->pend_pos == z->pend_end)
+			z->phase = z->phase == PH_HEADER ? PH_BODY : PH_END;
+		return 0;
+	case PH_BODY:
+		return run_deflate(s);
+	default:
+		return KP_ZE_STATE;
+	}
+}
+
+/* ---- decompression -------------------------------------------------------- */
+
+static int parse_header(struct step *s)
+{
+	kp_z *z = s->z;
+	size_t n = in_avail(s), used = 0;
+	int r;
+
+	if (n == 0)
+		return KP_ZE_TRUNCATED; /* only called so at end of input */
+	r = kp_zhead_feed(&z->head, in_ptr(s), n, &used);
+	in_take(s, used);
+	if (r != KP_ZP_DONE)
+		return r < 0 ? r : 0;
+	if (z->format == KP_Z_GZIP && !z->have_first) {
+		kp_zhead_get(&z->head, &z->first);
+		z->have_first = 1;
+	}
+	/* Each member is a raw deflate stream of its own; for the first one
+	 * this repeats kp_z_reset's, which costs next to nothing. */
+	if (inflateReset(&z->zs) != Z_OK)
+		return KP_ZE_STATE;
+	z->more_out = 0;
+	z->phase = PH_BODY;
+	return 0;
+}
+
+static int inflate_result(struct step *s, int zr, size_t n)
+{
+	kp_z *z = s->z;
+
+	switch (zr) {
+	case Z_STREAM_END:
+		z->more_out = 0;
+		kp_ztrail_init(&z->trail, z->format);
+		z->phase = PH_TRAILER;
+		return 0;
+	case Z_OK:
+		return 0;
+	case Z_BUF_ERROR: /* no progress possible: it needs input */
+		z->more_out = 0;
+		if (n == 0 && in_ended(s))
+			return KP_ZE_TRUNCATED;
+		return 0;
+	case Z_DATA_ERROR:
+	case Z_NEED_DICT: /* cannot happen in raw mode; corrupt if it does */
+		return KP_ZE_CORRUPT;
+	case Z_MEM_ERROR:
+		return -ENOMEM;
+	default:
+		return KP_ZE_STATE;
+	}
+}
+
+static int run_inflate(struct step *s)
+{
+	kp_z *z = s->z;
+	size_t n = in_avail(s), room = win_space(s);
+	const uint8_t *ip = in_ptr(s);
+	uint8_t *op = s->win + z->out_end;
+	int zr, r;
+
+	if (n == 0 && in_ended(s) && !z->more_out)
+		return KP_ZE_TRUNCATED;
+	/* Room for one byte past the limit, so that passing it shows. */
+	if (z->max_out >= 0 && (uint64_t)(z->max_out - z->produced) < room)
+		room = (size_t)(z->max_out - z->produced) + 1;
+	z->zs.next_in = (Bytef *)(uintptr_t)ip;
+	z->zs.avail_in = (uInt)n;
+	z->zs.next_out = op;
+	z->zs.avail_out = (uInt)room;
+	zr = inflate(&z->zs, Z_NO_FLUSH);
+	size_t used = n - z->zs.avail_in, got = room - z->zs.avail_out;
+	z->more_out = z->zs.avail_out == 0;
+	z->zs.next_in = NULL;
+	z->zs.next_out = NULL;
+	in_take(s, used);
+	z->produced += (int64_t)got;
+	if (z->max_out >= 0 && z->produced > z->max_out)
+		return KP_ZE_TOO_LARGE;
+	z->check = check_add(z->format, z->check, op, got);
+	z->isize += (uint32_t)got;
+	z->out_end += got;
+	r = inflate_result(s, zr, n);
+	if (r == 0 && zr != Z_STREAM_END && stalled(s, used, got))
+		return KP_ZE_CORRUPT;
+	return r;
+}
+
+static int parse_trailer(struct step *s)
+{
+	kp_z *z = s->z;
+	size_t n = in_avail(s), used = 0;
+	int r;
+
+	if (n == 0)
+		return KP_ZE_TRUNCATED;
+	r = kp_ztrail_feed(&z->trail, in_ptr(s), n, &used);
+	in_take(s, used);
+	if (r != KP_ZP_DONE)
+		return 0;
+	if ((r = kp_ztrail_check(&z->trail, z->check, z->isize)) < 0)
+		return r;
+	z->phase = PH_NEXT;
+	return 0;
+}
+
+/* After a complete member (gzip) or stream (zlib): end of input ends the
+ * whole stream; gzip may go on with another member, zlib has nothing to
+ * follow it. */
+static int after_member(struct step *s)
+{
+	kp_z *z = s->z;
+
+	if (in_avail(s) == 0) {
+		z->phase = PH_END;
+		return 0;
+	}
+	if (z->format != KP_Z_GZIP)
+		return KP_ZE_HEADER;
+	start_member(z, 0);
+	return 0;
+}
+
+static int decompress_once(struct step *s)
+{
+	switch (s->z->phase) {
+	case PH_HEADER:
+		return parse_header(s);
+	case PH_BODY:
+		return run_inflate(s);
+	case PH_TRAILER:
+		return parse_trailer(s);
+	case PH_NEXT:
+		return after_member(s);
+	default:
+		return KP_ZE_STATE;
+	}
+}
+
+/* ---- the step loop ---------------------------------------------------------- */
+
+/* Whether the phase has to have input (or know that none follows) before
+ * it can do anything. */
+static int wants_input(const kp_z *z)
+{
+	if (z->mode == KP_Z_COMPRESS)
+		return z->phase == PH_BODY && !z->more_out;
+	return z->phase != PH_BODY || !z->more_out;
+}
+
+static int run(struct step *s)
+{
+	kp_z *z = s->z;
+	int r;
+
+	for (;;) {
+		if (z->phase == PH_END) {
+			if ((r = deliver(s)) != 0)
+				return r;
+			z->phase = PH_DONE;
+			return KP_Z_DONE;
+		}
+		/* Full, or a member just checked: what is held is final, and
+		 * whatever follows (trailing garbage) must not hold it back. */
+		if (win_space(s) == 0 ||
+		    (z->phase == PH_NEXT && z->out_end > z->out_pos)) {
+			if ((r = deliver(s)) != 0)
+				return r;
+			continue;
+		}
+		if (wants_input(z) && in_avail(s) == 0 && !in_ended(s)) {
+			/* Never wait for input while holding output: the
+			 * peer may be waiting for it. */
+			if ((r = deliver(s)) != 0 || (r = fill_input(s)) != 0)
+				return r;
+			continue;
+		}
+		r = z->mode == KP_Z_COMPRESS ? compress_once(s)
+					     : decompress_once(s);
+		if (r < 0)
+			return r;
+	}
+}
+
+static int valid_step_args(const kp_z *z, int src_fd, const uint8_t *in,
+			   int64_t in_len, const uint8_t *out, int64_t out_cap)
+{
+	if (z->phase == PH_NONE || z->phase == PH_DONE || z->phase == PH_DEAD)
+		return 0;
+	if (src_fd < 0 && (in_len < 0 || (in == NULL && in_len > 0)))
+		return 0;
+	if (out != NULL && out_cap <= 0)
+		return 0;
+	return 1;
+}
+
+int kp_z_step(kp_z *z, int src_fd, int dst_fd, const uint8_t *in,
+	      int64_t in_len, int in_eof, uint8_t *out, int64_t out_cap,
+	      kp_z_result *res)
+{
+	struct step s;
+	int r;
+
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
+	if (z == NULL || res == NULL ||
+	    !valid_step_args(z, src_fd, in, in_len, out, out_cap)) {
+		if (z != NULL && z->phase != PH_NONE)
+			z->phase = PH_DEAD;
+		return KP_ZE_STATE;
+	}
+	memset(&s, 0, sizeof(s));
+	s.z = z;
+	s.src = src_fd;
+	s.dst = dst_fd;
+	s.in = in;
+	s.in_len = src_fd >= 0 ? 0 : in_len;
+	s.in_eof = in_eof != 0;
+	s.res = res;
+	if (dst_fd >= 0 || out == NULL) {
+		s.win = z->outbuf;
+		s.wcap = z->bufsize;
+	} else {
+		s.win = out;
+		s.wcap = (size_t)out_cap;
+	}
+	/* Memory output handed over by the last call is the caller's now. */
+	if (dst_fd < 0)
+		z->out_pos = z->out_end = 0;
+
+	r = run(&s);
+
+	res->consumed = s.in_off;
+	if (dst_fd < 0 && out != NULL)
+		z->out_pos = z->out_end = 0; /* the caller's out is not kept */
+	if (r < 0)
+		z->phase = PH_DEAD;
+	else if (r != KP_Z_AGAIN)
+		res->side = KP_SIDE_NONE;
+	return r;
+}
+
+int kp_z_gzip_header(const kp_z *z, kp_gz_header *hdr)
+{
+	if (z == NULL || !z->have_first) {
+		if (hdr != NULL)
+			memset(hdr, 0, sizeof(*hdr));
+		return 0;
+	}
+	if (hdr != NULL)
+		*hdr = z->first;
+	return 1;
+}
+
+void kp_z_totals(const kp_z *z, int64_t *in_total, int64_t *out_total)
+{
+	if (in_total != NULL)
+		*in_total = z != NULL ? z->in_total : 0;
+	if (out_total != NULL)
+		*out_total = z != NULL ? z->out_total : 0;
+}

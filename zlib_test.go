@@ -1,0 +1,108 @@
+package kpipe
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// refCompCache holds reference compressions by format and size.
+var refCompCache sync.Map // string -> []byte
+
+func refCompressed(t testing.TB, f zFormatCase, size int) []byte {
+	key := fmt.Sprintf("%s/%d", f.name, size)
+	if v, ok := refCompCache.Load(key); ok {
+		return v.([]byte)
+	}
+	b := f.refComp(t, zData(size))
+	refCompCache.Store(key, b)
+	return b
+}
+
+// zBigPair is the one endpoint pair each direction is tried with at
+// zBigSize: descriptors on both sides, so that the C loop runs alone and
+// waits for the socket many times.
+func zBigPair(dir, src, dst string) bool {
+	if dir == "compress" {
+		return src == "file" && dst == "tcp"
+	}
+	return src == "tcp" && dst == "file"
+}
+
+// TestZlibEndpoints compresses with kpipe and decompresses with
+// compress/gzip or compress/zlib, and the other way round, between every
+// kind of source and destination, for sizes from empty to over a MiB (and
+// 24 MiB on one pair), checking the bytes and the returned counts.
+func TestZlibEndpoints(t *testing.T) {
+	sizes := append(append([]int(nil), zTestSizes...), zBigSize)
+	for _, f := range zFormats {
+		for _, dir := range []string{"compress", "expand"} {
+			for _, sk := range zSrcKinds {
+				for _, dk := range zDstKinds {
+					for _, size := range sizes {
+						if size == zBigSize && !zBigPair(dir, sk.name, dk.name) {
+							continue
+						}
+						name := fmt.Sprintf("%s/%s/%s->%s/%d", f.name, dir, sk.name, dk.name, size)
+						t.Run(name, func(t *testing.T) {
+							if dir == "compress" {
+								checkCompress(t, f, sk, dk, size)
+							} else {
+								checkExpand(t, f, sk, dk, size)
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkCompress compresses size bytes from sk to dk and checks the result
+// with the reference decoder.
+func checkCompress(t *testing.T, f zFormatCase, sk srcKind, dk zDstKind, size int) {
+	data := zData(size)
+	src, wait := sk.open(t, data)
+	dst, finish := dk.open(t)
+	n, err := f.compress(dst, src)
+	if err != nil {
+		t.Fatalf("compress: %d, %v", n, err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("feeder: %v", err)
+	}
+	got := finish()
+	if n != int64(len(got)) {
+		t.Fatalf("compress returned %d, the destination received %d bytes", n, len(got))
+	}
+	out, err := f.refExp(got)
+	if err != nil {
+		t.Fatalf("reference decoder: %v", err)
+	}
+	if !bytes.Equal(out, data) {
+		t.Fatalf("reference decoder got %d bytes, not the %d bytes compressed", len(out), len(data))
+	}
+}
+
+// checkExpand decompresses the reference compression of size bytes from sk
+// to dk.
+func checkExpand(t *testing.T, f zFormatCase, sk srcKind, dk zDstKind, size int) {
+	data := zData(size)
+	src, wait := sk.open(t, refCompressed(t, f, size))
+	dst, finish := dk.open(t)
+	n, err := f.expand(dst, src)
+	if err != nil {
+		t.Fatalf("expand: %d, %v", n, err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("feeder: %v", err)
+	}
+	got := finish()
+	if n != int64(len(got)) {
+		t.Fatalf("expand returned %d, the destination received %d bytes", n, len(got))
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("expand delivered %d bytes that differ from the %d bytes compressed", len(got), len(data))
+	}
+}
