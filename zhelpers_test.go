@@ -26,29 +26,32 @@ const zBigSize = 24 << 20
 
 var zDataCache sync.Map // int -> []byte
 
-// zData returns size bytes of deterministic text-like data that compresses
-// about threefold, so that inflating produces bursts of output larger than
-// its input. The slice is shared: never modify it.
+// zData returns size bytes of deterministic data that compresses about
+// twofold, and fast: 1 KiB blocks of noise and repeats of earlier blocks
+// (long matches, so that inflating produces bursts of output much larger
+// than its input). The slice is shared: never modify it.
 func zData(size int) []byte {
 	if v, ok := zDataCache.Load(size); ok {
 		return v.([]byte)
 	}
-	words := strings.Fields("the of and to in is that for it as was with be by on not he this are or his from at which but have an they you were her she there had been one all if can so no")
-	b := make([]byte, 0, size+16)
+	const block = 1 << 10
+	b := make([]byte, 0, size+block)
 	x := uint64(size)*0x9E3779B97F4A7C15 + 1
-	for len(b) < size {
+	next := func() uint64 {
 		x ^= x << 13
 		x ^= x >> 7
 		x ^= x << 17
-		switch x % 23 {
-		case 0:
-			// Some noise, so that the data is not only words.
-			b = binary.LittleEndian.AppendUint64(b, x)
-		case 1:
-			b = append(b, '\n')
-		default:
-			b = append(b, words[(x>>8)%uint64(len(words))]...)
-			b = append(b, ' ')
+		return x
+	}
+	for len(b) < size {
+		if r := next(); r%2 == 0 && len(b) >= block {
+			back := int(r>>8)%min(len(b)/block, 16) + 1
+			start := len(b) - back*block
+			b = append(b, b[start:start+block]...)
+			continue
+		}
+		for i := 0; i < block; i += 8 {
+			b = binary.LittleEndian.AppendUint64(b, next())
 		}
 	}
 	b = b[:size:size]

@@ -253,9 +253,11 @@ int kp_zlib_compatible(void);
 #define KP_GZ_EXTRA_MAX 65535  /* FEXTRA (the format's own bound) */
 
 /* A gzip member header. Writing: the pointers are the caller's, name and
- * comment without NUL bytes (a NUL in them is KP_ZE_HEADER), extra may be
- * NULL. Reading: the pointers point into the kp_z that parsed the header and
- * stay valid until that kp_z is reset or freed. */
+ * comment without NUL bytes (a NUL in them, or more than KP_GZ_NAME_MAX
+ * bytes, is KP_ZE_HEADER), extra may be NULL; mtime and os are written as
+ * given, xfl is ignored (kpipe sets it from the level, as zlib does) and
+ * hcrc != 0 adds an FHCRC. Reading: the pointers point into the kp_z that
+ * parsed the header and stay valid until that kp_z is reset or freed. */
 typedef struct kp_gz_header {
 	const uint8_t *name;    /* NULL: no FNAME */
 	uint32_t name_len;
@@ -320,15 +322,16 @@ typedef struct kp_z_result {
 } kp_z_result;
 
 /* A new kp_z with input and output buffers of bufsize bytes each (0: 128 KiB;
- * at least 4 KiB). Returns NULL when out of memory. Call kp_z_reset before
- * the first step. */
+ * smaller sizes are raised to 4 KiB, larger ones capped at 1 GiB). Returns
+ * NULL when out of memory or bufsize < 0. Call kp_z_reset before the first
+ * step. */
 kp_z *kp_z_new(int64_t bufsize);
 
 /* Frees the stream, its zlib state and buffers. NULL is fine. */
 void kp_z_free(kp_z *z);
 
 /* Starts a new stream. level: 1..9, -1 (zlib's default, 6) or -2 (Huffman
- * only); ignored when decompressing. max_out: decompression stops with
+ * only), or 0 (stored, no compression); ignored when decompressing. max_out: decompression stops with
  * KP_ZE_TOO_LARGE before writing byte max_out+1 (< 0: no limit). hdr: the
  * gzip header to write when compressing to KP_Z_GZIP (NULL: no name, no
  * comment, no extra, mtime 0, OS 3); the fields are copied. Returns 0 or a
@@ -352,12 +355,18 @@ int kp_z_reset(kp_z *z, int mode, int format, int level, int64_t max_out,
  * kp_z's own buffer; the call returns KP_Z_HAVE_OUTPUT with res->out and
  * res->out_len once that space is full or the stream ends, and the caller
  * takes those bytes before the next call (they then count in
- * res->written of that HAVE_OUTPUT call).
+ * res->written of that HAVE_OUTPUT call). As with an fd, output is never
+ * held back while waiting for input: a call that would return
+ * KP_Z_NEED_INPUT (or KP_Z_AGAIN for the source) with output in hand, or
+ * that has just checked a trailer, returns KP_Z_HAVE_OUTPUT
+ * first, so out_len may be less than the space. Use one kind of source and
+ * of destination for the whole stream.
  *
  * Returns enum kp_z_status or an error; after an error the stream is dead
  * until kp_z_reset. KP_Z_DONE is returned once: compression has written the
  * trailer; decompression has checked the last trailer and found end of input
- * (memory input: in_eof with nothing left).
+ * (memory input: in_eof with nothing left). A step after DONE or after an
+ * error, or before any kp_z_reset, is KP_ZE_STATE.
  */
 int kp_z_step(kp_z *z, int src_fd, int dst_fd, const uint8_t *in,
 	      int64_t in_len, int in_eof, uint8_t *out, int64_t out_cap,
@@ -367,7 +376,9 @@ int kp_z_step(kp_z *z, int src_fd, int dst_fd, const uint8_t *in,
  * header (pointers into z), and 1; 0 before. */
 int kp_z_gzip_header(const kp_z *z, kp_gz_header *hdr);
 
-/* Totals since kp_z_reset: bytes read from the source and bytes produced. */
+/* Totals since kp_z_reset: bytes read from the source (memory input: bytes
+ * consumed) and bytes delivered to the destination (written to dst_fd, or
+ * handed over with KP_Z_HAVE_OUTPUT). */
 void kp_z_totals(const kp_z *z, int64_t *in_total, int64_t *out_total);
 
 #ifdef __cplusplus

@@ -1,4 +1,4 @@
-package main
+package fileserver
 
 import (
 	"bufio"
@@ -24,11 +24,11 @@ import (
 const idleTimeout = time.Minute
 
 // serveConn reads requests from conn and answers them until the client
-// closes, asks to close, sends something malformed, or a response fails.
-func serveConn(conn *net.TCPConn, root *root) {
+// closes, asks to close, sends something malformed, a response fails, or the
+// server shuts down.
+func (s *Server) serveConn(conn *net.TCPConn) {
 	br := bufio.NewReader(conn)
-	for {
-		conn.SetReadDeadline(time.Now().Add(idleTimeout))
+	for s.waitForRequest(conn) {
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			var ne net.Error
@@ -37,11 +37,11 @@ func serveConn(conn *net.TCPConn, root *root) {
 			}
 			return
 		}
-		conn.SetReadDeadline(time.Time{})
-		keep, err := respond(conn, req, root)
+		closing := s.busy(conn)
+		keep, err := respond(conn, req, s.root, closing)
 		if err != nil {
 			if !peerGone(err) {
-				logger.Printf("%s %s: %v", req.Method, req.URL.Path, err)
+				s.logf("%s %s: %v", req.Method, req.URL.Path, err)
 			}
 			return
 		}
@@ -54,10 +54,12 @@ func serveConn(conn *net.TCPConn, root *root) {
 // respond answers one request. keep says whether the connection can carry
 // another; an error means the response could not be completed and the
 // connection must close (a body cut short is never framed as complete).
-func respond(conn *net.TCPConn, req *http.Request, root *root) (keep bool, err error) {
+// closing says that the connection closes after this response whatever the
+// request asks (the server is shutting down).
+func respond(conn *net.TCPConn, req *http.Request, root *root, closing bool) (keep bool, err error) {
 	// A request body would have to be read before the next request: kpipe
 	// serves none, so such a connection closes after the response.
-	keep = !req.Close && req.ContentLength == 0 && len(req.TransferEncoding) == 0
+	keep = !closing && !req.Close && req.ContentLength == 0 && len(req.TransferEncoding) == 0
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return false, writeStatus(conn, http.StatusMethodNotAllowed, false, "Allow: GET, HEAD")
 	}

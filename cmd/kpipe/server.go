@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// defaultGrace is how long the servers let live connections run after
+// SIGINT or SIGTERM before cancelling them.
+const defaultGrace = 10 * time.Second
+
+// notifyShutdown returns a channel that receives SIGINT and SIGTERM, and a
+// function that stops the notifications.
+func notifyShutdown() (<-chan os.Signal, func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	return sigs, func() { signal.Stop(sigs) }
+}
+
+// connServer serves TCP connections, each with handle in its own goroutine,
+// at most maxConns at once, until a signal asks it to stop. It is the
+// skeleton of echo and proxy.
+//
+// The connection limit works by back-pressure: once maxConns connections
+// are live, the server stops calling Accept until one ends, so further
+// clients wait in the kernel's listen queue (their connection is
+// established, but nothing is read from it) rather than being accepted
+// and closed at once. Clients beyond the queue's length see their
+// connection attempts retried, then time out, as with any busy server.
+type connServer struct {
+	log      *log.Logger
+	maxConns int           // 0: no limit
+	grace    time.Duration // how long live connections may finish at shutdown
+	// handle serves one connection and closes it. ctx is cancelled when
+	// the grace period ends.
+	handle func(ctx context.Context, conn *net.TCPConn)
+}
+
+// run serves the connections of ln until the first signal on sigs, then
+// stops accepting, closes ln and lets live connections finish for up to
+// s.grace (or until a second signal), after which it cancels them. It
+// returns nil after a signal once every connection has ended, or the error
+// that made Accept fail for good.
+func (s *connServer) run(ln net.Listener, sigs <-chan os.Signal) error {
+	connCtx, cancelConns := context.WithCancel(context.Background())
+	defer cancelConns()
+	var live sync.WaitGroup
+	var count atomic.Int64
+	var slots chan struct{}
+	if s.maxConns > 0 {
+		slots = make(chan struct{}, s.maxConns)
+	}
+	stopping := make(chan struct{})
+	acceptDone := make(chan error, 1)
+	go func() { acceptDone <- s.accept(connCtx, ln, slots, stopping, &live, &count) }()
+
+	var sig os.Signal
+	select {
+	case err := <-acceptDone:
+		return err // Accept failed for good
+	case sig = <-sigs:
+	}
+	close(stopping)
+	ln.Close()
+	if err := <-acceptDone; err != nil {
+		s.log.Printf("accept: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		live.Wait()
+		close(done)
+	}()
+	if n := count.Load(); n > 0 {
+		s.log.Printf("%v: no longer accepting; waiting up to %v for %d connections", sig, s.grace, n)
+	}
+	timer := time.NewTimer(s.grace)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-timer.C:
+		s.log.Printf("grace period over: cancelling %d connections", count.Load())
+	case sig = <-sigs:
+		s.log.Printf("%v: cancelling %d connections", sig, count.Load())
+	}
+	cancelConns()
+	<-done
+	return nil
+}
+
+// accept is run's accept loop: each connection is handled with ctx in its
+// own goroutine, counted in live and count, holding a slot of slots (nil: no
+// limit) while it lasts. It stops waiting for a slot once stopping is
+// closed. It returns nil once ln is closed, or the
+// error that made Accept fail for good; transient failures (out of
+// descriptors, aborted handshakes) are retried after a pause.
+func (s *connServer) accept(ctx context.Context, ln net.Listener, slots chan struct{},
+	stopping <-chan struct{}, live *sync.WaitGroup, count *atomic.Int64) error {
+	var pause time.Duration
+	for {
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-stopping:
+				return nil
+			}
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			if slots != nil {
+				<-slots
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if !transient(err) {
+				return err
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			s.log.Printf("accept: %v; retrying in %v", err, pause)
+			time.Sleep(pause)
+			continue
+		}
+		pause = 0
+		live.Add(1)
+		count.Add(1)
+		go func() {
+			defer live.Done()
+			defer count.Add(-1)
+			if slots != nil {
+				defer func() { <-slots }()
+			}
+			s.handle(ctx, c.(*net.TCPConn))
+		}()
+	}
+}
+
+// transient reports whether an Accept error is worth retrying.
+func transient(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE,
+		syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerGone reports whether err only says that a peer went away (or that
+// the connection was closed on our side after it did).
+func peerGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, os.ErrClosed)
+}
+
+// listenTCP listens on the TCP address addr.
+func listenTCP(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return ln, nil
+}
