@@ -319,3 +319,66 @@ func ExampleCopy_fromPipe() {
 	fmt.Println(n, string(data))
 	// Output: 16 through the pipe
 }
+
+// Gzip compresses from any reader to any writer; between descriptors (files,
+// sockets, pipes) the whole loop runs in C. Here a string is compressed into
+// a buffer, both read and written in place.
+func ExampleGzip() {
+	var compressed bytes.Buffer
+	hdr := &kpipe.GzipHeader{Name: "greeting.txt", OS: 3}
+	if _, err := kpipe.Gzip(&compressed, strings.NewReader("hello, gzip\n"), hdr); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("% x\n", compressed.Bytes()[:4])
+
+	// Any gzip reader understands it.
+	var out bytes.Buffer
+	if _, err := kpipe.Gunzip(&out, &compressed, nil); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(out.String())
+	// Output:
+	// 1f 8b 08 08
+	// hello, gzip
+}
+
+// Gunzip reads every member of its input, checks each one's CRC and length,
+// and reports the first member's header.
+func ExampleGunzip() {
+	var compressed bytes.Buffer
+	kpipe.Gzip(&compressed, strings.NewReader("first member, "), &kpipe.GzipHeader{Name: "one.txt", OS: 3})
+	kpipe.Gzip(&compressed, strings.NewReader("second member\n"), nil)
+
+	var hdr kpipe.GzipHeader
+	n, err := kpipe.Gunzip(os.Stdout, &compressed, &hdr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "bytes; name:", hdr.Name)
+
+	// Damage is never silent.
+	_, err = kpipe.Gunzip(io.Discard, strings.NewReader("\x1f\x8b\x08\x00 not really gzip"), nil)
+	fmt.Println(errors.Is(err, kpipe.ErrHeader))
+	// Output:
+	// first member, second member
+	// 28 bytes; name: one.txt
+	// true
+}
+
+// A Codec chooses the level, and bounds what decompression may write so
+// that a small input cannot fill a disk.
+func ExampleCodec() {
+	var compressed bytes.Buffer
+	fast := kpipe.Codec{Level: kpipe.BestSpeed}
+	if _, err := fast.Deflate(&compressed, strings.NewReader(strings.Repeat("kpipe ", 10_000))); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("60000 bytes compressed to fewer than 1000:", compressed.Len() < 1000)
+
+	bounded := kpipe.Codec{MaxOutput: 1000}
+	n, err := bounded.Inflate(io.Discard, bytes.NewReader(compressed.Bytes()))
+	fmt.Println(n <= 1000, errors.Is(err, kpipe.ErrTooLarge))
+	// Output:
+	// 60000 bytes compressed to fewer than 1000: true
+	// true true
+}

@@ -100,7 +100,7 @@ func TestGunzipFromGzipCommand(t *testing.T) {
 		{"-c", []string{"-c", path}, false, "named.txt", mtime},
 		{"-cN", []string{"-c", "-N", "-9", path}, false, "named.txt", mtime},
 		{"-cn", []string{"-c", "-n", "-1", path}, false, "", time.Time{}},
-		{"stdin", []string{"-c"}, true, "", time.Time{}},
+		{"stdin", []string{"-c"}, true, "", mtime}, // gzip(1) stores a regular file stdin's mtime
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

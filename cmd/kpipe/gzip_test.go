@@ -86,7 +86,7 @@ func dirNames(t *testing.T, dir string) []string {
 // TestGzipStreamReadByGzip compresses standard input and has gzip(1)
 // decompress the result; -name and -comment reach the header.
 func TestGzipStreamReadByGzip(t *testing.T) {
-	data := testData(t, 3<<20+11)
+	data := testData(t, 1<<20+11)
 	for _, level := range []string{"1", "6", "9"} {
 		r := runKpipe(t, "", data, "gzip", "-l", level, "-name", "data.txt", "-comment", "made by kpipe")
 		mustSucceed(t, r, "gzip", "-l", level)
@@ -111,7 +111,7 @@ func TestGzipStreamReadByGzip(t *testing.T) {
 // TestGunzipStreamReadsGzip decompresses gzip(1)'s output, one member and
 // two concatenated.
 func TestGunzipStreamReadsGzip(t *testing.T) {
-	data := testData(t, 2<<20+3)
+	data := testData(t, 1<<20+3)
 	gz := systemGzip(t, "", data, "-c")
 	r := runKpipe(t, "", gz, "gunzip")
 	mustSucceed(t, r, "gunzip")
@@ -334,7 +334,7 @@ func TestGunzipGarbage(t *testing.T) {
 // quietly.
 func TestGzipStdoutGone(t *testing.T) {
 	cmd := kpipeCmd(t, "", "gunzip")
-	cmd.Stdin = bytes.NewReader(systemGzip(t, "", bytes.Repeat([]byte("x"), 64<<20), "-c"))
+	cmd.Stdin = bytes.NewReader(systemGzip(t, "", bytes.Repeat([]byte("x"), 8<<20), "-c"))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -349,5 +349,41 @@ func TestGzipStdoutGone(t *testing.T) {
 	cmd.Wait()
 	if stderr.Len() != 0 {
 		t.Errorf("stderr %q, want nothing when the reader goes away", stderr.String())
+	}
+}
+
+// TestGzipUTF8Name: a file name in UTF-8 is stored byte for byte, as gzip(1)
+// stores it, both ways: gzip -dN restores our name, and gunzip -N restores
+// gzip(1)'s.
+func TestGzipUTF8Name(t *testing.T) {
+	const name = "café ☕.txt"
+	dir := t.TempDir()
+	for _, d := range []string{"ours", "theirs"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, d, name), []byte("naïve\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ours, read by gzip(1).
+	ours := filepath.Join(dir, "ours")
+	mustSucceed(t, runKpipe(t, ours, nil, "gzip", name), "gzip", name)
+	if err := os.Rename(filepath.Join(ours, name+".gz"), filepath.Join(ours, "x.gz")); err != nil {
+		t.Fatal(err)
+	}
+	systemGzip(t, ours, nil, "-d", "-N", "x.gz")
+	if got, err := os.ReadFile(filepath.Join(ours, name)); err != nil || string(got) != "naïve\n" {
+		t.Errorf("gzip -dN of our file: %q, %v; want %s restored", got, err, name)
+	}
+	// gzip(1)'s, read by ours.
+	theirs := filepath.Join(dir, "theirs")
+	systemGzip(t, theirs, nil, "-N", name)
+	if err := os.Rename(filepath.Join(theirs, name+".gz"), filepath.Join(theirs, "y.gz")); err != nil {
+		t.Fatal(err)
+	}
+	mustSucceed(t, runKpipe(t, theirs, nil, "gunzip", "-N", "y.gz"), "gunzip", "-N")
+	if got, err := os.ReadFile(filepath.Join(theirs, name)); err != nil || string(got) != "naïve\n" {
+		t.Errorf("gunzip -N of gzip(1)'s file: %q, %v; want %s restored", got, err, name)
 	}
 }

@@ -123,6 +123,7 @@ func startServer(t *testing.T, prefix string, args ...string) *server {
 		t.Fatal(err)
 	}
 	s := &server{cmd: cmd, stderr: new(syncBuffer), done: make(chan error, 1)}
+	exited := make(chan struct{})
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -134,10 +135,11 @@ func startServer(t *testing.T, prefix string, args ...string) *server {
 		lines <- line
 		io.Copy(io.Discard, r)
 		s.done <- cmd.Wait()
+		close(exited)
 	}()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		<-lines
+		<-exited
 	})
 	select {
 	case s.first = <-lines:

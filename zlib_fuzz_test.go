@@ -1,0 +1,175 @@
+package kpipe
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"errors"
+	"io"
+	"testing"
+	"testing/iotest"
+)
+
+// The fuzz targets decode arbitrary input with kpipe and with the standard
+// library and require that they agree: whatever kpipe accepts the standard
+// library decodes to the same bytes, and a single member the standard
+// library accepts whole kpipe accepts too. Each input is also decoded a
+// byte at a time, which must give the same result as all at once.
+
+// fuzzMaxOutput bounds decompression so that bombs stay cheap.
+const fuzzMaxOutput = 1 << 22
+
+// fuzzSeeds adds valid, truncated, corrupt and padded streams made by
+// compress.
+func fuzzSeeds(f *testing.F, compress func(data []byte) []byte) {
+	for _, data := range [][]byte{nil, []byte("a"), []byte("hello, hello, hello, world"), zData(5000)} {
+		c := compress(data)
+		f.Add(c)
+		f.Add(c[:len(c)/2])
+		f.Add(c[:len(c)-1])
+		flipped := append([]byte(nil), c...)
+		flipped[len(c)/2] ^= 0x10
+		f.Add(flipped)
+		f.Add(append(append([]byte(nil), c...), 0))
+		f.Add(append(append([]byte(nil), c...), c...))
+	}
+	f.Add([]byte{})
+}
+
+// decodeBoth runs decode from memory and from a one-byte-at-a-time reader
+// and fails unless both give the same bytes and the same error.
+func decodeBoth(t *testing.T, comp []byte, decode func(dst io.Writer, src io.Reader) (int64, error)) ([]byte, error) {
+	var out bytes.Buffer
+	n, err := decode(&out, bytes.NewReader(comp))
+	if n != int64(out.Len()) {
+		t.Fatalf("returned %d, wrote %d", n, out.Len())
+	}
+	if err == nil && out.Len() > fuzzMaxOutput {
+		t.Fatalf("wrote %d bytes, past the limit", out.Len())
+	}
+	var slow bytes.Buffer
+	n2, err2 := decode(&slow, iotest.OneByteReader(bytes.NewReader(comp)))
+	if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) ||
+		(err == nil && !bytes.Equal(out.Bytes(), slow.Bytes())) {
+		t.Fatalf("all at once: %d, %v; a byte at a time: %d, %v", n, err, n2, err2)
+	}
+	if err != nil && !errors.Is(err, ErrHeader) && !errors.Is(err, ErrChecksum) && !errors.Is(err, ErrCorrupt) &&
+		!errors.Is(err, ErrTooLarge) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("unexpected error %v", err)
+	}
+	return out.Bytes(), err
+}
+
+// readLimited reads r to its end or one byte past fuzzMaxOutput.
+func readLimited(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, fuzzMaxOutput+1))
+}
+
+func FuzzGunzip(f *testing.F) {
+	fuzzSeeds(f, func(data []byte) []byte {
+		var buf bytes.Buffer
+		h := latin1Header
+		Gzip(&buf, bytes.NewReader(data), &h)
+		return buf.Bytes()
+	})
+	fuzzSeeds(f, func(data []byte) []byte { return refGzip(f, data, nil) })
+	codec := Codec{MaxOutput: fuzzMaxOutput}
+	f.Fuzz(func(t *testing.T, comp []byte) {
+		out, err := decodeBoth(t, comp, func(dst io.Writer, src io.Reader) (int64, error) {
+			return codec.Gunzip(dst, src, nil)
+		})
+
+		// The standard library on the whole input, every member.
+		var ref []byte
+		zr, rerr := gzip.NewReader(bytes.NewReader(comp))
+		if rerr == nil {
+			ref, rerr = readLimited(zr)
+		}
+		if err == nil {
+			if rerr != nil {
+				if errors.Is(rerr, gzip.ErrHeader) {
+					// compress/gzip bounds names and comments at 511
+					// bytes, kpipe at 4096.
+					return
+				}
+				t.Fatalf("kpipe decoded %d bytes, compress/gzip failed: %v", len(out), rerr)
+			}
+			if !bytes.Equal(out, ref) {
+				t.Fatalf("kpipe decoded %d bytes, compress/gzip %d other bytes", len(out), len(ref))
+			}
+		}
+
+		// The standard library on one member that takes the whole input.
+		br := bytes.NewReader(comp)
+		zr, rerr = gzip.NewReader(br)
+		if rerr != nil {
+			return
+		}
+		zr.Multistream(false)
+		ref, rerr = readLimited(zr)
+		if rerr == nil && br.Len() == 0 && len(ref) <= fuzzMaxOutput {
+			if err != nil || !bytes.Equal(out, ref) {
+				t.Fatalf("compress/gzip decoded the member to %d bytes, kpipe: %d bytes, %v", len(ref), len(out), err)
+			}
+		}
+	})
+}
+
+func FuzzInflate(f *testing.F) {
+	fuzzSeeds(f, func(data []byte) []byte {
+		var buf bytes.Buffer
+		Deflate(&buf, bytes.NewReader(data))
+		return buf.Bytes()
+	})
+	fuzzSeeds(f, func(data []byte) []byte { return refZlib(f, data) })
+	codec := Codec{MaxOutput: fuzzMaxOutput}
+	f.Fuzz(func(t *testing.T, comp []byte) {
+		out, err := decodeBoth(t, comp, codec.Inflate)
+		br := bytes.NewReader(comp)
+		var ref []byte
+		zr, rerr := zlib.NewReader(br)
+		if rerr == nil {
+			ref, rerr = readLimited(zr)
+		}
+		// compress/zlib stops at the end of the stream; kpipe requires
+		// it to be the end of input.
+		whole := rerr == nil && br.Len() == 0 && len(ref) <= fuzzMaxOutput
+		if err == nil && (!whole || !bytes.Equal(out, ref)) {
+			t.Fatalf("kpipe decoded %d bytes; compress/zlib %d bytes, %v, %d bytes left", len(out), len(ref), rerr, br.Len())
+		}
+		if whole && err != nil {
+			t.Fatalf("compress/zlib decoded %d bytes; kpipe failed: %v", len(ref), err)
+		}
+	})
+}
+
+func FuzzGzipRoundTrip(f *testing.F) {
+	f.Add([]byte(""), int8(0))
+	f.Add([]byte("hello, hello"), int8(9))
+	f.Add(zData(3000), int8(-2))
+	f.Fuzz(func(t *testing.T, data []byte, level int8) {
+		c := Codec{Level: int(level)%11 - 1} // -2..9... and 10 sometimes refused
+		if c.Level < -2 {
+			c.Level = -2
+		}
+		var comp bytes.Buffer
+		n, err := c.Gzip(&comp, bytes.NewReader(data), nil)
+		if c.Level > 9 {
+			if err == nil {
+				t.Fatalf("level %d accepted", c.Level)
+			}
+			return
+		}
+		if err != nil || n != int64(comp.Len()) {
+			t.Fatalf("Gzip = %d, %v", n, err)
+		}
+		var out bytes.Buffer
+		if _, err := Gunzip(&out, bytes.NewReader(comp.Bytes()), nil); err != nil || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("Gunzip(Gzip(%d bytes)) = %d bytes, %v", len(data), out.Len(), err)
+		}
+		ref, _, err := refGunzip(comp.Bytes())
+		if err != nil || !bytes.Equal(ref, data) {
+			t.Fatalf("compress/gzip: %d bytes, %v", len(ref), err)
+		}
+	})
+}
