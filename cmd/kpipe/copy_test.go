@@ -79,7 +79,7 @@ func TestCp(t *testing.T) {
 // not a terminal, and the copy is whole.
 func TestCpProgress(t *testing.T) {
 	dir := t.TempDir()
-	src, data := randomFile(t, dir, "big.bin", 8<<20, 0o644)
+	src, data := randomFile(t, dir, "big.bin", 4<<20, 0o644)
 	dst := filepath.Join(dir, "copy.bin")
 	r := runKpipe(t, dir, nil, "cp", "-progress", src, dst)
 	if r.code != 0 || !strings.Contains(r.stderr, "big.bin") || !strings.Contains(r.stderr, "100%") || !strings.Contains(r.stderr, "MB") {

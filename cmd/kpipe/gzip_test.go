@@ -86,8 +86,8 @@ func dirNames(t *testing.T, dir string) []string {
 // TestGzipStreamReadByGzip compresses standard input and has gzip(1)
 // decompress the result; -name and -comment reach the header.
 func TestGzipStreamReadByGzip(t *testing.T) {
-	data := testData(t, 1<<20+11)
-	for _, level := range []string{"1", "6", "9"} {
+	data := testData(t, 512<<10+11)
+	for _, level := range []string{"1", "9"} {
 		r := runKpipe(t, "", data, "gzip", "-l", level, "-name", "data.txt", "-comment", "made by kpipe")
 		mustSucceed(t, r, "gzip", "-l", level)
 		if got := systemGzip(t, "", []byte(r.stdout), "-dc"); !bytes.Equal(got, data) {

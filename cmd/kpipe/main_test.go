@@ -5,27 +5,46 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// The tests run the command as a child process: the test binary itself,
-// which runs main instead of the tests when runMainEnv is set. Built with
-// -race, the command then runs with the race detector too.
-const runMainEnv = "KPIPE_CMD_RUN_MAIN"
+// kpipeBin is the kpipe command the tests run, built once by TestMain. It
+// is built without the race detector even under go test -race: a
+// race-enabled binary takes about a second to start on a busy machine, and
+// the tests start it a hundred times. The library under it is tested with
+// the race detector in its own package.
+var kpipeBin string
 
-// TestMain runs the command instead of the tests in a child started by
-// kpipeCmd.
+// TestMain builds the command into a temporary directory, runs the tests
+// and removes the directory.
 func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		os.Exit(run(os.Args[1:]))
+	os.Exit(buildAndRun(m))
+}
+
+// buildAndRun is TestMain's body, returning the exit status so that the
+// deferred removal runs.
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "kpipe-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	os.Exit(m.Run())
+	defer os.RemoveAll(dir)
+	kpipeBin = filepath.Join(dir, "kpipe")
+	build := exec.Command("go", "build", "-o", kpipeBin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
 }
 
 // kpipeCmd returns the kpipe command with args, to run in dir ("" for the
@@ -34,8 +53,7 @@ func kpipeCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	cmd := exec.CommandContext(ctx, kpipeBin, args...)
 	cmd.Dir = dir
 	return cmd
 }

@@ -98,13 +98,13 @@ func TestEchoAndProxyNetcat(t *testing.T) {
 	if got := netcat(t, proxyAddr, []byte("foobar\n")); string(got) != "foobar\n" {
 		t.Errorf("nc through the proxy printed %q, want %q", got, "foobar\n")
 	}
-	big := testData(t, 2<<20)
+	big := testData(t, 1<<20)
 	if got := netcat(t, proxyAddr, big); !bytes.Equal(got, big) {
 		t.Errorf("nc through the proxy: %d bytes back, want %d", len(got), len(big))
 	}
 	if !waitFor(func() bool {
 		return strings.Contains(proxy.stderr.String(), "7 bytes up, 7 bytes down") &&
-			strings.Contains(proxy.stderr.String(), "2097152 bytes up, 2097152 bytes down")
+			strings.Contains(proxy.stderr.String(), "1048576 bytes up, 1048576 bytes down")
 	}) {
 		t.Errorf("proxy log %q, want a line for each connection with the bytes each way", proxy.stderr.String())
 	}
