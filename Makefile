@@ -57,9 +57,13 @@ test: deps c-test c-sanitize vet
 	KPIPE_BACKEND=poll $(GO) test -count=1 -timeout 15m -run 'Engine|Proxy|DoubleSplice|Program' ./...
 	$(GO) test -count=1 -timeout 15m -run 'Alloc' ./...
 
-## bench: the benchmarks, side by side with their peers
+## bench: the benchmarks, side by side with their peers: file copy, TCP
+## proxy (io_uring, poll, io.Copy, user-space copy), then compression and
+## the file server against Go's libraries, klauspost/compress and gzip(1)
+## (the bench/ module)
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m .
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 8x -timeout 60m .
+	cd bench && $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m .
 
 clean:
 	rm -rf build/cmake build/cmake-sanitize
