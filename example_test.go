@@ -356,9 +356,13 @@ func ExampleGunzip() {
 	}
 	fmt.Println(n, "bytes; name:", hdr.Name)
 
-	// Damage is never silent.
-	_, err = kpipe.Gunzip(io.Discard, strings.NewReader("\x1f\x8b\x08\x00 not really gzip"), nil)
-	fmt.Println(errors.Is(err, kpipe.ErrHeader))
+	// Damage is never silent: a stream cut short is io.ErrUnexpectedEOF,
+	// a wrong CRC kpipe.ErrChecksum.
+	var member bytes.Buffer
+	kpipe.Gzip(&member, strings.NewReader("data"), nil)
+	cut := member.Bytes()[:member.Len()-1]
+	_, err = kpipe.Gunzip(io.Discard, bytes.NewReader(cut), nil)
+	fmt.Println(errors.Is(err, io.ErrUnexpectedEOF))
 	// Output:
 	// first member, second member
 	// 28 bytes; name: one.txt

@@ -29,9 +29,10 @@ const (
 	zPoolMax = 8
 	// zReadBufSize is the Go buffer a context reads generic io.Readers into.
 	zReadBufSize = 64 << 10
-	// zOutGrow is the room a *bytes.Buffer destination is grown by before
-	// each step that writes into it.
-	zOutGrow = 128 << 10
+	// zOutGrow is the least room a *bytes.Buffer destination is given
+	// before each step that writes into it; the step fills all of its
+	// spare capacity, which grows as the buffer does.
+	zOutGrow = 16 << 10
 )
 
 // zStatus is a kp_z_step result: a status >= 0 or a negative error.
@@ -90,10 +91,9 @@ type zstream struct {
 	hdrMem *C.uint8_t
 	hdrCap int
 
-	readBuf []byte      // for generic io.Readers; allocated on first use
-	feed    memFeeder   // the io.Writer handed to in-memory sources' WriteTo
-	op      fdOp        // the operation between the fds of one call
-	hdr     *GzipHeader // Gunzip: where to put the first member's header
+	readBuf []byte    // for generic io.Readers; allocated on first use
+	feed    memFeeder // the io.Writer handed to in-memory sources' WriteTo
+	op      fdOp      // the operation between the fds of one call
 }
 
 // zPool keeps idle stream contexts per mode. It is not a sync.Pool: the C
@@ -133,7 +133,6 @@ func getZ(mode zMode) (*zstream, error) {
 func putZ(zs *zstream) {
 	zs.in, zs.inLen, zs.inEOF, zs.out = nil, 0, false, nil
 	zs.op = fdOp{}
-	zs.hdr = nil
 	zs.feed.reset(nil, nil)
 	zPool.mu.Lock()
 	if len(zPool.free[zs.mode]) < zPoolMax {
