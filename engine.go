@@ -126,14 +126,15 @@ func NewEngine(cfg Config) (*Engine, error) {
 
 // chooseBackend returns the backend cfg and the environment ask for.
 func chooseBackend(cfg Config) (string, error) {
+	if cfg.Backend != "" && cfg.Backend != BackendPoll && cfg.Backend != BackendIOUring {
+		return "", errors.New("kpipe: unknown Config.Backend " + strconv.Quote(cfg.Backend))
+	}
 	env := backendFromEnv()
 	switch {
 	case cfg.ForcePoll || env == BackendPoll:
 		return BackendPoll, nil
-	case cfg.Backend == BackendPoll || cfg.Backend == BackendIOUring:
-		return cfg.Backend, nil
 	case cfg.Backend != "":
-		return "", errors.New("kpipe: unknown Config.Backend " + strconv.Quote(cfg.Backend))
+		return cfg.Backend, nil
 	case env == BackendIOUring:
 		return BackendIOUring, nil
 	}
