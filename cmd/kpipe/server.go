@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/accept"
 )
 
 // defaultGrace is how long the servers let live connections run after
@@ -105,7 +107,7 @@ func (s *connServer) run(ln net.Listener, sigs <-chan os.Signal) error {
 // descriptors, aborted handshakes) are retried after a pause.
 func (s *connServer) accept(ctx context.Context, ln net.Listener, slots chan struct{},
 	stopping <-chan struct{}, live *sync.WaitGroup, count *atomic.Int64) error {
-	var pause time.Duration
+	var backoff accept.Backoff
 	for {
 		if slots != nil {
 			select {
@@ -122,15 +124,15 @@ func (s *connServer) accept(ctx context.Context, ln net.Listener, slots chan str
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			if !transient(err) {
+			if !accept.Transient(err) {
 				return err
 			}
-			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			pause := backoff.Next()
 			s.log.Printf("accept: %v; retrying in %v", err, pause)
 			time.Sleep(pause)
 			continue
 		}
-		pause = 0
+		backoff.Reset()
 		live.Add(1)
 		count.Add(1)
 		go func() {
@@ -142,17 +144,6 @@ func (s *connServer) accept(ctx context.Context, ln net.Listener, slots chan str
 			s.handle(ctx, c.(*net.TCPConn))
 		}()
 	}
-}
-
-// transient reports whether an Accept error is worth retrying.
-func transient(err error) bool {
-	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE,
-		syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
-		if errors.Is(err, errno) {
-			return true
-		}
-	}
-	return false
 }
 
 // peerGone reports whether err only says that a peer went away (or that

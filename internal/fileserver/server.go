@@ -26,8 +26,9 @@ import (
 	"net"
 	"os"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/accept"
 )
 
 // Server serves the files of one directory over HTTP/1.1. Open makes one;
@@ -86,22 +87,22 @@ func (s *Server) Serve(ln net.Listener) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
-	var pause time.Duration
+	var backoff accept.Backoff
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			if !transient(err) {
+			if !accept.Transient(err) {
 				return err
 			}
-			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			pause := backoff.Next()
 			s.logf("accept: %v; retrying in %v", err, pause)
 			time.Sleep(pause)
 			continue
 		}
-		pause = 0
+		backoff.Reset()
 		conn, ok := c.(*net.TCPConn)
 		if !ok {
 			c.Close()
@@ -216,14 +217,3 @@ func (s *Server) logf(format string, args ...any) {
 
 // defaultLog is the log of a Server without an ErrorLog.
 var defaultLog = log.New(os.Stderr, "fileserver: ", log.LstdFlags)
-
-// transient reports whether an Accept error is worth retrying.
-func transient(err error) bool {
-	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE,
-		syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
-		if errors.Is(err, errno) {
-			return true
-		}
-	}
-	return false
-}
