@@ -142,15 +142,16 @@ func (f *chunkFramer) write(b []byte) error {
 	return err
 }
 
-// errSpliceRefused says that splice cannot serve the pair and nothing was
-// written or taken from src: the buffered path takes over.
+// errSpliceRefused says that splice cannot serve the pair, at a chunk
+// boundary (nothing of the next chunk taken or written): the buffered path
+// takes over from there.
 var errSpliceRefused = errors.New("kpipe: splice refused")
 
 // chunksSpliced runs the chunks through a pooled pipe. It returns
 // errSpliceRefused, having taken nothing from src, when either side has no
 // descriptor or the kernel refuses to splice from src; when the kernel
-// refuses to splice into dst, the chunk in the pipe is delivered by read and
-// write and the rest goes the buffered way too.
+// refuses to splice into dst, it completes the chunk in the pipe by read and
+// write and returns errSpliceRefused so that the rest goes the buffered way.
 func (f *chunkFramer) chunksSpliced(src io.Reader) (int64, error) {
 	var in, out fdOp
 	if !in.src.set(src, false) || !out.dst.set(f.dst, true) {
@@ -189,10 +190,14 @@ func (f *chunkFramer) chunksSpliced(src io.Reader) (int64, error) {
 		}
 		m, err := f.pipeToDst(&out, p)
 		total += m
-		if err == nil {
-			err = f.chunkEnd(int(n))
+		if err == nil || errors.Is(err, errSpliceRefused) {
+			if cerr := f.chunkEnd(int(n)); cerr != nil {
+				err = cerr
+			}
 		}
 		if err != nil {
+			// errSpliceRefused: the chunk is complete and the buffered
+			// path takes the rest.
 			putPipe(p) // closes it if it still holds bytes
 			return total, err
 		}
@@ -200,7 +205,8 @@ func (f *chunkFramer) chunksSpliced(src io.Reader) (int64, error) {
 }
 
 // pipeToDst splices the whole content of p to dst. A dst that refuses
-// splice (an O_APPEND file, ...) gets the content by read and write.
+// splice (an O_APPEND file, ...) gets the content by read and write, and
+// errSpliceRefused sends the chunks that follow the buffered way.
 func (f *chunkFramer) pipeToDst(out *fdOp, p *poolPipe) (int64, error) {
 	var total int64
 	for p.inPipe > 0 {
@@ -209,6 +215,9 @@ func (f *chunkFramer) pipeToDst(out *fdOp, p *poolPipe) (int64, error) {
 		p.inPipe -= C.int64_t(m)
 		if err != nil && m == 0 && unsupported(out.errno) {
 			n, err := p.drainTo(f.dst)
+			if err == nil {
+				err = errSpliceRefused // and the next chunks too
+			}
 			return total + n, err
 		}
 		if err != nil {
