@@ -318,14 +318,20 @@ func idleEnds(t *testing.T) (src, srcPeer, dst, dstPeer *net.TCPConn) {
 	return src, srcPeer, dst, dstPeer
 }
 
-// roundTrip writes msg into w and reads it back from r.
+// roundTrip writes msg into w and reads it back from r within 10 seconds.
 func roundTrip(t *testing.T, what string, w io.Writer, r io.Reader, msg string) {
+	t.Helper()
+	roundTripWithin(t, 10*time.Second, what, w, r, msg)
+}
+
+// roundTripWithin is roundTrip with the time it waits for the answer.
+func roundTripWithin(t *testing.T, wait time.Duration, what string, w io.Writer, r io.Reader, msg string) {
 	t.Helper()
 	if _, err := w.Write([]byte(msg)); err != nil {
 		t.Fatalf("%s: write: %v", what, err)
 	}
 	if rc, ok := r.(interface{ SetReadDeadline(time.Time) error }); ok {
-		rc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		rc.SetReadDeadline(time.Now().Add(wait))
 		defer rc.SetReadDeadline(time.Time{})
 	}
 	buf := make([]byte, len(msg))

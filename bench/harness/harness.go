@@ -1,0 +1,172 @@
+// Package harness is kpipe's benchmark harness: it measures kpipe and its
+// peers side by side (file copy, TCP proxy, echo, compression, cgo overhead),
+// several runs each, and reports medians, spreads and ratios as Markdown and
+// as an SVG chart. The kpipe-bench command (bench/cmd/kpipe-bench) runs it;
+// `make bench` runs that command on built-in data.
+//
+// The harness is organised as Sections (one table of the report each), made
+// of Groups (one setting, such as a file size or a number of connections,
+// whose Cases run side by side), made of Cases (one peer at that setting).
+// The runner interleaves the runs of a group's cases (run 1 of every case,
+// then run 2 of every case, ...) so that a ratio compares figures taken at the
+// same moment, and computes every ratio inside one run before taking medians.
+package harness
+
+import (
+	"context"
+	"time"
+)
+
+// A Sample is what one run of a case measured.
+type Sample struct {
+	Bytes   int64         // payload bytes moved (0 if not a transfer)
+	Elapsed time.Duration // wall-clock time of the run
+	CPU     time.Duration // CPU time of the party under test; 0 if not measured
+	Ops     int64         // operations done (round trips, calls); 0 if not counted
+	Out     int64         // bytes written when they differ from Bytes (compressed size); 0 otherwise
+}
+
+// MBps returns the sample's throughput in decimal megabytes per second.
+func (s Sample) MBps() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Bytes) / 1e6 / s.Elapsed.Seconds()
+}
+
+// CPUPerGiB returns the CPU seconds the party under test spent per GiB moved.
+func (s Sample) CPUPerGiB() float64 {
+	if s.Bytes <= 0 {
+		return 0
+	}
+	return s.CPU.Seconds() / (float64(s.Bytes) / (1 << 30))
+}
+
+// OpsPerSec returns the operations done per second of wall-clock time.
+func (s Sample) OpsPerSec() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Ops) / s.Elapsed.Seconds()
+}
+
+// SizeRatio returns Bytes/Out: the compression ratio of a compressor's
+// sample (uncompressed size over compressed size), 0 without Out.
+func (s Sample) SizeRatio() float64 {
+	if s.Out <= 0 {
+		return 0
+	}
+	return float64(s.Bytes) / float64(s.Out)
+}
+
+// NsPerOp returns the wall-clock nanoseconds per operation.
+func (s Sample) NsPerOp() float64 {
+	if s.Ops <= 0 {
+		return 0
+	}
+	return float64(s.Elapsed.Nanoseconds()) / float64(s.Ops)
+}
+
+// A Case is one peer measured at one setting.
+type Case struct {
+	// Peer names what is measured, e.g. "kpipe.Copy" or "io.Copy".
+	Peer string
+	// Skip, when not empty, says why the case cannot run here (a program
+	// that is not installed, for instance); the report shows the reason.
+	Skip string
+	// Run performs one measured run. It must leave the machine as it found
+	// it (no files, processes or fds left behind) and return promptly once
+	// ctx is done.
+	Run func(ctx context.Context) (Sample, error)
+}
+
+// A Group is the cases that run side by side at one setting.
+type Group struct {
+	// Setting names the setting, e.g. "7 MB" or "16 connections".
+	Setting string
+	// Baseline is the Peer whose figures the ratio column divides by.
+	Baseline string
+	// Setup, if not nil, runs once before the group's first run (to make
+	// input files or start servers); Teardown, if not nil, runs once after
+	// its last, even when a run failed.
+	Setup    func(ctx context.Context) error
+	Teardown func()
+	Cases    []Case
+}
+
+// A Metric is a figure computed from a Sample.
+type Metric int
+
+// The metrics a section can report.
+const (
+	Throughput Metric = iota // MB/s, higher is better
+	CPUPerGiB                // CPU seconds per GiB, lower is better
+	OpsPerSec                // operations per second, higher is better
+	NsPerOp                  // nanoseconds per operation, lower is better
+	SizeRatio                // uncompressed size / compressed size, higher is better
+)
+
+// Value returns the metric's value for s.
+func (m Metric) Value(s Sample) float64 {
+	switch m {
+	case Throughput:
+		return s.MBps()
+	case CPUPerGiB:
+		return s.CPUPerGiB()
+	case OpsPerSec:
+		return s.OpsPerSec()
+	case NsPerOp:
+		return s.NsPerOp()
+	case SizeRatio:
+		return s.SizeRatio()
+	}
+	return 0
+}
+
+// Unit returns the metric's unit as the report's column header shows it.
+func (m Metric) Unit() string {
+	switch m {
+	case Throughput:
+		return "MB/s"
+	case CPUPerGiB:
+		return "CPU s/GiB"
+	case OpsPerSec:
+		return "ops/s"
+	case NsPerOp:
+		return "ns/op"
+	case SizeRatio:
+		return "size ratio"
+	}
+	return "?"
+}
+
+// HigherIsBetter reports whether a larger value of the metric is better.
+func (m Metric) HigherIsBetter() bool { return m == Throughput || m == OpsPerSec || m == SizeRatio }
+
+// A Section is one table of the report.
+type Section struct {
+	Name  string // e.g. "File copy"
+	About string // what is measured and how, one paragraph of Markdown
+	// Metrics are the columns, in order; the first is the one the ratio
+	// column ("how much faster" than the baseline) and the chart use.
+	Metrics []Metric
+	Groups  []Group
+}
+
+// Config is what every section needs to know about the run.
+type Config struct {
+	// Quick asks for small sizes and few settings: a smoke test of the
+	// whole harness that ends in under two minutes.
+	Quick bool
+	// Dir is the work directory for input and output files. It should be
+	// in memory (tmpfs) so that files measure the code and not a disk.
+	Dir string
+	// CBinDir is the directory that holds the pure C programs built by
+	// CMake (kp_splice_copy, kp_rw_copy, kp_gzip). Empty, or a program
+	// missing there, skips the peers that need it, with the reason.
+	CBinDir string
+	// Self is the path of the running executable; sections run it again
+	// as a child process (see RegisterChild) to measure a server's CPU
+	// apart from the load that drives it.
+	Self string
+}
