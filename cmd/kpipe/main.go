@@ -14,6 +14,7 @@
 //	echo     run a TCP echo server (DoubleSplice)
 //	proxy    run a TCP proxy (Proxy)
 //	serve    serve a directory over HTTP/1.1, gzip-compressed on request
+//	bench    run the benchmark harness (the kpipe-bench program)
 //
 // Every command takes -h for its own usage. Errors go to standard error,
 // prefixed "kpipe COMMAND: "; the exit status is 0 on success, 1 on
@@ -48,6 +49,7 @@ var commands = []command{
 	{"echo", "run a TCP echo server (DoubleSplice)", runEcho},
 	{"proxy", "run a TCP proxy (Proxy)", runProxy},
 	{"serve", "serve a directory over HTTP/1.1, gzip-compressed on request", runServe},
+	{"bench", "run the benchmark harness (the kpipe-bench program)", runBench},
 }
 
 // Exit statuses.
