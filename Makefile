@@ -3,7 +3,7 @@ GO      ?= go
 CMAKE_DIR := build/cmake
 SAN_DIR   := build/cmake-sanitize
 
-.PHONY: all deps build c-build c-test c-sanitize c-valgrind vet test bench lint fmt clean
+.PHONY: all deps build c-build c-test c-sanitize c-valgrind vet test bench bench-quick bench-deps bench-go lint fmt clean
 
 all: build
 
@@ -57,13 +57,32 @@ test: deps c-test c-sanitize vet
 	KPIPE_BACKEND=poll $(GO) test -count=1 -timeout 15m -run 'Engine|Proxy|DoubleSplice|Program' ./...
 	$(GO) test -count=1 -timeout 15m -run 'Alloc' ./...
 
-## bench: the benchmarks, side by side with their peers: file copy, TCP
-## proxy (io_uring, poll, io.Copy, user-space copy), then compression and
-## the file server against Go's libraries, klauspost/compress and gzip(1)
-## (the bench/ module)
-bench: deps
+## bench: the benchmark harness (bench/cmd/kpipe-bench) on built-in data:
+## file copy, TCP proxy (with HAProxy), echo, compression and cgo overhead,
+## kpipe side by side with its peers, medians of 5 runs; the report goes to
+## stdout and to build/bench-report (report.md, chart.svg). BENCH_FLAGS adds
+## harness flags; bench-quick is the two-minute smoke test CI runs.
+bench: bench-deps
+	$(HARNESS) -cbin $(BENCH_CDIR) -out build/bench-report $(BENCH_FLAGS)
+
+bench-quick: bench-deps
+	$(HARNESS) -cbin $(BENCH_CDIR) -out build/bench-report-quick -quick $(BENCH_FLAGS)
+
+BENCH_CDIR := build/cmake-bench
+HARNESS    := build/kpipe-bench
+
+# The harness, and the pure C programs it compares with, built for speed.
+bench-deps: deps
+	@bash build/deps.sh haproxy
+	@cmake -S . -B $(BENCH_CDIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BENCH_CDIR) -j --target kp_splice_copy kp_rw_copy kp_gzip >/dev/null
+	cd bench && $(GO) build -o ../$(HARNESS) ./cmd/kpipe-bench
+
+## bench-go: the go test benchmarks of the root package (file copy, TCP
+## proxy) and of the bench module (compression, file server)
+bench-go: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 8x -timeout 60m .
 	cd bench && $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m .
 
 clean:
-	rm -rf build/cmake build/cmake-sanitize
+	rm -rf build/cmake build/cmake-sanitize build/cmake-bench build/kpipe-bench build/bench-report build/bench-report-quick
