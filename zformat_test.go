@@ -13,7 +13,8 @@ import (
 )
 
 // The behaviours compress/gzip's own tests check, and the defects of other
-// implementations (GUIDE section 5): empty input, multistream, truncation
+// gzip implementations (output truncated, trailers dropped, corruption
+// ignored): empty input, multistream, truncation
 // at every prefix, bad trailers, bad headers, trailing garbage, corrupt
 // bodies.
 

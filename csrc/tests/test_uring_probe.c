@@ -1,5 +1,5 @@
 /* test_uring_probe.c: kp_uring_probe on this machine, where io_uring works
- * (GUIDE section 4): a failure here is a failure, not a skip. */
+ * (kpipe's test machines): a failure here is a failure, not a skip. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
