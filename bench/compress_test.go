@@ -1,20 +1,12 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
+	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
-
-	kgzip "github.com/klauspost/compress/gzip"
-	"github.com/kpipe/kpipe"
 )
 
 // BenchmarkGzip and BenchmarkGunzip compare, side by side in one run, ways
@@ -47,66 +39,12 @@ import (
 // level is the compression level of every method.
 const level = 6
 
-// A method moves all of src, at offset 0, into dst, empty and at offset 0.
-type method struct {
-	name  string
-	needs func() (string, error) // a program the method runs, or nil
-	run   func(dst, src *os.File) error
-}
-
-// gzipMethods are the methods of BenchmarkGzip, in table order.
-var gzipMethods = []method{
-	{"kpipe", nil, func(dst, src *os.File) error {
-		_, err := kpipe.Codec{Level: level}.Gzip(dst, src, nil)
-		return err
-	}},
-	{"kpipeC", kpGzip, func(dst, src *os.File) error {
-		return runProgram(kpGzipPath, dst, src, "-l", fmt.Sprint(level))
-	}},
-	{"zlibC", kpGzip, func(dst, src *os.File) error {
-		return runProgram(kpGzipPath, dst, src, "-bare", "-l", fmt.Sprint(level))
-	}},
-	{"compressgzip", nil, func(dst, src *os.File) error {
-		return goCompress(dst, src, func(w io.Writer) (io.WriteCloser, error) {
-			return gzip.NewWriterLevel(w, level)
-		})
-	}},
-	{"klauspost", nil, func(dst, src *os.File) error {
-		return goCompress(dst, src, func(w io.Writer) (io.WriteCloser, error) {
-			return kgzip.NewWriterLevel(w, level)
-		})
-	}},
-	{"gzipcmd", gzipCmd, func(dst, src *os.File) error {
-		return runProgram(gzipPath, dst, src, fmt.Sprintf("-%d", level), "-n", "-c")
-	}},
-}
-
-// gunzipMethods are the methods of BenchmarkGunzip, in table order.
-var gunzipMethods = []method{
-	{"kpipe", nil, func(dst, src *os.File) error {
-		_, err := kpipe.Gunzip(dst, src, nil)
-		return err
-	}},
-	{"kpipeC", kpGzip, func(dst, src *os.File) error {
-		return runProgram(kpGzipPath, dst, src, "-d")
-	}},
-	{"zlibC", kpGzip, func(dst, src *os.File) error {
-		return runProgram(kpGzipPath, dst, src, "-d", "-bare")
-	}},
-	{"compressgzip", nil, func(dst, src *os.File) error {
-		return goDecompress(dst, src, func(r io.Reader) (io.ReadCloser, error) {
-			return gzip.NewReader(r)
-		})
-	}},
-	{"klauspost", nil, func(dst, src *os.File) error {
-		return goDecompress(dst, src, func(r io.Reader) (io.ReadCloser, error) {
-			return kgzip.NewReader(r)
-		})
-	}},
-	{"gzipcmd", gzipCmd, func(dst, src *os.File) error {
-		return runProgram(gzipPath, dst, src, "-d", "-c")
-	}},
-}
+// gzipMethods and gunzipMethods are the methods of BenchmarkGzip and
+// BenchmarkGunzip, in table order (see GzipMethods and GunzipMethods).
+var (
+	gzipMethods   = GzipMethods(level, kpGzip)
+	gunzipMethods = GunzipMethods(kpGzip)
+)
 
 // outPrefix starts the names of the benchmarks' output files in the corpus
 // directory.
@@ -127,8 +65,8 @@ func TestMain(m *testing.M) {
 func BenchmarkGzip(b *testing.B) {
 	c := corpus(b)
 	for _, m := range gzipMethods {
-		b.Run(m.name, func(b *testing.B) {
-			benchMethod(b, c, m, c.Tar, true, verifyGzip)
+		b.Run(m.Name, func(b *testing.B) {
+			benchMethod(b, c, m, c.Tar, true, VerifyGzip)
 		})
 	}
 }
@@ -136,8 +74,8 @@ func BenchmarkGzip(b *testing.B) {
 func BenchmarkGunzip(b *testing.B) {
 	c := corpus(b)
 	for _, m := range gunzipMethods {
-		b.Run(m.name, func(b *testing.B) {
-			benchMethod(b, c, m, c.Gzip, false, verifyGunzip)
+		b.Run(m.Name, func(b *testing.B) {
+			benchMethod(b, c, m, c.Gzip, false, VerifyGunzip)
 		})
 	}
 }
@@ -155,14 +93,14 @@ func corpus(b *testing.B) *Corpus {
 // benchMethod times m on the file in, writing to a file of its own in the
 // corpus directory. ratio asks for the compression
 // ratio metric; verify checks the output once per method.
-func benchMethod(b *testing.B, c *Corpus, m method, in string, ratio bool, verify func(*Corpus, string) error) {
-	if m.needs != nil {
-		if _, err := m.needs(); err != nil {
+func benchMethod(b *testing.B, c *Corpus, m Method, in string, ratio bool, verify func(string, Digest) error) {
+	if m.Needs != nil {
+		if _, err := m.Needs(); err != nil {
 			// Skip messages show only with -v: say it once in any case.
 			if verifyOnce("skip " + b.Name()) {
 				fmt.Fprintf(os.Stderr, "skipping %s: %v\n", b.Name(), err)
 			}
-			b.Skipf("%s: %v", m.name, err)
+			b.Skipf("%s: %v", m.Name, err)
 		}
 	}
 	src, err := os.Open(in)
@@ -170,7 +108,7 @@ func benchMethod(b *testing.B, c *Corpus, m method, in string, ratio bool, verif
 		b.Fatal(err)
 	}
 	defer src.Close()
-	out := filepath.Join(c.Dir, fmt.Sprintf("%s%s-%s", outPrefix, filepath.Base(in), m.name))
+	out := filepath.Join(c.Dir, fmt.Sprintf("%s%s-%s", outPrefix, filepath.Base(in), m.Name))
 	dst, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		b.Fatal(err)
@@ -200,42 +138,32 @@ func benchMethod(b *testing.B, c *Corpus, m method, in string, ratio bool, verif
 	}
 	if ratio {
 		if st.Size() == 0 {
-			b.Fatalf("%s: empty output", m.name)
+			b.Fatalf("%s: empty output", m.Name)
 		}
 		b.ReportMetric(float64(c.Size)/float64(st.Size()), "ratio")
 	}
 	if verifyOnce(b.Name()) {
-		if err := verify(c, out); err != nil {
-			b.Fatalf("%s: %v", m.name, err)
+		if err := verify(out, Digest{Size: c.Size, Sum: c.Sum}); err != nil {
+			b.Fatalf("%s: %v", m.Name, err)
 		}
 	}
 }
 
 // op runs m once, timing m alone: before it both files go back to offset
 // 0, after it the output is cut where m stopped writing.
-func op(b *testing.B, m method, dst, src *os.File) {
+func op(b *testing.B, m Method, dst, src *os.File) {
 	b.StopTimer()
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := dst.Seek(0, io.SeekStart); err != nil {
+	if err := Rewind(dst, src); err != nil {
 		b.Fatal(err)
 	}
 	b.StartTimer()
-	err := m.run(dst, src)
+	_, err := m.Run(context.Background(), dst, src)
 	b.StopTimer()
 	if err != nil {
-		b.Fatalf("%s: %v", m.name, err)
+		b.Fatalf("%s: %v", m.Name, err)
 	}
-	end, err := dst.Seek(0, io.SeekCurrent)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if end == 0 {
-		b.Fatalf("%s: nothing written at the file offset", m.name)
-	}
-	if err := dst.Truncate(end); err != nil {
-		b.Fatal(err)
+	if _, err := CutOutput(dst); err != nil {
+		b.Fatalf("%s: %v", m.Name, err)
 	}
 	b.StartTimer()
 }
@@ -247,80 +175,4 @@ var verified sync.Map // keys verifyOnce has seen
 func verifyOnce(name string) bool {
 	_, done := verified.LoadOrStore(name, true)
 	return !done
-}
-
-// verifyGzip checks that the gzip file at path decodes to the corpus.
-func verifyGzip(c *Corpus, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return fmt.Errorf("output does not decode: %w", err)
-	}
-	h := sha256.New()
-	n, err := io.Copy(h, zr)
-	if err != nil {
-		return fmt.Errorf("output does not decode: %w", err)
-	}
-	if n != c.Size || !bytes.Equal(h.Sum(nil), c.Sum[:]) {
-		return fmt.Errorf("output decodes to %d bytes that are not the corpus (%d bytes)", n, c.Size)
-	}
-	return nil
-}
-
-// verifyGunzip checks that the file at path is the corpus.
-func verifyGunzip(c *Corpus, path string) error {
-	n, sum, err := hashFile(path)
-	if err != nil {
-		return err
-	}
-	if n != c.Size || sum != c.Sum {
-		return fmt.Errorf("output is %d bytes that are not the corpus (%d bytes)", n, c.Size)
-	}
-	return nil
-}
-
-// goCompress copies src into a compressor from newWriter over a 64 KiB
-// buffer on dst.
-func goCompress(dst, src *os.File, newWriter func(io.Writer) (io.WriteCloser, error)) error {
-	bw := bufio.NewWriterSize(dst, 64<<10)
-	zw, err := newWriter(bw)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(zw, src); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	return bw.Flush()
-}
-
-// goDecompress copies a decompressor from newReader on src into dst.
-func goDecompress(dst, src *os.File, newReader func(io.Reader) (io.ReadCloser, error)) error {
-	zr, err := newReader(src)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(dst, zr); err != nil {
-		return err
-	}
-	return zr.Close()
-}
-
-// runProgram runs the program at path with args, src as its standard input
-// and dst as its standard output.
-func runProgram(path string, dst, src *os.File, args ...string) error {
-	cmd := exec.Command(path, args...)
-	cmd.Stdin, cmd.Stdout = src, dst
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %v: %w: %s", filepath.Base(path), args, err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	return nil
 }

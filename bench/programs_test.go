@@ -10,15 +10,11 @@ import (
 	"sync"
 )
 
-// The programs the benchmarks run, found or built once per process.
+// The kp_gzip program the benchmarks run, found or built once per process.
 var (
 	kpGzipOnce sync.Once
 	kpGzipPath string // the kp_gzip binary, once kpGzip succeeded
 	kpGzipErr  error
-
-	gzipOnce sync.Once
-	gzipPath string // the gzip command, once gzipCmd succeeded
-	gzipErr  error
 )
 
 // kpBuildDir is the CMake build directory of kp_gzip, relative to the root of
@@ -70,12 +66,6 @@ func findKpGzip() (string, error) {
 		return "", fmt.Errorf("kp_gzip: cmake built no %s", bin)
 	}
 	return bin, nil
-}
-
-// gzipCmd returns the path of the gzip command.
-func gzipCmd() (string, error) {
-	gzipOnce.Do(func() { gzipPath, gzipErr = exec.LookPath("gzip") })
-	return gzipPath, gzipErr
 }
 
 // run runs a command and returns an error with the end of its output if it
