@@ -7,6 +7,6 @@ require (
 	github.com/kpipe/kpipe v0.0.0
 )
 
-require golang.org/x/sys v0.30.0 // indirect
+require golang.org/x/sys v0.30.0
 
 replace github.com/kpipe/kpipe => ../

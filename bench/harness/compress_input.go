@@ -1,0 +1,185 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kpipe/kpipe/bench"
+)
+
+// compressFiles are the input files of a compression group.
+type compressFiles struct {
+	raw  string   // the uncompressed data
+	gz   string   // its gzip -6 form, when asked for
+	made []string // the files made for the group, which its teardown removes
+}
+
+// A compressInput is the data the compression sections run on.
+type compressInput struct {
+	setting string // the groups' Setting
+	about   string // what the data is, for the sections' About
+	// make returns a group's input files, making what it must in dir
+	// with names that start with prefix; withGzip asks for the gzip form
+	// too. On error the files it returns are still those it made.
+	make func(ctx context.Context, dir, prefix string, withGzip bool) (compressFiles, error)
+}
+
+// compressQuickSize is the size of the input with Config.Quick.
+const compressQuickSize = 16 << 20
+
+// compressCorpusInput returns the bench package's corpus (see bench.Load)
+// as the input, or with quick its first compressQuickSize bytes. Without
+// quick the corpus is loaded at once (made, the first time ever, which takes
+// some seconds), so that the setting can give its size.
+func compressCorpusInput(quick bool) compressInput {
+	about := "a tar of the Go toolchain's source tree ($(go env GOROOT)/src)"
+	if quick {
+		return compressInput{
+			setting: fmt.Sprintf("Go source tar, first %d MB", compressQuickSize>>20),
+			about:   fmt.Sprintf("the first %d MiB of %s", compressQuickSize>>20, about),
+			make: func(ctx context.Context, dir, prefix string, withGzip bool) (compressFiles, error) {
+				c, err := bench.Load()
+				if err != nil {
+					return compressFiles{}, err
+				}
+				return compressPrefixInput(ctx, c.Tar, compressQuickSize, dir, prefix, withGzip)
+			},
+		}
+	}
+	setting := "Go source tar"
+	if c, err := bench.Load(); err == nil {
+		setting = fmt.Sprintf("Go source tar (%s), %d MB", c.Version, (c.Size+500_000)/1_000_000)
+	}
+	return compressInput{
+		setting: setting,
+		about:   about + ", and its gzip -6 -n form, made once and kept in " + compressCorpusDir(),
+		make: func(_ context.Context, _, _ string, _ bool) (compressFiles, error) {
+			c, err := bench.Load()
+			if err != nil {
+				return compressFiles{}, err
+			}
+			return compressFiles{raw: c.Tar, gz: c.Gzip}, nil
+		},
+	}
+}
+
+// compressCorpusDir names the directory of the bench package's corpus for
+// the report.
+func compressCorpusDir() string {
+	if dir := os.Getenv("KPIPE_BENCH_DIR"); dir != "" {
+		return dir
+	}
+	return bench.DefaultDir
+}
+
+// compressPrefixInput copies the first size bytes of the file at path into
+// dir (as PREFIX-input) and, with withGzip, compresses that copy at level 6
+// with the gzip command, or with kpipe where there is none (as
+// PREFIX-input.gz).
+func compressPrefixInput(ctx context.Context, path string, size int64, dir, prefix string, withGzip bool) (compressFiles, error) {
+	var files compressFiles
+	files.raw = filepath.Join(dir, prefix+"-input")
+	files.made = append(files.made, files.raw)
+	if err := compressCopyPrefix(files.raw, path, size); err != nil {
+		return files, err
+	}
+	if !withGzip {
+		return files, nil
+	}
+	files.gz = files.raw + ".gz"
+	files.made = append(files.made, files.gz)
+	return files, compressGzipFile(ctx, files.gz, files.raw)
+}
+
+// compressCopyPrefix writes the first size bytes of the file at src (all
+// of it if it is shorter) to a new file at dst.
+func compressCopyPrefix(dst, src string, size int64) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("input prefix: %w", err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("input prefix: %w", err)
+	}
+	defer func() {
+		if cerr := out.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("input prefix: %w", cerr)
+		}
+	}()
+	if _, err := io.Copy(out, io.LimitReader(in, size)); err != nil {
+		return fmt.Errorf("input prefix %s: %w", dst, err)
+	}
+	return nil
+}
+
+// compressGzipFile writes the level 6 gzip form of the file at src to a
+// new file at dst, made by the gzip command if there is one, by kpipe
+// otherwise.
+func compressGzipFile(ctx context.Context, dst, src string) (err error) {
+	noKpGzip := func() (string, error) { return "", errors.New("kp_gzip is not used here") }
+	methods := bench.GzipMethods(compressLevel, noKpGzip)
+	m, ok := compressMethodNamed(methods, "gzipcmd")
+	if ok {
+		if _, err := m.Needs(); err != nil {
+			ok = false
+		}
+	}
+	if !ok {
+		if m, ok = compressMethodNamed(methods, "kpipe"); !ok {
+			return errors.New("gzip form of the input: no kpipe method")
+		}
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("gzip form of the input: %w", err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("gzip form of the input: %w", err)
+	}
+	defer func() {
+		if cerr := out.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("gzip form of the input: %w", cerr)
+		}
+	}()
+	if _, err := m.Run(ctx, out, in); err != nil {
+		return fmt.Errorf("gzip form of the input (%s): %w", m.Peer, err)
+	}
+	return nil
+}
+
+// compressMethodNamed returns the method of methods called name.
+func compressMethodNamed(methods []bench.Method, name string) (bench.Method, bool) {
+	for _, m := range methods {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return bench.Method{}, false
+}
+
+// compressKpGzip returns a function that gives the path of kp_gzip in
+// cbinDir, or why it cannot be used.
+func compressKpGzip(cbinDir string) func() (string, error) {
+	return func() (string, error) {
+		if cbinDir == "" {
+			return "", errors.New("no directory of C programs given (CBinDir)")
+		}
+		path := filepath.Join(cbinDir, "kp_gzip")
+		st, err := os.Stat(path)
+		if err != nil {
+			return "", fmt.Errorf("kp_gzip is not built in %s (build the C programs there with CMake): %w", cbinDir, err)
+		}
+		if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+			return "", fmt.Errorf("%s is not an executable file", path)
+		}
+		return path, nil
+	}
+}

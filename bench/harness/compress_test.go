@@ -1,0 +1,173 @@
+package harness
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// compressTestSize is the size of the tiny input of the tests.
+const compressTestSize = 1 << 20
+
+// TestCompressSections runs the Gzip and Gunzip sections once on a tiny
+// input and checks every peer's sample, the skip reasons, and that the work
+// directory is left empty.
+func TestCompressSections(t *testing.T) {
+	src := compressTestSource(t)
+	dir := compressTestDir(t)
+	in := compressInput{
+		setting: "Go source, 1 MiB",
+		about:   "Go source",
+		make: func(ctx context.Context, dir, prefix string, withGzip bool) (compressFiles, error) {
+			return compressPrefixInput(ctx, src, compressTestSize, dir, prefix, withGzip)
+		},
+	}
+	cfg := Config{Dir: dir, CBinDir: compressTestCBinDir()}
+	sections := compressSections(cfg, in)
+	if len(sections) != 2 {
+		t.Fatalf("%d sections, want 2", len(sections))
+	}
+	results, err := Run(context.Background(), sections, Options{Runs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for si, sr := range results {
+		gzip := si == 0
+		for _, gr := range sr.Groups {
+			if gr.Err != nil {
+				t.Fatalf("%s: setup: %v", sr.Name, gr.Err)
+			}
+			if gr.Baseline != compressBaseline {
+				t.Errorf("%s: baseline %q", sr.Name, gr.Baseline)
+			}
+			for _, r := range gr.Rows {
+				compressCheckRow(t, sr.Name, r, gzip)
+			}
+		}
+	}
+	left, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		t.Errorf("left in the work directory: %s", e.Name())
+	}
+}
+
+// TestCompressSkipsWithoutCPrograms expects the kp_gzip peers to be
+// skipped, with a reason, when no directory of C programs is given or it
+// has no kp_gzip.
+func TestCompressSkipsWithoutCPrograms(t *testing.T) {
+	for _, cbin := range []string{"", compressTestDir(t)} {
+		in := compressInput{setting: "none", make: nil}
+		for _, s := range compressSections(Config{Dir: compressTestDir(t), CBinDir: cbin}, in) {
+			for _, c := range s.Groups[0].Cases {
+				isC := strings.Contains(c.Peer, "C loop")
+				if isC && !strings.Contains(c.Skip, "kp_gzip") && !strings.Contains(c.Skip, "CBinDir") {
+					t.Errorf("CBinDir %q: %s: skip %q, want a reason", cbin, c.Peer, c.Skip)
+				}
+				if !isC && strings.Contains(c.Skip, "kp_gzip") {
+					t.Errorf("CBinDir %q: %s skipped: %s", cbin, c.Peer, c.Skip)
+				}
+			}
+		}
+	}
+}
+
+// compressCheckRow checks one peer's result: a reason if skipped, else one
+// sample of the whole input, with a compression ratio above 1 for gzip.
+func compressCheckRow(t *testing.T, section string, r Result, gzip bool) {
+	t.Helper()
+	if r.Skip != "" {
+		t.Logf("%s: %s skipped: %s", section, r.Peer, r.Skip)
+		return
+	}
+	if r.Err != nil {
+		t.Errorf("%s: %s: %v", section, r.Peer, r.Err)
+		return
+	}
+	if len(r.Samples) != 1 {
+		t.Errorf("%s: %s: %d samples, want 1", section, r.Peer, len(r.Samples))
+		return
+	}
+	s := r.Samples[0]
+	if s.Bytes != compressTestSize {
+		t.Errorf("%s: %s: %d bytes, want %d", section, r.Peer, s.Bytes, compressTestSize)
+	}
+	if s.Elapsed <= 0 || s.CPU < 0 {
+		t.Errorf("%s: %s: elapsed %v, CPU %v", section, r.Peer, s.Elapsed, s.CPU)
+	}
+	if gzip && s.SizeRatio() <= 1 {
+		t.Errorf("%s: %s: size ratio %.2f, want > 1", section, r.Peer, s.SizeRatio())
+	}
+	if !gzip && s.Out != 0 {
+		t.Errorf("%s: %s: Out %d, want 0", section, r.Peer, s.Out)
+	}
+	t.Logf("%s: %s: %.0f MB/s, %.1f CPU s/GiB, ratio %.2f", section, r.Peer, s.MBps(), s.CPUPerGiB(), s.SizeRatio())
+}
+
+// compressTestDir returns a new directory in memory, removed at the end of
+// the test.
+func compressTestDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/dev/shm", "kpipe-compress-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// compressTestSource writes compressTestSize bytes of Go source (the .go
+// files of the toolchain's net/http, one after another) to a file of its own
+// and returns its path.
+func compressTestSource(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	root := filepath.Join(strings.TrimSpace(string(out)), "src", "net", "http")
+	var data []byte
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || len(data) >= compressTestSize {
+			return err
+		}
+		if d.Type().IsRegular() && strings.HasSuffix(path, ".go") {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			data = append(data, b...)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < compressTestSize {
+		t.Fatalf("%s holds %d bytes of Go source, want %d", root, len(data), compressTestSize)
+	}
+	path := filepath.Join(compressTestDir(t), "source.go.txt")
+	if err := os.WriteFile(path, data[:compressTestSize], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// compressTestCBinDir returns the CMake build directory of the C programs
+// if it holds kp_gzip, or "" (then those peers are skipped).
+func compressTestCBinDir() string {
+	dir, err := filepath.Abs("../../build/cmake-bench")
+	if err != nil {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kp_gzip")); err != nil {
+		return ""
+	}
+	return dir
+}

@@ -1,0 +1,96 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// serverRunTimeout bounds one run of a server case, its server's start
+// included.
+const serverRunTimeout = 3 * time.Minute
+
+// A lazyServer is the server of one case of a group: started at the case's
+// first run (so that a server that fails to start fails its case alone),
+// warmed up by an untimed load, kept for the group's later runs, and stopped
+// by the group's Teardown.
+type lazyServer struct {
+	start func(ctx context.Context) (*serverProc, error)
+	warm  func(ctx context.Context, addr string) error
+	proc  *serverProc
+}
+
+// get returns the running server, starting and warming it up first if
+// needed.
+func (l *lazyServer) get(ctx context.Context) (*serverProc, error) {
+	if l.proc != nil {
+		if err := l.proc.exitErr(); err != nil {
+			return nil, err
+		}
+		return l.proc, nil
+	}
+	p, err := l.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l.warm != nil {
+		if err := l.warm(ctx, p.addr); err != nil {
+			err = fmt.Errorf("warm-up: %w%s", err, p.stderrNote())
+			p.stop()
+			return nil, err
+		}
+	}
+	l.proc = p
+	return p, nil
+}
+
+// stop stops the server if it runs.
+func (l *lazyServer) stop() {
+	if l.proc != nil {
+		l.proc.stop()
+		l.proc = nil
+	}
+}
+
+// runAgainst is one run of a server case: it drives the server of l with
+// load, which returns the sample with its Bytes, Ops and Elapsed, and adds
+// the server's CPU time during the load. The run has a deadline of
+// serverRunTimeout; when it fails, the server is stopped, so that nothing of
+// it goes on.
+func runAgainst(ctx context.Context, l *lazyServer, load func(ctx context.Context, addr string) (Sample, error)) (Sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, serverRunTimeout)
+	defer cancel()
+	s, err := runAgainstServer(ctx, l, load)
+	if err != nil {
+		l.stop()
+	}
+	return s, err
+}
+
+func runAgainstServer(ctx context.Context, l *lazyServer, load func(ctx context.Context, addr string) (Sample, error)) (Sample, error) {
+	p, err := l.get(ctx)
+	if err != nil {
+		return Sample{}, err
+	}
+	cpu0, err := p.cpu()
+	if err != nil {
+		return Sample{}, err
+	}
+	s, err := load(ctx, p.addr)
+	if err != nil {
+		return Sample{}, fmt.Errorf("%w%s", err, p.stderrNote())
+	}
+	cpu1, err := p.cpu()
+	if err != nil {
+		return Sample{}, err
+	}
+	s.CPU = cpu1 - cpu0
+	return s, nil
+}
+
+// timeLoad runs f and returns the wall-clock time it took.
+func timeLoad(f func() error) (time.Duration, error) {
+	start := time.Now()
+	err := f()
+	return time.Since(start), err
+}

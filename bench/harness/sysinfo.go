@@ -1,0 +1,156 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kpipe/kpipe"
+	"golang.org/x/sys/unix"
+)
+
+// unknown is what SysInfo says of a fact it could not read.
+const unknown = "unknown"
+
+// SysInfo describes the machine and the software a report was measured on.
+type SysInfo struct {
+	CPUModel string    // "model name" of /proc/cpuinfo
+	CPUs     int       // logical CPUs the process may use
+	MemBytes int64     // total memory (MemTotal of /proc/meminfo); 0 if unknown
+	Kernel   string    // kernel release, as uname -r prints it
+	OS       string    // PRETTY_NAME of /etc/os-release
+	Go       string    // Go version the harness was built with
+	Liburing string    // liburing version (liburing-dev package or pkg-config)
+	Zlib     string    // version of the C zlib kpipe runs with
+	Backend  string    // kpipe's default engine backend
+	IOUring  bool      // whether an engine can run on io_uring here
+	Date     time.Time // when the facts were read (UTC)
+}
+
+// ReadSysInfo reads the facts of the running machine. A fact it cannot read
+// is "unknown" (0 for MemBytes); it never fails.
+func ReadSysInfo() SysInfo {
+	return SysInfo{
+		CPUModel: cpuModel(),
+		CPUs:     runtime.NumCPU(),
+		MemBytes: memTotal(),
+		Kernel:   kernelRelease(),
+		OS:       osPrettyName(),
+		Go:       runtime.Version(),
+		Liburing: liburingVersion(),
+		Zlib:     kpipe.ZlibVersion(),
+		Backend:  kpipe.DefaultBackend(),
+		IOUring:  ioUringUsable(),
+		Date:     time.Now().UTC(),
+	}
+}
+
+// Machine returns a one-line description of the hardware, e.g.
+// "2 × Intel(R) Xeon(R) CPU @ 2.20GHz, 7.8 GiB".
+func (s SysInfo) Machine() string {
+	m := fmt.Sprintf("%d × %s", s.CPUs, s.CPUModel)
+	if s.MemBytes > 0 {
+		m += fmt.Sprintf(", %.1f GiB", float64(s.MemBytes)/(1<<30))
+	}
+	return m
+}
+
+// cpuModel returns the first "model name" of /proc/cpuinfo.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return unknown
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return unknown
+}
+
+// memTotal returns MemTotal of /proc/meminfo in bytes, 0 if unknown.
+func memTotal() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// kernelRelease returns the kernel release uname(2) reports.
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return unknown
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// osPrettyName returns PRETTY_NAME of /etc/os-release.
+func osPrettyName() string {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return unknown
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if ok && k == "PRETTY_NAME" {
+			if u, err := strconv.Unquote(v); err == nil {
+				return u
+			}
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return unknown
+}
+
+// liburingVersion returns the version of the liburing-dev package, or
+// failing that what pkg-config knows of liburing.
+func liburingVersion() string {
+	if out, err := exec.Command("dpkg-query", "-W", "-f=${Version}", "liburing-dev").Output(); err == nil {
+		if v := strings.TrimSpace(string(out)); v != "" {
+			return v
+		}
+	}
+	if out, err := exec.Command("pkg-config", "--modversion", "liburing").Output(); err == nil {
+		if v := strings.TrimSpace(string(out)); v != "" {
+			return v
+		}
+	}
+	return unknown
+}
+
+// ioUringUsable reports whether an engine asked for io_uring gets it (the
+// kernel may refuse, and NewEngine then falls back to poll).
+func ioUringUsable() bool {
+	e, err := kpipe.NewEngine(kpipe.Config{Backend: kpipe.BackendIOUring})
+	if err != nil {
+		return false
+	}
+	ok := e.Backend() == kpipe.BackendIOUring
+	if err := e.Close(); err != nil {
+		return false
+	}
+	return ok
+}
