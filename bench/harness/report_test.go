@@ -234,3 +234,17 @@ func attr(el xml.StartElement, name string) string {
 	}
 	return ""
 }
+
+func TestPeerColoursDistinct(t *testing.T) {
+	seen := map[string]int{}
+	for i := 0; i < 40; i++ {
+		c := peerColour(i)
+		if len(c) != 7 || c[0] != '#' {
+			t.Fatalf("peerColour(%d) = %q, not #rrggbb", i, c)
+		}
+		if j, dup := seen[c]; dup {
+			t.Errorf("peers %d and %d share colour %s", j, i, c)
+		}
+		seen[c] = i
+	}
+}
