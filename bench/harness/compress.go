@@ -17,7 +17,7 @@ const compressBaseline = "compress/gzip"
 // toolchain's source tree, and decompressing its gzip -6 form, file to file
 // in cfg.Dir. The tar is the bench package's corpus (bench.Load), made once
 // and kept in bench.Dir(); with cfg.Quick the sections run on its first
-// 16 MB instead, copied into cfg.Dir for the run. The C programs come from
+// 4 MiB instead, copied into cfg.Dir for the run. The C programs come from
 // cfg.CBinDir.
 func CompressSections(cfg Config) []Section {
 	return compressSections(cfg, compressCorpusInput(cfg.Quick))

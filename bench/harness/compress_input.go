@@ -29,7 +29,7 @@ type compressInput struct {
 }
 
 // compressQuickSize is the size of the input with Config.Quick.
-const compressQuickSize = 16 << 20
+const compressQuickSize = 4 << 20
 
 // compressCorpusInput returns the bench package's corpus (see bench.Load)
 // as the input, or with quick its first compressQuickSize bytes. Without
@@ -39,7 +39,7 @@ func compressCorpusInput(quick bool) compressInput {
 	about := "a tar of the Go toolchain's source tree ($(go env GOROOT)/src)"
 	if quick {
 		return compressInput{
-			setting: fmt.Sprintf("Go source tar, first %d MB", compressQuickSize>>20),
+			setting: fmt.Sprintf("Go source tar, first %d MiB", compressQuickSize>>20),
 			about:   fmt.Sprintf("the first %d MiB of %s", compressQuickSize>>20, about),
 			make: func(ctx context.Context, dir, prefix string, withGzip bool) (compressFiles, error) {
 				c, err := bench.Load()

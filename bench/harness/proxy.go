@@ -20,7 +20,7 @@ type proxySizes struct {
 // proxySizesFor returns the sizes of the TCP proxy section for cfg.
 func proxySizesFor(cfg Config) proxySizes {
 	if cfg.Quick {
-		return proxySizes{conns: []int{1, 16}, total: 32 << 20, warm: 1 << 20}
+		return proxySizes{conns: []int{1, 16}, total: 16 << 20, warm: 1 << 20}
 	}
 	return proxySizes{conns: []int{1, 16, 256}, total: 256 << 20, warm: 4 << 20}
 }
