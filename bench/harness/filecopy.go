@@ -25,13 +25,17 @@ var (
 const fileCopyAbout = "Copies one file to another, both in `Config.Dir` on tmpfs " +
 	"(`/dev/shm`), so this is memory to memory: no disk is involved and the figures " +
 	"are the cost of the copy itself. The input is written once per size and read " +
-	"once before timing so its pages are in memory; every run creates the output " +
-	"afresh and its size is checked after the copy (its content once per peer and " +
-	"size, outside the timing). The time is the wall-clock time of the copy (for " +
-	"`cp` and the C program, of the whole process). CPU is the CPU time of the " +
-	"process that copies: this process's own for the Go peers, the child's user " +
-	"plus system time for the programs. The ratio column says how many times " +
-	"faster than the 32 KiB read/write loop each peer copied, run by run."
+	"once before timing so its pages are in memory. The output is kept from run to " +
+	"run and written over in place (the C program too, which then cuts it to " +
+	"size), so that no copy pays for new memory pages, which on a VM can cost more " +
+	"than the copy; `cp` truncates its output and does pay for them. Its size is " +
+	"checked after every copy, and its content once per peer and size after " +
+	"zeroing it first, outside the timing. The time is the wall-clock time of the " +
+	"copy (for `cp` and the C program, of the whole process, start-up included). " +
+	"CPU is the CPU time of the process that copies: this process's own for the Go " +
+	"peers, the child's user plus system time for the programs. The ratio column " +
+	"says how many times faster than the 32 KiB read/write loop each peer copied, " +
+	"run by run."
 
 // FileCopySections returns the file copy section for cfg: one group per
 // input size (7 MB, 200 MB and 1 GB; 7 MB and 50 MB with cfg.Quick).
@@ -172,13 +176,45 @@ func fileChecksum(path string) (uint32, int64, error) {
 	return h.Sum32(), n, nil
 }
 
-// check verifies the output of a copy that reported n bytes: its size
-// always, its content too when content is set. The output is removed
-// afterwards either way, so the next run starts without it.
+// prepare readies the output before a run, outside the timing. The output
+// is kept from one run to the next and written over in place, so that the
+// copies do not pay for new memory pages: on the VMs kpipe is measured on,
+// a page the guest has not touched lately costs far more than copying it,
+// and allocating the output's pages would swamp every figure. The first
+// run of a group makes the output. Before a run whose content is checked
+// (poison), the output is overwritten with zeros, in place, so that stale
+// bytes from an earlier run cannot pass for a good copy.
+func (f *fileCopyFiles) prepare(poison bool) error {
+	out, err := os.OpenFile(f.dst, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("file copy output: %w", err)
+	}
+	st, err := out.Stat()
+	if err == nil && (poison || st.Size() != f.size) {
+		zeros := make([]byte, 1<<20)
+		for off := int64(0); off < f.size && err == nil; off += int64(len(zeros)) {
+			_, err = out.WriteAt(zeros[:min(f.size-off, int64(len(zeros)))], off)
+		}
+		if err == nil {
+			err = out.Truncate(f.size)
+		}
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("file copy output: %w", err)
+	}
+	return nil
+}
+
+// check verifies the output of a copy that reported n bytes (-1: not
+// known): its size always, its content too when content is set. On a
+// failure the output is removed.
 func (f *fileCopyFiles) check(n int64, content bool) (err error) {
 	defer func() {
-		if rerr := os.Remove(f.dst); rerr != nil && err == nil {
-			err = fmt.Errorf("file copy output: %w", rerr)
+		if err != nil {
+			err = errors.Join(err, removeIfExists(f.dst))
 		}
 	}()
 	if n >= 0 && n != f.size {

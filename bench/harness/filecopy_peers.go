@@ -78,11 +78,15 @@ func fileCopyCases(cfg Config, f *fileCopyFiles) []Case {
 }
 
 // fileCopyInProcess returns the Run of an in-process peer: it opens the
-// input and a fresh output, times copyFn between them together with the
-// process's CPU time, closes both and checks the output.
+// input and the output (written over in place, see fileCopyFiles.prepare),
+// times copyFn between them together with the process's CPU time, closes
+// both and checks the output.
 func fileCopyInProcess(f *fileCopyFiles, copyFn func(ctx context.Context, dst, src *os.File) (int64, error)) func(context.Context) (Sample, error) {
 	verified := false
 	return func(ctx context.Context) (Sample, error) {
+		if err := f.prepare(!verified); err != nil {
+			return Sample{}, err
+		}
 		n, elapsed, cpu, err := f.copyOnce(ctx, copyFn)
 		if err != nil {
 			return Sample{}, errors.Join(err, removeIfExists(f.dst))
@@ -102,7 +106,7 @@ func (f *fileCopyFiles) copyOnce(ctx context.Context, copyFn func(ctx context.Co
 		return 0, 0, 0, fmt.Errorf("file copy input: %w", err)
 	}
 	defer src.Close()
-	dst, err := os.OpenFile(f.dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	dst, err := os.OpenFile(f.dst, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("file copy output: %w", err)
 	}
@@ -128,9 +132,7 @@ func (f *fileCopyFiles) copyOnce(ctx context.Context, copyFn func(ctx context.Co
 func fileCopyProgram(f *fileCopyFiles, path string, args func(src, dst string) []string) func(context.Context) (Sample, error) {
 	verified := false
 	return func(ctx context.Context) (Sample, error) {
-		// A leftover output would make the program's truncation part of
-		// the timing.
-		if err := removeIfExists(f.dst); err != nil {
+		if err := f.prepare(!verified); err != nil {
 			return Sample{}, err
 		}
 		pr, err := runProgram(ctx, path, args(f.src, f.dst)...)
