@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -106,7 +107,8 @@ func fileCopyGroup(cfg Config, size int64) Group {
 	}
 }
 
-// make writes the input file, a 1 MiB pseudo-random block over and over,
+// make writes the input file, a 1 MiB pseudo-random block over and over
+// (each 4 KiB page stamped with its offset),
 // then reads it once to checksum it and bring its pages in.
 func (f *fileCopyFiles) make(ctx context.Context) error {
 	if f.dir == "" {
@@ -142,6 +144,13 @@ func (f *fileCopyFiles) write(ctx context.Context) (err error) {
 	for left := f.size; left > 0; {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		// Every 4 KiB page starts with its own offset in the file, so
+		// that the checksum catches a page or chunk copied to the
+		// wrong place, not only bytes that differ from the block.
+		off := f.size - left
+		for p := 0; p+8 <= len(block); p += 4096 {
+			binary.LittleEndian.PutUint64(block[p:], uint64(off)+uint64(p))
 		}
 		chunk := block[:min(left, int64(len(block)))]
 		if _, err := out.Write(chunk); err != nil {

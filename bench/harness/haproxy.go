@@ -51,6 +51,7 @@ func haproxyVersion(path string) string {
 func haproxyConfig(listen, upstream string) string {
 	return fmt.Sprintf(`global
 	maxconn %[1]d
+	no strict-limits
 
 defaults
 	mode tcp

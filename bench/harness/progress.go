@@ -66,6 +66,9 @@ func (p *progress) finish() {
 		return
 	}
 	msg := fmt.Sprintf("[100%%] %d runs in %s", p.finished, round(time.Since(p.start)))
+	if p.finished < p.total {
+		msg = fmt.Sprintf("[stopped] %d of %d runs in %s", p.finished, p.total, round(time.Since(p.start)))
+	}
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r%s\x1b[K\n", msg)
 	} else {

@@ -98,6 +98,9 @@ func runGroup(ctx context.Context, section string, g Group, runs int, p *progres
 	}
 	if g.Setup != nil {
 		if err := g.Setup(ctx); err != nil {
+			if ctx.Err() != nil {
+				return gr, ctx.Err()
+			}
 			gr.Err = err
 			for i := range gr.Rows {
 				if gr.Rows[i].Skip == "" {

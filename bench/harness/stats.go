@@ -48,7 +48,9 @@ func (g GroupResult) Row(peer string) (Result, bool) {
 // the peer has no figures.
 func (g GroupResult) Ratio(peer string, m Metric) (Summary, bool) {
 	base, ok := g.Row(g.Baseline)
-	if !ok {
+	if !ok || base.Err != nil {
+		// A baseline that failed shows no figures; no ratio rests on
+		// the runs it made before failing.
 		return Summary{}, false
 	}
 	r, ok := g.Row(peer)

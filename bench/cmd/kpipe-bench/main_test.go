@@ -164,6 +164,9 @@ func TestCommandInterrupted(t *testing.T) {
 			cmd.Wait()
 		}
 	}()
+	// A child that hangs is killed, which ends the scans below.
+	hung := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer hung.Stop()
 	var stderr strings.Builder
 	sc := bufio.NewScanner(stderrPipe)
 	for sc.Scan() {
