@@ -63,7 +63,7 @@ test: deps c-test c-sanitize vet
 ## file copy, TCP proxy (with HAProxy), echo, compression and cgo overhead,
 ## kpipe side by side with its peers, medians of 5 runs; the report goes to
 ## stdout and to build/bench-report (report.md, chart.svg). BENCH_FLAGS adds
-## harness flags; bench-quick is the two-minute smoke test CI runs.
+## harness flags; bench-quick is the two-minute smoke test of the harness.
 bench: bench-deps
 	$(HARNESS) -cbin $(BENCH_CDIR) -out build/bench-report $(BENCH_FLAGS)
 
