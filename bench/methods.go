@@ -115,7 +115,7 @@ func programMethod(name, peer string, find func() (string, error), args ...strin
 			if err != nil {
 				return 0, err
 			}
-			return runProgram(ctx, path, dst, src, args...)
+			return RunProgram(ctx, path, dst, src, args...)
 		}}
 }
 
@@ -244,10 +244,12 @@ func goDecompress(dst, src *os.File, newReader func(io.Reader) (io.ReadCloser, e
 	return zr.Close()
 }
 
-// runProgram runs the program at path with args, src as its standard input
-// and dst as its standard output, and returns the CPU time it used. The
-// program is killed if ctx is done first.
-func runProgram(ctx context.Context, path string, dst, src *os.File, args ...string) (time.Duration, error) {
+// RunProgram runs the program at path with args, src as its standard input
+// and dst as its standard output (nil: /dev/null), and returns the CPU time
+// it used (user plus system, from the kernel's accounting of the child). A
+// failure quotes the program's standard error. The program is killed if ctx
+// is done first.
+func RunProgram(ctx context.Context, path string, dst, src *os.File, args ...string) (time.Duration, error) {
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdin, cmd.Stdout = src, dst
 	var stderr bytes.Buffer

@@ -25,7 +25,7 @@ func CompressSections(cfg Config) []Section {
 
 // compressSections returns the compression sections on in.
 func compressSections(cfg Config, in compressInput) []Section {
-	kpGzip := compressKpGzip(cfg.CBinDir)
+	kpGzip := compressKpGzip(cfg)
 	return []Section{
 		{
 			Name: "Gzip (level 6)",

@@ -166,19 +166,12 @@ func compressMethodNamed(methods []bench.Method, name string) (bench.Method, boo
 }
 
 // compressKpGzip returns a function that gives the path of kp_gzip in
-// cbinDir, or why it cannot be used.
-func compressKpGzip(cbinDir string) func() (string, error) {
+// cfg.CBinDir, or why it cannot be used.
+func compressKpGzip(cfg Config) func() (string, error) {
 	return func() (string, error) {
-		if cbinDir == "" {
-			return "", errors.New("no directory of C programs given (CBinDir)")
-		}
-		path := filepath.Join(cbinDir, "kp_gzip")
-		st, err := os.Stat(path)
-		if err != nil {
-			return "", fmt.Errorf("kp_gzip is not built in %s (build the C programs there with CMake): %w", cbinDir, err)
-		}
-		if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-			return "", fmt.Errorf("%s is not an executable file", path)
+		path, skip := cProgram(cfg, "kp_gzip")
+		if skip != "" {
+			return "", errors.New(skip)
 		}
 		return path, nil
 	}
