@@ -46,7 +46,7 @@ func ReadSysInfo() SysInfo {
 		Liburing: liburingVersion(),
 		Zlib:     kpipe.ZlibVersion(),
 		Backend:  kpipe.DefaultBackend(),
-		IOUring:  ioUringUsable(),
+		IOUring:  uringSkip() == "",
 		Date:     time.Now().UTC(),
 	}
 }
@@ -139,18 +139,4 @@ func liburingVersion() string {
 		}
 	}
 	return unknown
-}
-
-// ioUringUsable reports whether an engine asked for io_uring gets it (the
-// kernel may refuse, and NewEngine then falls back to poll).
-func ioUringUsable() bool {
-	e, err := kpipe.NewEngine(kpipe.Config{Backend: kpipe.BackendIOUring})
-	if err != nil {
-		return false
-	}
-	ok := e.Backend() == kpipe.BackendIOUring
-	if err := e.Close(); err != nil {
-		return false
-	}
-	return ok
 }
