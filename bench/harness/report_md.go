@@ -248,6 +248,12 @@ func mdText(s string) string {
 // shorten returns the first line of s, cut to at most n runes.
 func shorten(s string, n int) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return cutRunes(s, n)
+}
+
+// cutRunes returns s cut to at most n runes (n >= 2), the last of them an
+// ellipsis when s was cut.
+func cutRunes(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
 		return s

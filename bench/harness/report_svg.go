@@ -202,12 +202,7 @@ func fitText(s string, width int) string {
 	if textWidth(s) <= width {
 		return s
 	}
-	r := []rune(s)
-	n := max(width/7-1, 1)
-	if n >= len(r) {
-		return s
-	}
-	return string(r[:n]) + "…"
+	return cutRunes(s, max(width/7, 2))
 }
 
 // panelHeight returns the height of a section's panel.
