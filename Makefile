@@ -3,7 +3,7 @@ GO      ?= go
 CMAKE_DIR := build/cmake
 SAN_DIR   := build/cmake-sanitize
 
-.PHONY: all deps build c-build c-test c-sanitize c-valgrind vet test bench bench-quick bench-deps bench-go lint fmt clean
+.PHONY: cross all deps build c-build c-test c-sanitize c-valgrind vet test bench bench-quick bench-deps bench-go lint c-compat fmt clean
 
 all: build
 
@@ -42,22 +42,96 @@ c-valgrind: c-build
 		fi; \
 	done
 
+## sanitize: the C tests under ASan+UBSan and under valgrind (0 errors, 0
+## leaks), then the Go tests with cgo code and Go code under AddressSanitizer
+## (go test -asan: gcc >= 7 on linux/amd64 is enough; liburing and zlib are
+## linked uninstrumented, which ASan tolerates), over SANITIZE_RUN, a subset
+## that reaches every cgo entry point (pipe, splice, tee, copy, zlib and gzip,
+## ring and engine, chunked) plus the fuzz seeds, as the whole suite under
+## -asan is as slow as under -race; then cgocheck2 over the same subset and
+## cmd/ and internal/. -msan is not run: it needs clang (not installed), and
+## liburing and zlib built with -fsanitize=memory, or it reports their writes.
+SANITIZE_RUN ?= 'Pipe|Splice|Tee|Copy|Zlib|Gzip|Gunzip|Codec|Engine|DoubleSplice|ProxyIntegrity|ProxyHalfClose|ProxyCancel|Ring|ChunkedTransfer|Probe|Endpoint|FdType|Example|Fuzz'
+sanitize: c-sanitize c-valgrind
+	$(GO) test -asan -count=1 -timeout 30m -run $(SANITIZE_RUN) .
+	GOEXPERIMENT=cgocheck2 $(GO) test -count=1 -timeout 30m -run $(SANITIZE_RUN) .
+	GOEXPERIMENT=cgocheck2 $(GO) test -count=1 -timeout 10m ./cmd/... ./internal/...
+
+## fuzz: every fuzz target of the root package for FUZZTIME each (go test
+## takes one -fuzz target per run); crashers land in testdata/fuzz/<Target>/
+FUZZTIME ?= 30s
+fuzz: deps
+	@set -e; for t in $$($(GO) test -list '^Fuzz' . | grep '^Fuzz'); do \
+		echo "fuzz: $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) . ; \
+	done
+
 vet: deps
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+## lint: go vet and staticcheck (root module and bench/), gofmt, and the C
+## sources against .clang-format (written for clang-format 14, the version
+## of Debian 12 and Ubuntu 22.04; other versions may disagree on details)
+STATICCHECK  ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+CLANG_FORMAT ?= clang-format
+C_FORMAT_FILES = $(wildcard csrc/*.[ch] csrc/*/*.[ch] vendor-c/*.[ch])
+lint:
+	@bash build/deps.sh clang-format
+	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	cd bench && $(GO) run $(STATICCHECK) ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(CLANG_FORMAT) --dry-run -Werror $(C_FORMAT_FILES)
+
+## c-compat: the C core, its io_uring tests and the Go package built against
+## each liburing release from 2.1 to 2.5 (LIBURING_VERSIONS), each compiled
+## from source; needs a liburing git clone in build/liburing/git or
+## LIBURING_SRC (see build/liburing-compat.sh), and skips without one
+c-compat: deps
+	@bash build/liburing-compat.sh $(LIBURING_VERSIONS)
 
 ## test: everything that must pass: C tests (plain and sanitized), vet, the
 ## Go tests with the race detector on the default (poll) backend, the tests
 ## that use the default engine again with io_uring as the default, once more
 ## with the poll backend forced over configurations that ask for io_uring,
-## then the allocation tests without race instrumentation, and the tests
+## then the allocation tests without race instrumentation, the behaviour
+## tests once more in the build without C (CGO_ENABLED=0), and the tests
 ## of the benchmark harness (every section on tiny sizes)
 test: deps c-test c-sanitize vet
 	$(GO) test -race -count=1 -timeout 15m ./...
 	KPIPE_BACKEND=io_uring $(GO) test -race -count=1 -timeout 15m -run 'Engine|Proxy|DoubleSplice|Ring|Program|Echo|Example' ./...
 	KPIPE_BACKEND=poll $(GO) test -count=1 -timeout 15m -run 'Engine|Proxy|DoubleSplice|Program' ./...
 	$(GO) test -count=1 -timeout 15m -run 'Alloc' ./...
+	CGO_ENABLED=0 $(GO) test -count=1 -timeout 15m .
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./harness ./cmd/...
+
+## cross: the package, its tests and the rest of the module type-check and
+## vet for the other systems kpipe supports (CGO_ENABLED=0, no C needed)
+CROSS_TARGETS ?= darwin/amd64 darwin/arm64 freebsd/amd64 windows/amd64 linux/arm64
+cross:
+	@set -e; for t in $(CROSS_TARGETS); do \
+		echo "cross: $$t"; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) vet ./...; \
+	done
+
+.PHONY: test-nouring soak
+
+## test-nouring: the whole Go test suite of the root package with io_uring
+## refused as Docker's default seccomp profile refuses it (EPERM), through
+## internal/nouring/cmd/nouring-run: everything must pass on the fallback
+test-nouring: deps
+	$(GO) build -o build/nouring-run ./internal/nouring/cmd/nouring-run
+	$(GO) test -c -o build/kpipe.test .
+	build/nouring-run build/kpipe.test -test.count=1 -test.timeout=15m
+
+## soak: the proxy soak test (256 connections, mixed sizes, SHA-256 both
+## ways, descriptors and threads sampled every second) for 5 minutes;
+## KPIPE_SOAK sets another length
+KPIPE_SOAK ?= 5m
+soak: deps
+	KPIPE_SOAK=$(KPIPE_SOAK) $(GO) test -count=1 -timeout 30m -run '^TestSoakProxy$$' -v .
 
 ## bench: the benchmark harness (bench/cmd/kpipe-bench) on built-in data:
 ## file copy, TCP proxy (with HAProxy), echo, compression and cgo overhead,

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package kpipe
 
 /*
@@ -8,46 +10,33 @@ package kpipe
 import "C"
 
 import (
-	"net"
 	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// spliceFlags are the flags of every splice kpipe issues: never wait inside
-// the kernel on a pipe (waiting happens in Go's runtime poller), and move
-// pages rather than copy them where the kernel can.
-const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
-
-// side names the end of a transfer that an operation is waiting for.
-type side int
-
-const (
-	sideNone side = C.KP_SIDE_NONE
-	sideSrc  side = C.KP_SIDE_SRC
-	sideDst  side = C.KP_SIDE_DST
+// The Go constants that mirror the C core's: each index below is 0 when the
+// two agree, and out of range, failing the build, when they do not.
+var (
+	_ = [1]int{}[int(sideNone)-int(C.KP_SIDE_NONE)]
+	_ = [1]int{}[int(sideSrc)-int(C.KP_SIDE_SRC)]
+	_ = [1]int{}[int(sideDst)-int(C.KP_SIDE_DST)]
+	_ = [1]int{}[int(fdOther)-int(C.KP_FD_OTHER)]
+	_ = [1]int{}[int(fdFile)-int(C.KP_FD_FILE)]
+	_ = [1]int{}[int(fdPipe)-int(C.KP_FD_PIPE)]
+	_ = [1]int{}[int(fdSocket)-int(C.KP_FD_SOCKET)]
+	_ = [1]int{}[int(fdChar)-int(C.KP_FD_CHAR)]
+	_ = [1]int{}[int(fdBlock)-int(C.KP_FD_BLOCK)]
+	_ = [1]int{}[int(zFormatZlib)-int(C.KP_Z_ZLIB)]
+	_ = [1]int{}[int(zFormatGzip)-int(C.KP_Z_GZIP)]
+	_ = [1]int{}[gzNameMax-int(C.KP_GZ_NAME_MAX)]
+	_ = [1]int{}[gzExtraMax-int(C.KP_GZ_EXTRA_MAX)]
+	_ = [1]int{}[maxRequest-int(C.KP_MAX_REQUEST)]
 )
 
-// fdType is what fstat says a descriptor is.
-type fdType int
-
-const (
-	fdOther  fdType = C.KP_FD_OTHER
-	fdFile   fdType = C.KP_FD_FILE
-	fdPipe   fdType = C.KP_FD_PIPE
-	fdSocket fdType = C.KP_FD_SOCKET
-	fdChar   fdType = C.KP_FD_CHAR
-	fdBlock  fdType = C.KP_FD_BLOCK
-)
-
-// ioResult is the Go form of the C core's kp_io.
-type ioResult struct {
-	moved int64
-	errno syscall.Errno
-	eof   bool
-	side  side
-}
+// implementation is what Implementation reports.
+const implementation = ImplLinuxCgo
 
 func fromIO(r C.kp_io) ioResult {
 	return ioResult{
@@ -66,31 +55,34 @@ func errnoOf(r C.int64_t) (int64, syscall.Errno) {
 	return int64(r), 0
 }
 
-func cSplice(in, out int, n int64) (int64, syscall.Errno) {
+func sysSplice(in, out int, n int64) (int64, syscall.Errno) {
 	return errnoOf(C.kp_splice(C.int(in), C.int(out), C.int64_t(n), spliceFlags))
 }
 
-func cTee(in, out int, n int64) (int64, syscall.Errno) {
+func sysTee(in, out int, n int64) (int64, syscall.Errno) {
 	return errnoOf(C.kp_tee(C.int(in), C.int(out), C.int64_t(n), unix.SPLICE_F_NONBLOCK))
 }
 
-// cSpliceVia runs the C pipe-in-the-middle loop on a pooled pipe; p.inPipe
+// sysSpliceVia runs the C pipe-in-the-middle loop on a pooled pipe; p.inPipe
 // is updated in place.
-func cSpliceVia(src, dst int, p *poolPipe, limit int64) ioResult {
-	return fromIO(C.kp_splice_via(C.int(src), C.int(dst), p.r, p.w,
-		C.int(p.capacity), C.int64_t(limit), &p.inPipe))
+func sysSpliceVia(src, dst int, p *poolPipe, limit int64) ioResult {
+	inPipe := C.int64_t(p.inPipe)
+	r := fromIO(C.kp_splice_via(C.int(src), C.int(dst), C.int(p.r), C.int(p.w),
+		C.int(p.capacity), C.int64_t(limit), &inPipe))
+	p.inPipe = int64(inPipe)
+	return r
 }
 
-func cCopyRange(in, out int, limit int64) ioResult {
+func sysCopyRange(in, out int, limit int64) ioResult {
 	return fromIO(C.kp_copy_range(C.int(in), C.int(out), C.int64_t(limit)))
 }
 
-func cSendfile(out, in int, limit int64) ioResult {
+func sysSendfile(out, in int, limit int64) ioResult {
 	return fromIO(C.kp_sendfile(C.int(out), C.int(in), C.int64_t(limit)))
 }
 
-// cReady reports which of src (readable) and dst (writable) are ready now.
-func cReady(src, dst int) (side, syscall.Errno) {
+// sysReady reports which of src (readable) and dst (writable) are ready now.
+func sysReady(src, dst int) (side, syscall.Errno) {
 	r := C.kp_fd_ready(C.int(src), C.int(dst))
 	if r < 0 {
 		return 0, syscall.Errno(-r)
@@ -98,8 +90,8 @@ func cReady(src, dst int) (side, syscall.Errno) {
 	return side(r), 0
 }
 
-// cWait blocks the calling thread until a blocking-mode fd is ready.
-func cWait(fd int, forWrite bool) syscall.Errno {
+// sysWait blocks the calling thread until a blocking-mode fd is ready.
+func sysWait(fd int, forWrite bool) syscall.Errno {
 	w := C.int(0)
 	if forWrite {
 		w = 1
@@ -110,7 +102,7 @@ func cWait(fd int, forWrite bool) syscall.Errno {
 	return 0
 }
 
-func cFdType(fd int) (fdType, syscall.Errno) {
+func sysFdType(fd int) (fdType, syscall.Errno) {
 	r := C.kp_fd_type(C.int(fd))
 	if r < 0 {
 		return fdOther, syscall.Errno(-r)
@@ -118,12 +110,12 @@ func cFdType(fd int) (fdType, syscall.Errno) {
 	return fdType(r), 0
 }
 
-func cNonblocking(fd int) bool {
+func sysNonblocking(fd int) bool {
 	return C.kp_fd_nonblocking(C.int(fd)) == 1
 }
 
-// cPipeOpen opens a pipe and asks for size bytes of capacity (0: the default).
-func cPipeOpen(nonblock bool, size int) (r, w int, capacity int, errno syscall.Errno) {
+// sysPipeOpen opens a pipe and asks for size bytes of capacity (0: the default).
+func sysPipeOpen(nonblock bool, size int) (r, w int, capacity int, errno syscall.Errno) {
 	var fds [2]C.int
 	var granted C.int
 	nb := C.int(0)
@@ -136,7 +128,7 @@ func cPipeOpen(nonblock bool, size int) (r, w int, capacity int, errno syscall.E
 	return int(fds[0]), int(fds[1]), int(granted), 0
 }
 
-func cPipeClose(r, w int) {
+func sysPipeClose(r, w int) {
 	fds := [2]C.int{C.int(r), C.int(w)}
 	C.kp_pipe_close(&fds[0])
 }
@@ -149,205 +141,14 @@ func intOrErrno(syscallName string, r C.int) (int, error) {
 	return int(r), nil
 }
 
-func cPipeSetSize(fd, size int) (int, error) {
+func sysPipeSetSize(fd, size int) (int, error) {
 	return intOrErrno("fcntl", C.kp_pipe_set_size(C.int(fd), C.int(size)))
 }
 
-func cPipeSize(fd int) (int, error) {
+func sysPipeSize(fd int) (int, error) {
 	return intOrErrno("fcntl", C.kp_pipe_size(C.int(fd)))
 }
 
-func cPipeBuffered(fd int) (int, error) {
+func sysPipeBuffered(fd int) (int, error) {
 	return intOrErrno("ioctl", C.kp_pipe_buffered(C.int(fd)))
-}
-
-// endpoint is a caller's io.Reader or io.Writer seen as a file descriptor,
-// or one end of a private pooled pipe (raw). Exactly one of file, tcp, unix,
-// conn and raw is set. Concrete types are kept
-// apart so that the compiler can see through SyscallConn and RawConn: the
-// common endpoints then cost no heap allocation per call.
-type endpoint struct {
-	file *os.File
-	tcp  *net.TCPConn
-	unix *net.UnixConn
-	conn syscall.Conn
-	pipe *Pipe // set when the endpoint is one end of a *Pipe (file is that end)
-
-	// raw is set for a pooled pipe's end, a non-blocking descriptor that
-	// only its user touches: its fill level is known, so it is never the
-	// side an operation waits for (and if it were, the thread would wait).
-	raw   bool
-	rawFD int
-}
-
-// setRaw makes the endpoint one end of a private pooled pipe.
-func (e *endpoint) setRaw(fd int) {
-	*e = endpoint{raw: true, rawFD: fd}
-}
-
-// setEndpoint resolves x to an fd endpoint; write selects a *Pipe's write
-// end. It reports false for values without a file descriptor.
-func (e *endpoint) set(x any, write bool) bool {
-	*e = endpoint{}
-	switch v := x.(type) {
-	case *Pipe:
-		if v == nil {
-			return false
-		}
-		e.pipe = v
-		if write {
-			e.file = v.w
-		} else {
-			e.file = v.r
-		}
-	case *os.File:
-		if v == nil {
-			return false
-		}
-		e.file = v
-	case *net.TCPConn:
-		if v == nil {
-			return false
-		}
-		e.tcp = v
-	case *net.UnixConn:
-		if v == nil {
-			return false
-		}
-		e.unix = v
-	case syscall.Conn:
-		e.conn = v
-	default:
-		return false
-	}
-	return true
-}
-
-// pollable reports whether waiting on fd belongs in Go's runtime poller.
-// Sockets and kpipe's pipes always are; an *os.File is when it is in
-// non-blocking mode (os registers such files with the poller).
-func (e *endpoint) pollable(fd int) bool {
-	if e.raw {
-		return false
-	}
-	if e.file == nil || e.pipe != nil {
-		return true
-	}
-	return cNonblocking(fd)
-}
-
-// rawRead runs op.outer with the endpoint's fd under its read lock, parking
-// in the runtime poller each time op.outer returns false.
-func (e *endpoint) rawRead(op *fdOp) error {
-	f := func(fd uintptr) bool { return op.outer(int(fd)) }
-	switch {
-	case e.raw:
-		op.outer(e.rawFD) // not pollable: never returns false
-		return nil
-	case e.file != nil:
-		rc, err := e.file.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return rc.Read(f)
-	case e.tcp != nil:
-		rc, err := e.tcp.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return rc.Read(f)
-	case e.unix != nil:
-		rc, err := e.unix.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return rc.Read(f)
-	}
-	return e.rawGeneric(op, false)
-}
-
-// rawWrite is rawRead for the write direction.
-func (e *endpoint) rawWrite(op *fdOp) error {
-	f := func(fd uintptr) bool { return op.outer(int(fd)) }
-	switch {
-	case e.raw:
-		op.outer(e.rawFD)
-		return nil
-	case e.file != nil:
-		rc, err := e.file.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return rc.Write(f)
-	case e.tcp != nil:
-		rc, err := e.tcp.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return rc.Write(f)
-	case e.unix != nil:
-		rc, err := e.unix.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return rc.Write(f)
-	}
-	return e.rawGeneric(op, true)
-}
-
-// control runs op.inner with the endpoint's fd held open, without waiting.
-func (e *endpoint) control(op *fdOp) error {
-	f := func(fd uintptr) { op.inner(int(fd)) }
-	switch {
-	case e.raw:
-		op.inner(e.rawFD)
-		return nil
-	case e.file != nil:
-		rc, err := e.file.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return rc.Control(f)
-	case e.tcp != nil:
-		rc, err := e.tcp.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return rc.Control(f)
-	case e.unix != nil:
-		rc, err := e.unix.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return rc.Control(f)
-	}
-	rc, err := e.conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	// An unknown RawConn may keep what it is given: hand it a heap copy.
-	h := new(fdOp)
-	*h = *op
-	err = rc.Control(func(fd uintptr) { h.inner(int(fd)) })
-	*op = *h
-	return err
-}
-
-// rawGeneric serves any other syscall.Conn through a heap copy of op, so that
-// the common endpoints above keep op on the stack.
-func (e *endpoint) rawGeneric(op *fdOp, write bool) error {
-	rc, err := e.conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	h := new(fdOp)
-	*h = *op
-	f := func(fd uintptr) bool { return h.outer(int(fd)) }
-	if write {
-		err = rc.Write(f)
-	} else {
-		err = rc.Read(f)
-	}
-	*op = *h
-	return err
 }

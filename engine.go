@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -230,20 +231,7 @@ func (e *Engine) end(t *pollTransfer) {
 // and dst stay open and usable. Closing src or dst does not end a transfer:
 // cancel ctx (or shut the socket down) instead.
 func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	var pair fdPair
-	if err := pair.dup(dst, src); err != nil {
-		return 0, err
-	}
-	defer pair.close()
-	if e.backend == BackendIOUring {
-		if err := e.begin(nil); err != nil {
-			return 0, err
-		}
-		defer e.end(nil)
-		r := e.rings[int(e.next.Add(1))%len(e.rings)]
-		return r.transfer(ctx, pair, e.cfg.IdleTimeout)
-	}
-	return e.pollDoubleSplice(ctx, &pair)
+	return e.doubleSplice(ctx, dst, src)
 }
 
 // Proxy runs DoubleSplice in both directions at once, a to b and b to a.
@@ -340,4 +328,41 @@ func (e *Engine) pooledPipes() int {
 		n += r.pooledPipes()
 	}
 	return n
+}
+
+// closeWrite half-closes x after its direction of a proxy ended: CloseWrite
+// where x has it (*net.TCPConn, *net.UnixConn, *Pipe, ...), shutdown(SHUT_WR)
+// for other sockets. A peer already gone (ENOTCONN) is not an error.
+func closeWrite(x any) error {
+	var err error
+	switch c := x.(type) {
+	case interface{ CloseWrite() error }:
+		err = c.CloseWrite()
+	case syscall.Conn:
+		err = shutdownWrite(c)
+	}
+	if err != nil && errors.Is(err, syscall.ENOTCONN) {
+		return nil
+	}
+	return err
+}
+
+// backendEnv is the environment variable that picks a backend: "poll"
+// forces the runtime-poller backend on every Engine; "io_uring" makes
+// io_uring the default of engines whose Config leaves Backend empty.
+const backendEnv = "KPIPE_BACKEND"
+
+// backendFromEnv returns BackendPoll or BackendIOUring as KPIPE_BACKEND
+// says, or "" when it is unset or names neither.
+func backendFromEnv() string {
+	switch v := os.Getenv(backendEnv); v {
+	case BackendPoll, BackendIOUring:
+		return v
+	}
+	return ""
+}
+
+// forcePollFromEnv reports whether KPIPE_BACKEND=poll is set.
+func forcePollFromEnv() bool {
+	return backendFromEnv() == BackendPoll
 }

@@ -20,25 +20,3 @@ var ErrNoFD = errors.New("kpipe: endpoint has no file descriptor")
 func wrapErrno(call string, errno syscall.Errno) error {
 	return os.NewSyscallError(call, errno)
 }
-
-// errFileClosingText is the text of the error an *os.File's RawConn returns
-// once the file is closed: internal/poll's ErrFileClosing, which wraps
-// nothing (the file's own Read and Write turn it into os.ErrClosed).
-const errFileClosingText = "use of closed file"
-
-// closedErr turns the poller's "use of closed file" into an error wrapping
-// os.ErrClosed, as os.File's methods do, when one of op's pipe ends or files
-// was closed under it.
-func (op *fdOp) closedErr(err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed) {
-		return err
-	}
-	if (op.src.pipe != nil && op.src.pipe.rClosed.Load()) ||
-		(op.dst.pipe != nil && op.dst.pipe.wClosed.Load()) {
-		return &os.PathError{Op: opNames[op.kind], Path: "kpipe", Err: os.ErrClosed}
-	}
-	if err.Error() == errFileClosingText {
-		return &os.SyscallError{Syscall: opNames[op.kind], Err: os.ErrClosed}
-	}
-	return err
-}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kpipe_test
 
 import (

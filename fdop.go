@@ -1,10 +1,20 @@
+//go:build linux
+
 package kpipe
 
 import (
+	"errors"
+	"os"
 	"runtime"
 	"syscall"
 	"time"
 )
+
+// zStepper is a compression stream that fdOp can drive: one step between
+// src and dst, either of which may be -1 for memory (the C core's zstream).
+type zStepper interface {
+	stepOp(srcFD, dstFD int) ioResult
+}
 
 // opKind is the system call an fdOp issues.
 type opKind uint8
@@ -17,7 +27,7 @@ const (
 	opSendfile                // the C sendfile loop
 	opProbe                   // fstat of the inner descriptor
 	opDup                     // duplicate the inner descriptor
-	opZlib                    // one C zlib stream step (either side may be memory)
+	opZlib                    // one zlib stream step (either side may be memory)
 )
 
 var opNames = [...]string{"splice", "tee", "splice", "copy_file_range", "sendfile", "fstat", "fcntl", "zlib"}
@@ -32,7 +42,7 @@ type fdOp struct {
 	src, dst endpoint
 	n        int64     // request size (opSplice, opTee) or limit (<0: none)
 	pipe     *poolPipe // opSpliceVia
-	z        *zstream  // opZlib; an endpoint without a descriptor is memory
+	z        zStepper  // opZlib; an endpoint without a descriptor is memory
 
 	outerIsSrc bool // which endpoint is held as outer
 	outerFD    int
@@ -146,7 +156,7 @@ func (op *fdOp) outer(fd int) bool {
 		}
 		// A blocking-mode descriptor has no poller: wait on this thread,
 		// as a read or write on it would.
-		if e := cWait(fd, !op.outerIsSrc); e != 0 {
+		if e := sysWait(fd, !op.outerIsSrc); e != 0 {
 			op.errno = e
 			return true
 		}
@@ -157,7 +167,7 @@ func (op *fdOp) outer(fd int) bool {
 func (op *fdOp) inner(fd int) {
 	switch op.kind {
 	case opProbe:
-		op.probed, op.errno = cFdType(fd)
+		op.probed, op.errno = sysFdType(fd)
 		return
 	case opDup:
 		op.dupFD, op.errno = dupCloexec(fd)
@@ -170,10 +180,10 @@ func (op *fdOp) inner(fd int) {
 	var r ioResult
 	switch op.kind {
 	case opSplice:
-		r.moved, r.errno = cSplice(src, dst, op.n)
+		r.moved, r.errno = sysSplice(src, dst, op.n)
 		r.eof = r.errno == 0 && r.moved == 0
 	case opTee:
-		r.moved, r.errno = cTee(src, dst, op.n)
+		r.moved, r.errno = sysTee(src, dst, op.n)
 		r.eof = r.errno == 0 && r.moved == 0
 	case opSpliceVia:
 		if op.moved >= int64(op.pipe.capacity) {
@@ -184,11 +194,11 @@ func (op *fdOp) inner(fd int) {
 		if limit >= 0 {
 			limit -= op.moved + int64(op.pipe.inPipe)
 		}
-		r = cSpliceVia(src, dst, op.pipe, limit)
+		r = sysSpliceVia(src, dst, op.pipe, limit)
 	case opCopyRange:
-		r = cCopyRange(src, dst, op.remaining())
+		r = sysCopyRange(src, dst, op.remaining())
 	case opSendfile:
-		r = cSendfile(dst, src, op.remaining())
+		r = sysSendfile(dst, src, op.remaining())
 	case opZlib:
 		r = op.z.stepOp(src, dst)
 	}
@@ -207,7 +217,7 @@ func (op *fdOp) inner(fd int) {
 	op.waitOn = r.side
 	if op.kind == opSplice || op.kind == opTee {
 		// Either fd may be the one not ready: ask.
-		ready, e := cReady(src, dst)
+		ready, e := sysReady(src, dst)
 		switch {
 		case e != 0:
 			op.errno = e
@@ -226,4 +236,26 @@ func (op *fdOp) remaining() int64 {
 		return -1
 	}
 	return op.n - op.moved
+}
+
+// errFileClosingText is the text of the error an *os.File's RawConn returns
+// once the file is closed: internal/poll's ErrFileClosing, which wraps
+// nothing (the file's own Read and Write turn it into os.ErrClosed).
+const errFileClosingText = "use of closed file"
+
+// closedErr turns the poller's "use of closed file" into an error wrapping
+// os.ErrClosed, as os.File's methods do, when one of op's pipe ends or files
+// was closed under it.
+func (op *fdOp) closedErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	if (op.src.pipe != nil && op.src.pipe.rClosed.Load()) ||
+		(op.dst.pipe != nil && op.dst.pipe.wClosed.Load()) {
+		return &os.PathError{Op: opNames[op.kind], Path: "kpipe", Err: os.ErrClosed}
+	}
+	if err.Error() == errFileClosingText {
+		return &os.SyscallError{Syscall: opNames[op.kind], Err: os.ErrClosed}
+	}
+	return err
 }

@@ -1,7 +1,8 @@
+//go:build linux
+
 package kpipe
 
 import (
-	"errors"
 	"io"
 	"syscall"
 
@@ -61,30 +62,19 @@ func dupCloexec(fd int) (int, syscall.Errno) {
 	return nfd, 0
 }
 
-// closeWrite half-closes x after its direction of a proxy ended: CloseWrite
-// where x has it (*net.TCPConn, *net.UnixConn, *Pipe, ...), shutdown(SHUT_WR)
-// for other sockets. A peer already gone (ENOTCONN) is not an error.
-func closeWrite(x any) error {
-	var err error
-	switch c := x.(type) {
-	case interface{ CloseWrite() error }:
-		err = c.CloseWrite()
-	case syscall.Conn:
-		rc, cerr := c.SyscallConn()
-		if cerr != nil {
-			return cerr
-		}
-		var serr error
-		if cerr = rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); cerr != nil {
-			return cerr
-		}
-		if serr == unix.ENOTSOCK {
-			return nil // a pipe or a file has no half-close
-		}
-		err = serr
+// shutdownWrite half-closes a socket that has no CloseWrite method; a pipe
+// or a file has no half-close and is left alone.
+func shutdownWrite(c syscall.Conn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
 	}
-	if err != nil && errors.Is(err, syscall.ENOTCONN) {
+	var serr error
+	if err = rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); err != nil {
+		return err
+	}
+	if serr == unix.ENOTSOCK {
 		return nil
 	}
-	return err
+	return serr
 }

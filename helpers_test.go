@@ -1,3 +1,5 @@
+//go:build linux
+
 package kpipe
 
 import (
@@ -180,42 +182,6 @@ func osPipe(t testing.TB) (r, w *os.File) {
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
 	return r, w
-}
-
-// tcpListener listens on a loopback port for the length of the test.
-func tcpListener(t testing.TB) *net.TCPListener {
-	t.Helper()
-	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	return ln
-}
-
-// tcpPairOn connects a client to ln and returns both ends of the connection.
-func tcpPairOn(t testing.TB, ln *net.TCPListener) (client, server *net.TCPConn) {
-	t.Helper()
-	client, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	server, err = ln.AcceptTCP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	return client, server
-}
-
-// tcpPair returns both ends of a fresh loopback TCP connection.
-func tcpPair(t testing.TB) (client, server *net.TCPConn) {
-	t.Helper()
-	ln := tcpListener(t)
-	client, server = tcpPairOn(t, ln)
-	ln.Close()
-	return client, server
 }
 
 // unixPair returns both ends of a Unix stream socket pair.

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 // The C core, compiled by cgo as one unit. The sources live in csrc/, where
 // CMake builds them as a library of their own.
 #include "csrc/pipe.c"

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kpipe
 
 import (
@@ -50,7 +52,7 @@ func (e *Engine) pollDoubleSplice(ctx context.Context, p *fdPair) (int64, error)
 		return 0, err
 	}
 	if cfg.PipeSize > pipe.capacity {
-		if granted, err := cPipeSetSize(int(pipe.w), cfg.PipeSize); err == nil {
+		if granted, err := sysPipeSetSize(int(pipe.w), cfg.PipeSize); err == nil {
 			pipe.capacity = granted
 		}
 	}

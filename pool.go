@@ -1,7 +1,6 @@
-package kpipe
+//go:build linux
 
-// #include <stdint.h>
-import "C"
+package kpipe
 
 import (
 	"io"
@@ -25,9 +24,9 @@ const (
 // poolPipe is a private non-blocking pipe used in the middle of a transfer.
 // Only its user touches it, so its fill level is always known.
 type poolPipe struct {
-	r, w     C.int
+	r, w     int
 	capacity int
-	inPipe   C.int64_t // bytes in the pipe
+	inPipe   int64 // bytes in the pipe
 }
 
 // pipePool keeps empty pipes for reuse, so that steady-state transfers open
@@ -50,11 +49,11 @@ func getPipe() (*poolPipe, error) {
 		return p, nil
 	}
 	pipePool.mu.Unlock()
-	r, w, capacity, errno := cPipeOpen(true, 0)
+	r, w, capacity, errno := sysPipeOpen(true, 0)
 	if errno != 0 {
 		return nil, wrapErrno("pipe2", errno)
 	}
-	return &poolPipe{r: C.int(r), w: C.int(w), capacity: capacity}, nil
+	return &poolPipe{r: r, w: w, capacity: capacity}, nil
 }
 
 // putPipe returns p to the pool, or closes it when it still holds data (its
@@ -82,8 +81,8 @@ func (p *poolPipe) drainTo(w io.Writer) (int64, error) {
 	defer copyBufs.Put(bp)
 	var total int64
 	for p.inPipe > 0 {
-		b := (*bp)[:min(int64(len(*bp)), int64(p.inPipe))]
-		nr, err := syscall.Read(int(p.r), b)
+		b := (*bp)[:min(int64(len(*bp)), p.inPipe)]
+		nr, err := syscall.Read(p.r, b)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -94,7 +93,7 @@ func (p *poolPipe) drainTo(w io.Writer) (int64, error) {
 			// A pipe we own cannot run dry while it holds data.
 			return total, wrapErrno("read", syscall.EIO)
 		}
-		p.inPipe -= C.int64_t(nr)
+		p.inPipe -= int64(nr)
 		nw, werr := w.Write(b[:nr])
 		total += int64(nw)
 		if werr != nil {
@@ -108,7 +107,7 @@ func (p *poolPipe) drainTo(w io.Writer) (int64, error) {
 }
 
 func (p *poolPipe) close() {
-	cPipeClose(int(p.r), int(p.w))
+	sysPipeClose(p.r, p.w)
 	p.r, p.w, p.inPipe = -1, -1, 0
 }
 
@@ -121,7 +120,7 @@ func (p *poolPipe) grow() {
 	if t := pipePool.growRefusedAt.Load(); t != 0 && time.Since(time.Unix(0, t)) < pipeGrowRetry {
 		return
 	}
-	granted, err := cPipeSetSize(int(p.w), pipeGrowSize)
+	granted, err := sysPipeSetSize(p.w, pipeGrowSize)
 	if err != nil {
 		pipePool.growRefusedAt.Store(time.Now().UnixNano())
 		return

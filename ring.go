@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package kpipe
 
 // #include "kpipe.h"
@@ -108,9 +110,9 @@ func (r *ring) close() {
 	r.c = nil
 }
 
-// transfer runs one double splice between the duplicated descriptors of p
-// and waits, parked, for its end.
-func (r *ring) transfer(ctx context.Context, p fdPair, idle time.Duration) (int64, error) {
+// transfer runs one double splice from src to dst (private duplicates the
+// caller closes) and waits, parked, for its end.
+func (r *ring) transfer(ctx context.Context, src, dst int, idle time.Duration) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -126,7 +128,7 @@ func (r *ring) transfer(ctx context.Context, p fdPair, idle time.Duration) (int6
 	token := r.token
 	r.waiters[token] = w
 	r.mu.Unlock()
-	if rc := C.kp_ring_start(r.c, C.uint64_t(token), C.int(p.src), C.int(p.dst), C.int64_t(idle)); rc < 0 {
+	if rc := C.kp_ring_start(r.c, C.uint64_t(token), C.int(src), C.int(dst), C.int64_t(idle)); rc < 0 {
 		r.mu.Lock()
 		delete(r.waiters, token)
 		r.mu.Unlock()

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package kpipe
 
 // #include "kpipe.h"
@@ -28,46 +30,38 @@ const (
 var errUringOps = errors.New("kpipe: io_uring lacks splice, poll, cancel or link-timeout support")
 
 var uringProbe struct {
-	once sync.Once
+	mu   sync.Mutex
+	done bool
 	ops  uringOps
 	err  error
 }
 
-// probeIOUring sets up and tears down a small ring once per process and
-// reports which operations it supports. The error wraps the errno with which
-// the kernel refused io_uring (EPERM under a seccomp filter or
+// probeIOUring sets up and tears down a small ring and reports which
+// operations it supports. The error wraps the errno with which the kernel
+// refused io_uring (EPERM under a seccomp filter or
 // kernel.io_uring_disabled, ENOSYS without io_uring) or is errUringOps.
+// The answer is kept for the life of the process, unless the process was
+// only short of descriptors or memory at the time (EMFILE, ENFILE,
+// ENOMEM): the next call then probes again.
 func probeIOUring() (uringOps, error) {
-	uringProbe.once.Do(func() {
-		var ops C.uint
-		if r := C.kp_uring_probe(&ops); r < 0 {
-			uringProbe.err = os.NewSyscallError("io_uring_setup", syscall.Errno(-r))
-			return
-		}
-		uringProbe.ops = uringOps(ops)
-		if uringProbe.ops&uringNeeded != uringNeeded {
-			uringProbe.err = errUringOps
-		}
-	})
-	return uringProbe.ops, uringProbe.err
-}
-
-// backendEnv is the environment variable that picks a backend: "poll"
-// forces the runtime-poller backend on every Engine; "io_uring" makes
-// io_uring the default of engines whose Config leaves Backend empty.
-const backendEnv = "KPIPE_BACKEND"
-
-// backendFromEnv returns BackendPoll or BackendIOUring as KPIPE_BACKEND
-// says, or "" when it is unset or names neither.
-func backendFromEnv() string {
-	switch v := os.Getenv(backendEnv); v {
-	case BackendPoll, BackendIOUring:
-		return v
+	uringProbe.mu.Lock()
+	defer uringProbe.mu.Unlock()
+	if uringProbe.done {
+		return uringProbe.ops, uringProbe.err
 	}
-	return ""
-}
-
-// forcePollFromEnv reports whether KPIPE_BACKEND=poll is set.
-func forcePollFromEnv() bool {
-	return backendFromEnv() == BackendPoll
+	var ops C.uint
+	if r := C.kp_uring_probe(&ops); r < 0 {
+		errno := syscall.Errno(-r)
+		err := os.NewSyscallError("io_uring_setup", errno)
+		if errno == syscall.EMFILE || errno == syscall.ENFILE || errno == syscall.ENOMEM {
+			return 0, err
+		}
+		uringProbe.done, uringProbe.err = true, err
+		return 0, err
+	}
+	uringProbe.done, uringProbe.ops = true, uringOps(ops)
+	if uringProbe.ops&uringNeeded != uringNeeded {
+		uringProbe.err = errUringOps
+	}
+	return uringProbe.ops, uringProbe.err
 }

@@ -1,14 +1,10 @@
 package kpipe
 
-// #include "kpipe.h"
-import "C"
-
 import (
 	"fmt"
 	"math"
 	"time"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // GzipHeader holds the fields of a gzip member header (RFC 1952) that Gzip
@@ -24,54 +20,18 @@ type GzipHeader struct {
 	OS      byte      // the OS field: 3 is Unix, 255 unknown
 }
 
+// The bounds of the header fields, as the C core's KP_GZ_NAME_MAX and
+// KP_GZ_EXTRA_MAX (bindings.go checks): a name or comment longer than
+// gzNameMax bytes is refused, writing and reading, so that a stream without
+// a NUL cannot make a reader buffer without end.
+const (
+	gzNameMax  = 4096
+	gzExtraMax = 65535
+)
+
 // gzipOSUnix is the OS byte Gzip writes when it is given no header, as
 // gzip(1) does on Unix.
 const gzipOSUnix = 3
-
-// setHeader converts h into the context's C header, copying its fields
-// into the context's C scratch memory (kp_z_reset copies them again, so the
-// scratch is free once the reset is done).
-func (zs *zstream) setHeader(h *GzipHeader) (*C.kp_gz_header, error) {
-	nameLen, err := latin1Len(h.Name, "Name")
-	if err != nil {
-		return nil, err
-	}
-	commentLen, err := latin1Len(h.Comment, "Comment")
-	if err != nil {
-		return nil, err
-	}
-	if len(h.Extra) > C.KP_GZ_EXTRA_MAX {
-		return nil, fmt.Errorf("%w: Extra is %d bytes, more than %d", ErrHeader, len(h.Extra), C.KP_GZ_EXTRA_MAX)
-	}
-	var mtime uint32
-	if h.ModTime.After(time.Unix(0, 0)) {
-		t := h.ModTime.Unix()
-		if t > math.MaxUint32 {
-			return nil, fmt.Errorf("%w: ModTime %v is past what gzip can hold (2106)", ErrHeader, h.ModTime)
-		}
-		mtime = uint32(t)
-	}
-	mem, err := zs.scratch(nameLen + commentLen + len(h.Extra))
-	if err != nil {
-		return nil, err
-	}
-	base := unsafe.Pointer(unsafe.SliceData(mem))
-	c := &zs.c.hdr
-	*c = C.kp_gz_header{mtime: C.uint32_t(mtime), os: C.uint8_t(h.OS)}
-	if h.Name != "" {
-		putLatin1(mem, h.Name)
-		c.name, c.name_len = (*C.uint8_t)(base), C.uint32_t(nameLen)
-	}
-	if h.Comment != "" {
-		putLatin1(mem[nameLen:], h.Comment)
-		c.comment, c.comment_len = (*C.uint8_t)(unsafe.Add(base, nameLen)), C.uint32_t(commentLen)
-	}
-	if h.Extra != nil {
-		copy(mem[nameLen+commentLen:], h.Extra)
-		c.extra, c.extra_len = (*C.uint8_t)(unsafe.Add(base, nameLen+commentLen)), C.uint32_t(len(h.Extra))
-	}
-	return c, nil
-}
 
 // latin1Len returns the length of s in Latin-1, or an error when s holds a
 // rune Latin-1 cannot encode, a NUL (which ends the field on the wire), or
@@ -88,8 +48,8 @@ func latin1Len(s, field string) (int, error) {
 		}
 		n++
 	}
-	if n > C.KP_GZ_NAME_MAX {
-		return 0, fmt.Errorf("%w: %s is %d bytes in Latin-1, more than %d", ErrHeader, field, n, C.KP_GZ_NAME_MAX)
+	if n > gzNameMax {
+		return 0, fmt.Errorf("%w: %s is %d bytes in Latin-1, more than %d", ErrHeader, field, n, gzNameMax)
 	}
 	return n, nil
 }
@@ -101,31 +61,6 @@ func putLatin1(b []byte, s string) {
 		b[i] = byte(r)
 		i++
 	}
-}
-
-// fillHeader sets *h from a header the C side parsed.
-func fillHeader(h *GzipHeader, c *C.kp_gz_header) {
-	*h = GzipHeader{OS: byte(c.os)}
-	if c.name != nil {
-		h.Name = latin1String(cBytes(c.name, c.name_len))
-	}
-	if c.comment != nil {
-		h.Comment = latin1String(cBytes(c.comment, c.comment_len))
-	}
-	if c.extra != nil {
-		h.Extra = append(make([]byte, 0, int(c.extra_len)), cBytes(c.extra, c.extra_len)...)
-	}
-	if c.mtime != 0 {
-		h.ModTime = time.Unix(int64(c.mtime), 0)
-	}
-}
-
-// cBytes views n bytes of C memory at p.
-func cBytes(p *C.uint8_t, n C.uint32_t) []byte {
-	if n == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
 }
 
 // latin1String decodes Latin-1 bytes to a UTF-8 string.
@@ -145,4 +80,26 @@ func latin1String(b []byte) string {
 		u = utf8.AppendRune(u, rune(c))
 	}
 	return string(u)
+}
+
+// checkHeader checks that h can be written and returns the Latin-1 lengths
+// of its name and comment and its MTIME; the error wraps ErrHeader.
+func checkHeader(h *GzipHeader) (nameLen, commentLen int, mtime uint32, err error) {
+	if nameLen, err = latin1Len(h.Name, "Name"); err != nil {
+		return 0, 0, 0, err
+	}
+	if commentLen, err = latin1Len(h.Comment, "Comment"); err != nil {
+		return 0, 0, 0, err
+	}
+	if len(h.Extra) > gzExtraMax {
+		return 0, 0, 0, fmt.Errorf("%w: Extra is %d bytes, more than %d", ErrHeader, len(h.Extra), gzExtraMax)
+	}
+	if h.ModTime.After(time.Unix(0, 0)) {
+		t := h.ModTime.Unix()
+		if t > math.MaxUint32 {
+			return 0, 0, 0, fmt.Errorf("%w: ModTime %v is past what gzip can hold (2106)", ErrHeader, h.ModTime)
+		}
+		mtime = uint32(t)
+	}
+	return nameLen, commentLen, mtime, nil
 }

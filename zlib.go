@@ -1,25 +1,10 @@
 package kpipe
 
-// #include "kpipe.h"
-import "C"
-
 import (
 	"errors"
 	"fmt"
 	"io"
 )
-
-// ZlibVersion returns the version of the C zlib library kpipe runs with, as
-// zlib's zlibVersion() reports it (for example "1.2.13").
-func ZlibVersion() string {
-	return C.GoString(C.kp_zlib_version())
-}
-
-// zlibCompatible reports whether the zlib loaded at run time has the major
-// version of the headers kpipe was built against.
-func zlibCompatible() bool {
-	return C.kp_zlib_compatible() == 1
-}
 
 // Compression levels for Codec.Level, as in compress/flate.
 const (
@@ -49,9 +34,15 @@ var (
 	// ErrTooLarge reports a decompression stopped because its output would
 	// have passed Codec.MaxOutput.
 	ErrTooLarge = errors.New("kpipe: decompressed data larger than Codec.MaxOutput")
+)
 
-	// errZState reports a misuse of the C stream: a bug in kpipe.
-	errZState = errors.New("kpipe: internal error: zlib stream misused")
+// zFormat is the container around deflate data. The values are the C
+// core's enum kp_z_format (bindings.go checks).
+type zFormat int
+
+const (
+	zFormatZlib zFormat = 0 // RFC 1950
+	zFormatGzip zFormat = 1 // RFC 1952
 )
 
 // Codec compresses and decompresses with chosen settings. The zero Codec
@@ -59,8 +50,10 @@ var (
 // level 6, no output limit. A Codec is a plain value, safe for concurrent
 // use.
 //
-// The C zlib state and buffers are pooled and reused from call to call:
-// between descriptors a call allocates nothing on the Go heap.
+// With the C core (Linux with cgo) the zlib state and buffers are pooled
+// and reused from call to call: between descriptors a call allocates
+// nothing on the Go heap. Elsewhere the same formats, errors and header
+// handling come from a Go implementation (see Implementation).
 type Codec struct {
 	// Level is the compression level: BestSpeed (1) to BestCompression
 	// (9), HuffmanOnly (-2), or 0 or DefaultCompression (-1) for zlib's
@@ -163,49 +156,4 @@ func (c Codec) level() (int, error) {
 		return c.Level, nil
 	}
 	return 0, fmt.Errorf("kpipe: invalid compression level %d: want 1 to 9, 0 or -1 (default), or -2 (Huffman only)", c.Level)
-}
-
-func (c Codec) compress(dst io.Writer, src io.Reader, format zFormat, hdr *GzipHeader) (int64, error) {
-	level, err := c.level()
-	if err != nil {
-		return 0, err
-	}
-	zs, err := getZ(zCompress)
-	if err != nil {
-		return 0, err
-	}
-	defer putZ(zs)
-	var ch *C.kp_gz_header
-	if hdr != nil && format == zFormatGzip {
-		if ch, err = zs.setHeader(hdr); err != nil {
-			return 0, err
-		}
-	}
-	if st := zs.reset(format, level, -1, ch); st < 0 {
-		return 0, zs.resetErr(st)
-	}
-	err = zs.transfer(dst, src)
-	return zs.written, err
-}
-
-func (c Codec) decompress(dst io.Writer, src io.Reader, format zFormat, hdr *GzipHeader) (int64, error) {
-	maxOut := c.MaxOutput
-	if maxOut <= 0 {
-		maxOut = -1
-	}
-	zs, err := getZ(zDecompress)
-	if err != nil {
-		return 0, err
-	}
-	defer putZ(zs)
-	if st := zs.reset(format, DefaultCompression, maxOut, nil); st < 0 {
-		return 0, zs.resetErr(st)
-	}
-	err = zs.transfer(dst, src)
-	if hdr != nil {
-		if ch, ok := zs.readHeader(); ok {
-			fillHeader(hdr, ch)
-		}
-	}
-	return zs.written, err
 }

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package kpipe
 
 /*
@@ -58,14 +60,6 @@ type zMode int
 const (
 	zCompress   zMode = C.KP_Z_COMPRESS
 	zDecompress zMode = C.KP_Z_DECOMPRESS
-)
-
-// zFormat is enum kp_z_format.
-type zFormat int
-
-const (
-	zFormatZlib zFormat = C.KP_Z_ZLIB
-	zFormatGzip zFormat = C.KP_Z_GZIP
 )
 
 // zstream is a C kp_z with what the Go side keeps next to it, reused call
@@ -311,10 +305,4 @@ func (zs *zstream) stepOp(srcFD, dstFD int) ioResult {
 	}
 	r.eof = zs.status == zDone
 	return r
-}
-
-// isMemory reports whether the endpoint has no descriptor: the memory side
-// of an opZlib.
-func (e *endpoint) isMemory() bool {
-	return e.file == nil && e.tcp == nil && e.unix == nil && e.conn == nil && !e.raw
 }

@@ -20,8 +20,9 @@ kp_io kp_copy_range(int in, int out, int64_t limit)
 {
 	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
 	while (limit < 0 || io.moved < limit) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL,
-					    next_len(limit, io.moved, KP_MAX_REQUEST), 0);
+		ssize_t n = copy_file_range(
+			in, NULL, out, NULL,
+			next_len(limit, io.moved, KP_MAX_REQUEST), 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -35,19 +35,19 @@ enum kp_side {
 /* The outcome of a call that moves data until it cannot go on. */
 typedef struct kp_io {
 	int64_t moved; /* bytes written to the destination by this call */
-	int err;       /* 0, or the errno that stopped the call (EAGAIN: would block) */
-	int eof;       /* 1 when the source reported end of input */
-	int side;      /* with EAGAIN: enum kp_side, the side to wait for */
+	int err; /* 0, or the errno that stopped the call (EAGAIN: would block) */
+	int eof;  /* 1 when the source reported end of input */
+	int side; /* with EAGAIN: enum kp_side, the side to wait for */
 } kp_io;
 
 /* What fstat says an fd is. */
 enum kp_fd_type {
 	KP_FD_OTHER = 0,
-	KP_FD_FILE = 1,   /* regular file */
-	KP_FD_PIPE = 2,   /* pipe or FIFO */
+	KP_FD_FILE = 1, /* regular file */
+	KP_FD_PIPE = 2, /* pipe or FIFO */
 	KP_FD_SOCKET = 3,
-	KP_FD_CHAR = 4,   /* character device */
-	KP_FD_BLOCK = 5   /* block device */
+	KP_FD_CHAR = 4, /* character device */
+	KP_FD_BLOCK = 5 /* block device */
 };
 
 /* ---- pipe.c: kernel pipes ---------------------------------------------- */
@@ -130,13 +130,25 @@ kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit);
 #define KP_URING_ASYNC_CANCEL (1u << 3)
 #define KP_URING_LINK_TIMEOUT (1u << 4)
 #define KP_URING_ALL_NEEDED                                                    \
-	(KP_URING_SPLICE | KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL |          \
+	(KP_URING_SPLICE | KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL |         \
 	 KP_URING_LINK_TIMEOUT)
 
 /* Sets up a small ring, asks which operations it supports and tears it
  * down. Returns 0 and fills *ops, or -errno when io_uring cannot be set up
  * (EPERM under seccomp or io_uring_disabled, ENOSYS without the syscall). */
 int kp_uring_probe(unsigned int *ops);
+
+/* What kp_uring_compat_hide can hide, with the kernel that brought it. */
+#define KP_COMPAT_NO_PROBE (1u << 0)    /* IORING_REGISTER_PROBE, 5.6 */
+#define KP_COMPAT_NO_CQSIZE (1u << 1)   /* IORING_SETUP_CQSIZE, 5.5 */
+#define KP_COMPAT_NO_NODROP (1u << 2)   /* IORING_FEAT_NODROP, 5.5 */
+#define KP_COMPAT_NO_EXT_ARG (1u << 3)  /* IORING_FEAT_EXT_ARG, 5.11 */
+#define KP_COMPAT_NO_IOWQ_MAX (1u << 4) /* IOWQ_MAX_WORKERS, 5.15 */
+
+/* For tests: makes the rings and probes set up from now on see an older
+ * kernel, one without the KP_URING_* operations in ops and without the
+ * KP_COMPAT_* facilities in what; (0, 0) shows the real kernel again. */
+void kp_uring_compat_hide(unsigned int ops, unsigned int what);
 
 /* ---- ring.c: the double-splice engine on io_uring ----------------------- */
 
@@ -157,8 +169,9 @@ typedef struct kp_ring kp_ring;
 /* The end of one transfer, as kp_ring_run reports it. */
 typedef struct kp_done {
 	uint64_t token; /* the caller's token from kp_ring_start */
-	int64_t moved;  /* bytes delivered to dst (64-bit; never includes a negative result) */
-	int err;        /* 0: src reached end of input and everything was delivered;
+	/* bytes delivered to dst (64-bit; never includes a negative result) */
+	int64_t moved;
+	int err; /* 0: src reached end of input and everything was delivered;
 			   ECANCELED: kp_ring_cancel; ETIMEDOUT: idle timeout; else the errno */
 } kp_done;
 
@@ -180,7 +193,8 @@ int kp_ring_open(kp_ring **ring, unsigned entries, int pipe_size);
  * EBADF for an fd that is closed or not open for reading (src) or writing
  * (dst), EINVAL for a socket in blocking mode (its splices could wait in a
  * kernel worker). */
-int kp_ring_start(kp_ring *r, uint64_t token, int src, int dst, int64_t idle_ns);
+int kp_ring_start(kp_ring *r, uint64_t token, int src, int dst,
+		  int64_t idle_ns);
 
 /* Any thread: cancel a queued or running transfer. Its kp_done (ECANCELED,
  * or its natural end if that came first) is reported only once the kernel is
@@ -249,8 +263,8 @@ int kp_zlib_compatible(void);
 /* ---- zformat.c: zlib (RFC 1950) and gzip (RFC 1952) wrappers ------------ */
 
 /* Bounds kpipe puts on gzip header fields it reads (longer: KP_ZE_HEADER). */
-#define KP_GZ_NAME_MAX 4096    /* FNAME and FCOMMENT, NUL excluded */
-#define KP_GZ_EXTRA_MAX 65535  /* FEXTRA (the format's own bound) */
+#define KP_GZ_NAME_MAX 4096   /* FNAME and FCOMMENT, NUL excluded */
+#define KP_GZ_EXTRA_MAX 65535 /* FEXTRA (the format's own bound) */
 
 /* A gzip member header. Writing: the pointers are the caller's, name and
  * comment without NUL bytes (a NUL in them, or more than KP_GZ_NAME_MAX
@@ -259,16 +273,16 @@ int kp_zlib_compatible(void);
  * hcrc != 0 adds an FHCRC. Reading: the pointers point into the kp_z that
  * parsed the header and stay valid until that kp_z is reset or freed. */
 typedef struct kp_gz_header {
-	const uint8_t *name;    /* NULL: no FNAME */
+	const uint8_t *name; /* NULL: no FNAME */
 	uint32_t name_len;
 	const uint8_t *comment; /* NULL: no FCOMMENT */
 	uint32_t comment_len;
-	const uint8_t *extra;   /* NULL: no FEXTRA */
+	const uint8_t *extra; /* NULL: no FEXTRA */
 	uint32_t extra_len;
-	uint32_t mtime;         /* 0: none */
-	uint8_t os;             /* 255: unknown; kpipe writes 3 (Unix) by default */
+	uint32_t mtime; /* 0: none */
+	uint8_t os;     /* 255: unknown; kpipe writes 3 (Unix) by default */
 	uint8_t xfl;
-	uint8_t hcrc;           /* reading: 1 when the header carried an FHCRC */
+	uint8_t hcrc; /* reading: 1 when the header carried an FHCRC */
 } kp_gz_header;
 
 /* ---- zstream.c: deflate and inflate between fds and memory ------------- */
@@ -297,27 +311,36 @@ enum kp_z_format { KP_Z_ZLIB = 0, KP_Z_GZIP = 1 };
 
 /* kp_z_step results >= 0 */
 enum kp_z_status {
-	KP_Z_DONE = 0,        /* the stream is complete and all its output delivered */
-	KP_Z_NEED_INPUT = 1,  /* memory input used up: call again with more, or with in_eof */
-	KP_Z_HAVE_OUTPUT = 2, /* memory output ready: res->out, res->out_len (see kp_z_step) */
-	KP_Z_AGAIN = 3        /* an fd would block: res->side says which; call again once ready */
+	/* the stream is complete and all its output delivered */
+	KP_Z_DONE = 0,
+	/* memory input used up: call again with more, or with in_eof */
+	KP_Z_NEED_INPUT = 1,
+	/* memory output ready: res->out, res->out_len (see kp_z_step) */
+	KP_Z_HAVE_OUTPUT = 2,
+	/* an fd would block: res->side says which; call again once ready */
+	KP_Z_AGAIN = 3
 };
 
 /* kp_z_step errors: a negative errno (from read/write, or -ENOMEM), or one of
  * these, all below -4095 so that they never collide with an errno. */
-#define KP_ZE_HEADER (-5001)    /* bad magic, method, flags, header CRC, FDICT, field too long, trailing garbage */
-#define KP_ZE_CHECKSUM (-5002)  /* CRC-32, ISIZE or Adler-32 mismatch */
-#define KP_ZE_CORRUPT (-5003)   /* invalid deflate data */
-#define KP_ZE_TRUNCATED (-5004) /* end of input inside a stream (or an empty input) */
+/* bad magic, method, flags, header CRC, FDICT, field too long, trailing
+ * garbage */
+#define KP_ZE_HEADER (-5001)
+#define KP_ZE_CHECKSUM (-5002) /* CRC-32, ISIZE or Adler-32 mismatch */
+#define KP_ZE_CORRUPT (-5003)  /* invalid deflate data */
+/* end of input inside a stream (or an empty input) */
+#define KP_ZE_TRUNCATED (-5004)
 #define KP_ZE_TOO_LARGE (-5005) /* decompressed output would pass max_out */
 #define KP_ZE_STATE (-5006)     /* misuse: step after an error, bad arguments */
 
 typedef struct kp_z_result {
-	int64_t written;  /* bytes delivered to dst by this call (fd or memory) */
+	int64_t written; /* bytes delivered to dst by this call (fd or memory) */
 	int64_t consumed; /* bytes of the memory input taken by this call */
-	const uint8_t *out; /* KP_Z_HAVE_OUTPUT: output to deliver (in the kp_z, or the caller's out) */
+	/* KP_Z_HAVE_OUTPUT: output to deliver (in the kp_z, or the caller's
+	 * out) */
+	const uint8_t *out;
 	int64_t out_len;
-	int side;         /* KP_Z_AGAIN: enum kp_side to wait for; on a -errno
+	int side; /* KP_Z_AGAIN: enum kp_side to wait for; on a -errno
 			     error: the side whose read or write failed */
 } kp_z_result;
 

@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kp_uring.h"
 #include "kpipe.h"
 #include "kpipe_compat.h"
 
@@ -60,8 +61,9 @@ enum ring_kind {
 	RING_SRC_SPLICE = 2,
 	RING_DST_POLL = 3,
 	RING_DST_SPLICE = 4,
-	RING_WAKE = 5,   /* the eventfd poll */
-	RING_CANCEL = 6, /* an ASYNC_CANCEL of ours; its result does not matter */
+	RING_WAKE = 5, /* the eventfd poll */
+	/* an ASYNC_CANCEL of ours; its result does not matter */
+	RING_CANCEL = 6,
 };
 #define RING_KIND_MASK ((uint64_t)7)
 
@@ -106,22 +108,24 @@ struct ring_xfer {
 	int64_t idle_ns; /* 0: no idle timeout */
 	int64_t last_ns; /* CLOCK_MONOTONIC time of the last progress */
 	int err;         /* why the transfer ends (valid once ending) */
-	int src_ops;     /* ops in flight on the src side: poll + splice, or splice */
+	/* ops in flight on the src side: poll + splice, or splice */
+	int src_ops;
 	int dst_ops;
-	unsigned src_poll : 1;  /* src can make a splice wait: poll it first */
+	unsigned src_poll : 1; /* src can make a splice wait: poll it first */
 	unsigned dst_poll : 1;
-	unsigned src_eof : 1;   /* src returned 0 */
-	unsigned src_full : 1;  /* src splice found the pipe full: wait for dst */
-	unsigned ending : 1;    /* no new ops; report when none is in flight */
+	unsigned src_eof : 1; /* src returned 0 */
+	/* src splice found the pipe full: wait for dst */
+	unsigned src_full : 1;
+	unsigned ending : 1; /* no new ops; report when none is in flight */
 	unsigned src_cancelled : 1;
 	unsigned dst_cancelled : 1;
-	unsigned queued : 1;    /* on the to-sync list */
-	unsigned live : 1;      /* in the hash, live list (and maybe heap) */
-	size_t heap_idx;        /* SIZE_MAX: not in the idle heap */
-	int64_t heap_key;       /* deadline the heap orders by (may be early) */
-	struct ring_xfer *hnext;        /* token hash chain */
-	struct ring_xfer *prev, *next;  /* live list */
-	struct ring_xfer *qnext;        /* to-sync list, then done list */
+	unsigned queued : 1; /* on the to-sync list */
+	unsigned live : 1;   /* in the hash, live list (and maybe heap) */
+	size_t heap_idx;     /* SIZE_MAX: not in the idle heap */
+	int64_t heap_key;    /* deadline the heap orders by (may be early) */
+	struct ring_xfer *hnext;       /* token hash chain */
+	struct ring_xfer *prev, *next; /* live list */
+	struct ring_xfer *qnext;       /* to-sync list, then done list */
 };
 
 enum ring_req_kind { RING_REQ_START, RING_REQ_CANCEL, RING_REQ_WORKERS };
@@ -129,8 +133,8 @@ enum ring_req_kind { RING_REQ_START, RING_REQ_CANCEL, RING_REQ_WORKERS };
 struct ring_req {
 	int kind;
 	uint64_t token;
-	struct ring_xfer *x;   /* RING_REQ_START */
-	unsigned workers[2];   /* RING_REQ_WORKERS */
+	struct ring_xfer *x; /* RING_REQ_START */
+	unsigned workers[2]; /* RING_REQ_WORKERS */
 };
 
 struct ring_list {
@@ -154,14 +158,14 @@ struct kp_ring {
 	int ring_ok;
 	struct ring_req *work; /* the request array being processed */
 	size_t capwork;
-	int ran;          /* kp_ring_run was called */
-	int wait_ppoll;   /* kp_ring_set_wait_poll */
-	int shutdown;     /* the ring thread saw the shutdown request */
-	int wake_armed;   /* the eventfd poll is in flight */
-	int wake_fired;   /* the eventfd poll completed: drain the queue */
-	int64_t now;      /* CLOCK_MONOTONIC ns, refreshed each round */
-	int pipe_size;    /* asked for when opening a pipe (0: default) */
-	int best_cap;     /* the largest capacity granted: smaller ones (growth
+	int ran;        /* kp_ring_run was called */
+	int wait_ppoll; /* kp_ring_set_wait_poll */
+	int shutdown;   /* the ring thread saw the shutdown request */
+	int wake_armed; /* the eventfd poll is in flight */
+	int wake_fired; /* the eventfd poll completed: drain the queue */
+	int64_t now;    /* CLOCK_MONOTONIC ns, refreshed each round */
+	int pipe_size;  /* asked for when opening a pipe (0: default) */
+	int best_cap;   /* the largest capacity granted: smaller ones (growth
 			     refused) are not pooled */
 	struct ring_pipe pool[RING_POOL_MAX];
 	int npool;
@@ -172,15 +176,16 @@ struct kp_ring {
 	size_t nbuckets;
 	struct ring_xfer **heap;
 	size_t nheap, capheap;
-	struct ring_list tosync; /* transfers whose ops must be brought in line */
-	struct ring_list done;   /* finished transfers not yet reported */
+	/* transfers whose ops must be brought in line */
+	struct ring_list tosync;
+	struct ring_list done; /* finished transfers not yet reported */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
 
-#define RING_STAT_ADD(r, field, n) \
+#define RING_STAT_ADD(r, field, n)                                             \
 	__atomic_add_fetch(&(r)->st.field, (uint64_t)(n), __ATOMIC_RELAXED)
-#define RING_STAT_SUB(r, field, n) \
+#define RING_STAT_SUB(r, field, n)                                             \
 	__atomic_sub_fetch(&(r)->st.field, (uint64_t)(n), __ATOMIC_RELAXED)
 
 static int64_t ring_clock(void)
@@ -584,7 +589,8 @@ static void ring_prep_side(kp_ring *r, struct ring_xfer *x, int src_side)
 		sqe = ring_sqe(r);
 		io_uring_prep_poll_add(sqe, fd, src_side ? POLLIN : POLLOUT);
 		io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK);
-		sqe->user_data = ring_tag(x, src_side ? RING_SRC_POLL : RING_DST_POLL);
+		sqe->user_data =
+			ring_tag(x, src_side ? RING_SRC_POLL : RING_DST_POLL);
 	}
 	sqe = ring_sqe(r);
 	if (src_side) {
@@ -840,7 +846,7 @@ static void ring_apply_workers(kp_ring *r, const unsigned workers[2])
 	unsigned v[2] = { workers[0], workers[1] };
 
 	/* Kernels before 5.15 lack the limit (EINVAL): nothing to do. */
-	if (io_uring_register_iowq_max_workers(&r->ring, v) == 0)
+	if (kp_uring_max_workers(&r->ring, v) == 0)
 		RING_STAT_ADD(r, worker_limits, 1);
 }
 
@@ -933,29 +939,33 @@ int kp_ring_open(kp_ring **ringp, unsigned entries, int pipe_size)
 	}
 
 	/* A roomy CQ: each transfer can have four ops in flight. Kernels
-	 * without IORING_SETUP_CQSIZE get the default. */
+	 * without IORING_SETUP_CQSIZE (before 5.5) get the default. */
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_CQSIZE;
 	p.cq_entries = entries * 4 < 1024 ? 1024 : entries * 4;
-	ret = io_uring_queue_init_params(entries, &r->ring, &p);
+	ret = kp_uring_init(entries, &r->ring, &p);
 	if (ret == -EINVAL) {
 		memset(&p, 0, sizeof(p));
-		ret = io_uring_queue_init_params(entries, &r->ring, &p);
+		ret = kp_uring_init(entries, &r->ring, &p);
 	}
 	if (ret < 0)
 		goto fail;
 	r->ring_ok = 1;
 
-	struct io_uring_probe *probe = io_uring_get_probe_ring(&r->ring);
-	if (probe == NULL) {
+	/* The number of ops in flight is not bounded by the CQ's size: a
+	 * kernel that drops CQEs on overflow (before 5.5) would lose
+	 * transfers. */
+	if (!(p.features & IORING_FEAT_NODROP)) {
 		ret = -ENOSYS;
 		goto fail;
 	}
-	int ok = io_uring_opcode_supported(probe, IORING_OP_SPLICE) &&
-		 io_uring_opcode_supported(probe, IORING_OP_POLL_ADD) &&
-		 io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL);
-	io_uring_free_probe(probe);
-	if (!ok) {
+	const unsigned int need = KP_URING_SPLICE | KP_URING_POLL_ADD |
+				  KP_URING_ASYNC_CANCEL;
+	unsigned int ops;
+	ret = kp_uring_ops(&r->ring, &ops);
+	if (ret < 0)
+		goto fail;
+	if ((ops & need) != need) {
 		ret = -ENOSYS;
 		goto fail;
 	}

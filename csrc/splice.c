@@ -22,7 +22,8 @@ int64_t kp_splice(int in, int out, int64_t len, unsigned int flags)
 	if (len <= 0)
 		return 0;
 	for (;;) {
-		ssize_t n = splice(in, NULL, out, NULL, request_len(len), flags);
+		ssize_t n =
+			splice(in, NULL, out, NULL, request_len(len), flags);
 		if (n >= 0)
 			return (int64_t)n;
 		if (errno != EINTR)

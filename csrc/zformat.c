@@ -269,8 +269,8 @@ static int zlib_fixed_byte(struct kp_zhead *p, uint8_t b)
 
 /* FNAME or FCOMMENT: bytes up to the NUL, bounded so that a stream without
  * a NUL cannot make kpipe buffer without end. */
-static int text_byte(struct kp_zhead *p, uint8_t *buf, uint32_t *len,
-		     uint8_t b, int this_stage)
+static int text_byte(struct kp_zhead *p, uint8_t *buf, uint32_t *len, uint8_t b,
+		     int this_stage)
 {
 	if (b == 0) {
 		if (p->keep)

@@ -12,10 +12,10 @@
 #include "kpipe.h"
 
 /* Fixed sizes of the wrappers. */
-#define KP_GZ_FIXED_LEN 10   /* ID1 ID2 CM FLG MTIME(4) XFL OS */
-#define KP_GZ_TRAILER_LEN 8  /* CRC-32, ISIZE, both little-endian */
-#define KP_ZL_HEADER_LEN 2   /* CMF FLG */
-#define KP_ZL_TRAILER_LEN 4  /* Adler-32, big-endian */
+#define KP_GZ_FIXED_LEN 10  /* ID1 ID2 CM FLG MTIME(4) XFL OS */
+#define KP_GZ_TRAILER_LEN 8 /* CRC-32, ISIZE, both little-endian */
+#define KP_ZL_HEADER_LEN 2  /* CMF FLG */
+#define KP_ZL_TRAILER_LEN 4 /* Adler-32, big-endian */
 
 /* Results of the parsers' feed functions besides the KP_ZE_* errors. */
 #define KP_ZP_MORE 0 /* every byte given was taken; the part is not complete */
@@ -51,11 +51,11 @@ void kp_zf_zlib_trailer(uint32_t adler, uint8_t out[KP_ZL_TRAILER_LEN]);
  * trailing garbage never waits for more input).
  */
 struct kp_zhead {
-	int format;    /* enum kp_z_format */
-	int keep;      /* store name, comment and extra (else only check them) */
-	int stage;     /* where in the header the next byte goes */
-	uint32_t pos;  /* bytes taken in the current stage */
-	uint32_t crc;  /* CRC-32 of the header bytes before FHCRC */
+	int format;   /* enum kp_z_format */
+	int keep;     /* store name, comment and extra (else only check them) */
+	int stage;    /* where in the header the next byte goes */
+	uint32_t pos; /* bytes taken in the current stage */
+	uint32_t crc; /* CRC-32 of the header bytes before FHCRC */
 	uint8_t fixed[KP_GZ_FIXED_LEN];
 	uint8_t hcrc[2];
 	uint32_t xlen;

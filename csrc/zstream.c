@@ -25,42 +25,43 @@
 enum zkind { ZK_NONE, ZK_DEFLATE, ZK_INFLATE };
 
 enum zphase {
-	PH_NONE,    /* never reset, or the last reset failed */
-	PH_HEADER,  /* compress: emit the header; decompress: parse one */
-	PH_BODY,    /* deflate or inflate */
+	PH_NONE,   /* never reset, or the last reset failed */
+	PH_HEADER, /* compress: emit the header; decompress: parse one */
+	PH_BODY,   /* deflate or inflate */
 	PH_TRAILER, /* compress: emit the trailer; decompress: parse and check it */
-	PH_NEXT,    /* decompress: a member or stream is complete; what follows? */
-	PH_END,     /* all produced: deliver what is held, then report DONE */
-	PH_DONE,    /* DONE reported */
-	PH_DEAD     /* an error reported */
+	PH_NEXT, /* decompress: a member or stream is complete; what follows? */
+	PH_END,  /* all produced: deliver what is held, then report DONE */
+	PH_DONE, /* DONE reported */
+	PH_DEAD  /* an error reported */
 };
 
 struct kp_z {
-	z_stream zs;   /* next_in and next_out are NULL between calls */
-	int zkind;     /* enum zkind: which zlib state zs holds */
-	int zlevel;    /* the level the deflate state is set up for */
+	z_stream zs; /* next_in and next_out are NULL between calls */
+	int zkind;   /* enum zkind: which zlib state zs holds */
+	int zlevel;  /* the level the deflate state is set up for */
 	int mode, format, level, phase;
 	int64_t max_out;
 	size_t bufsize;
 
 	uint8_t *inbuf; /* fd input: inbuf[in_pos..in_end) not yet used */
 	size_t in_pos, in_end;
-	int src_eof;    /* the source fd returned a 0-byte read */
+	int src_eof; /* the source fd returned a 0-byte read */
 
 	uint8_t *outbuf; /* the output window when it is the kp_z's own */
-	size_t out_pos, out_end; /* window[out_pos..out_end) not yet delivered */
+	size_t out_pos,
+		out_end; /* window[out_pos..out_end) not yet delivered */
 
-	uint8_t *pend;  /* compress: header or trailer bytes still to emit */
+	uint8_t *pend; /* compress: header or trailer bytes still to emit */
 	size_t pend_cap, pend_pos, pend_end;
 
-	int more_out;   /* the last zlib call filled the output: it may hold more */
+	int more_out; /* the last zlib call filled the output: it may hold more */
 	uint32_t check; /* CRC-32 (gzip) or Adler-32 (zlib) of the data */
 	uint32_t isize; /* uncompressed bytes mod 2^32 (gzip) */
 	int64_t in_total, out_total;
 	int64_t produced; /* decompressed bytes, for max_out */
 
-	int have_first;       /* decompress gzip: first member's header parsed */
-	kp_gz_header first;   /* that header; pointers into head */
+	int have_first;     /* decompress gzip: first member's header parsed */
+	kp_gz_header first; /* that header; pointers into head */
 	struct kp_ztrail trail;
 	struct kp_zhead head; /* large (the field buffers): last */
 };
@@ -75,7 +76,7 @@ struct step {
 	int in_eof;
 	uint8_t *win; /* the output window: z->outbuf or the caller's out */
 	size_t wcap;
-	int stalls;   /* zlib calls in a row that moved nothing */
+	int stalls; /* zlib calls in a row that moved nothing */
 	kp_z_result *res;
 };
 
@@ -150,8 +151,8 @@ static int init_deflate(kp_z *z, int level)
 
 	end_zlib(z);
 	memset(&z->zs, 0, sizeof(z->zs));
-	zr = deflateInit2(&z->zs, zlib_level(level), Z_DEFLATED, RAW_WINDOW_BITS,
-			  MEM_LEVEL, zlib_strategy(level));
+	zr = deflateInit2(&z->zs, zlib_level(level), Z_DEFLATED,
+			  RAW_WINDOW_BITS, MEM_LEVEL, zlib_strategy(level));
 	if (zr != Z_OK)
 		return zlib_init_error(zr);
 	z->zkind = ZK_DEFLATE;
@@ -448,8 +449,8 @@ static int run_deflate(struct step *s)
 	size_t n = in_avail(s), room = win_space(s);
 	const uint8_t *ip = in_ptr(s);
 	/* Z_FINISH only once every remaining byte is in this call. */
-	int all_in = in_ended(s) && (s->src >= 0 || (int64_t)n ==
-							     s->in_len - s->in_off);
+	int all_in = in_ended(s) &&
+		     (s->src >= 0 || (int64_t)n == s->in_len - s->in_off);
 	int zr;
 
 	z->zs.next_in = (Bytef *)(uintptr_t)ip;

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command kpipe moves data between files, pipes and sockets with the kpipe
 // library, so that the bytes never pass through the program's memory.
 //

@@ -94,13 +94,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 static const char *kp_error(int r)
 {
 	switch (r) {
-	case KP_ZE_HEADER: return "bad header or trailing garbage";
-	case KP_ZE_CHECKSUM: return "checksum mismatch";
-	case KP_ZE_CORRUPT: return "corrupt deflate data";
-	case KP_ZE_TRUNCATED: return "truncated input";
-	case KP_ZE_TOO_LARGE: return "output too large";
-	case KP_ZE_STATE: return "misuse";
-	default: return r < 0 ? strerror(-r) : "unexpected status";
+	case KP_ZE_HEADER:
+		return "bad header or trailing garbage";
+	case KP_ZE_CHECKSUM:
+		return "checksum mismatch";
+	case KP_ZE_CORRUPT:
+		return "corrupt deflate data";
+	case KP_ZE_TRUNCATED:
+		return "truncated input";
+	case KP_ZE_TOO_LARGE:
+		return "output too large";
+	case KP_ZE_STATE:
+		return "misuse";
+	default:
+		return r < 0 ? strerror(-r) : "unexpected status";
 	}
 }
 
@@ -232,10 +239,9 @@ static int run_bare(const struct opts *o, int64_t *in, int64_t *out)
 	if (o->decompress)
 		zr = inflateInit2(&zs, 31);
 	else
-		zr = deflateInit2(&zs, o->level == -2 ? -1 : o->level,
-				  Z_DEFLATED, 31, 8,
-				  o->level == -2 ? Z_HUFFMAN_ONLY
-						 : Z_DEFAULT_STRATEGY);
+		zr = deflateInit2(
+			&zs, o->level == -2 ? -1 : o->level, Z_DEFLATED, 31, 8,
+			o->level == -2 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY);
 	if (zr != Z_OK)
 		goto out;
 	if (o->decompress) {
@@ -271,8 +277,10 @@ int main(int argc, char **argv)
 	double t0 = now();
 	r = o.bare ? run_bare(&o, &in, &out) : run_kp(&o, &in, &out);
 	double dt = now() - t0;
-	fprintf(stderr, "%s %s: in %" PRId64 " out %" PRId64 " %.3f s %.1f MB/s\n",
+	fprintf(stderr,
+		"%s %s: in %" PRId64 " out %" PRId64 " %.3f s %.1f MB/s\n",
 		o.bare ? "bare" : "kp_z", o.decompress ? "gunzip" : "gzip", in,
-		out, dt, dt > 0 ? (double)(o.decompress ? out : in) / dt / 1e6 : 0);
+		out, dt,
+		dt > 0 ? (double)(o.decompress ? out : in) / dt / 1e6 : 0);
 	return r;
 }

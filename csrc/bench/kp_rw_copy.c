@@ -52,7 +52,8 @@ int main(int argc, char **argv)
 		char *end;
 		long long v = strtoll(argv[3], &end, 0);
 		if (*end != '\0' || v <= 0 || v > KP_MAX_REQUEST) {
-			fprintf(stderr, "kp_rw_copy: bad BUFSIZE %s\n", argv[3]);
+			fprintf(stderr, "kp_rw_copy: bad BUFSIZE %s\n",
+				argv[3]);
 			return 2;
 		}
 		bufsize = v;
@@ -89,7 +90,8 @@ int main(int argc, char **argv)
 		ret = fail(argv[2], errno);
 	else
 		printf("kp_rw_copy bytes=%" PRId64 " seconds=%.6f MBps=%.1f "
-		       "buffer=%" PRId64 "\n", io.moved, secs,
+		       "buffer=%" PRId64 "\n",
+		       io.moved, secs,
 		       secs > 0 ? (double)io.moved / secs / 1e6 : 0.0, bufsize);
 	if (close(dst) < 0 && ret == 0)
 		ret = fail(argv[2], errno);

@@ -51,7 +51,8 @@ int main(int argc, char **argv)
 		char *end;
 		long v = strtol(argv[3], &end, 0);
 		if (*end != '\0' || v <= 0 || v > (1L << 30)) {
-			fprintf(stderr, "kp_splice_copy: bad PIPESIZE %s\n", argv[3]);
+			fprintf(stderr, "kp_splice_copy: bad PIPESIZE %s\n",
+				argv[3]);
 			return 2;
 		}
 		size = (int)v;
@@ -106,9 +107,11 @@ int main(int argc, char **argv)
 	if (ret == 0 && ftruncate(dst, (off_t)total) < 0)
 		ret = fail(argv[2], errno);
 	if (ret == 0)
-		printf("kp_splice_copy bytes=%" PRId64 " seconds=%.6f MBps=%.1f "
-		       "pipe=%d\n", total, secs,
-		       secs > 0 ? (double)total / secs / 1e6 : 0.0, cap);
+		printf("kp_splice_copy bytes=%" PRId64
+		       " seconds=%.6f MBps=%.1f "
+		       "pipe=%d\n",
+		       total, secs, secs > 0 ? (double)total / secs / 1e6 : 0.0,
+		       cap);
 	r = kp_pipe_close(fds);
 	if (r < 0 && ret == 0)
 		ret = fail("close pipe", -r);

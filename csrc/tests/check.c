@@ -68,16 +68,28 @@ int check_i64(int64_t a, int64_t b, enum check_op op, const char *ea,
 	int ok = 0;
 
 	switch (op) {
-	case CHECK_OP_EQ: ok = a == b; break;
-	case CHECK_OP_NE: ok = a != b; break;
-	case CHECK_OP_LT: ok = a < b; break;
-	case CHECK_OP_LE: ok = a <= b; break;
-	case CHECK_OP_GT: ok = a > b; break;
-	case CHECK_OP_GE: ok = a >= b; break;
+	case CHECK_OP_EQ:
+		ok = a == b;
+		break;
+	case CHECK_OP_NE:
+		ok = a != b;
+		break;
+	case CHECK_OP_LT:
+		ok = a < b;
+		break;
+	case CHECK_OP_LE:
+		ok = a <= b;
+		break;
+	case CHECK_OP_GT:
+		ok = a > b;
+		break;
+	case CHECK_OP_GE:
+		ok = a >= b;
+		break;
 	}
 	if (!ok)
-		check_failf(file, line, "%s %s %s: %" PRId64 " vs %" PRId64,
-			    ea, names[op], eb, a, b);
+		check_failf(file, line, "%s %s %s: %" PRId64 " vs %" PRId64, ea,
+			    names[op], eb, a, b);
 	return ok;
 }
 
@@ -91,8 +103,8 @@ int check_str(const char *a, const char *b, const char *ea, const char *eb,
 	return 0;
 }
 
-int check_errno_result(int64_t r, int want, const char *expr,
-		       const char *file, int line)
+int check_errno_result(int64_t r, int want, const char *expr, const char *file,
+		       int line)
 {
 	if (want == 0 && r >= 0)
 		return 1;
@@ -102,8 +114,8 @@ int check_errno_result(int64_t r, int want, const char *expr,
 		check_failf(file, line, "%s: %" PRId64 " (%s: %s), want >= 0",
 			    expr, r, errname((int)-r), strerror((int)-r));
 	else if (r < 0)
-		check_failf(file, line, "%s: %" PRId64 " (%s), want -%s",
-			    expr, r, errname((int)-r), errname(want));
+		check_failf(file, line, "%s: %" PRId64 " (%s), want -%s", expr,
+			    r, errname((int)-r), errname(want));
 	else
 		check_failf(file, line, "%s: %" PRId64 ", want -%s", expr, r,
 			    errname(want));

@@ -31,9 +31,11 @@ struct check_case {
 	void (*fn)(void);
 };
 
+/* clang-format off */
 #define CHECK_CASE(fn) { #fn, fn }
+/* clang-format on */
 #define CHECK_MAIN(argc, argv, cases)                                          \
-	check_main(__FILE__, (argc), (argv), (cases),                         \
+	check_main(__FILE__, (argc), (argv), (cases),                          \
 		   sizeof(cases) / sizeof((cases)[0]))
 
 int check_main(const char *suite, int argc, char **argv,
@@ -42,16 +44,22 @@ int check_main(const char *suite, int argc, char **argv,
 /* The number of checks that failed so far. */
 extern int check_failures;
 
-enum check_op { CHECK_OP_EQ, CHECK_OP_NE, CHECK_OP_LT, CHECK_OP_LE,
-		CHECK_OP_GT, CHECK_OP_GE };
+enum check_op {
+	CHECK_OP_EQ,
+	CHECK_OP_NE,
+	CHECK_OP_LT,
+	CHECK_OP_LE,
+	CHECK_OP_GT,
+	CHECK_OP_GE
+};
 
 int check_true(int ok, const char *expr, const char *file, int line);
 int check_i64(int64_t a, int64_t b, enum check_op op, const char *ea,
 	      const char *eb, const char *file, int line);
 int check_str(const char *a, const char *b, const char *ea, const char *eb,
 	      const char *file, int line);
-int check_errno_result(int64_t r, int want, const char *expr,
-		       const char *file, int line);
+int check_errno_result(int64_t r, int want, const char *expr, const char *file,
+		       int line);
 int check_sys(int64_t r, const char *expr, const char *file, int line);
 void check_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void check_failf(const char *file, int line, const char *fmt, ...)
@@ -70,7 +78,8 @@ void check_failf(const char *file, int line, const char *fmt, ...)
 /* r is a kpipe result: >= 0, or -errno. */
 #define CHECK_OK(r) check_errno_result((int64_t)(r), 0, #r, __FILE__, __LINE__)
 /* r is a kpipe result that must be exactly -e. */
-#define CHECK_ERR(r, e) check_errno_result((int64_t)(r), (e), #r, __FILE__, __LINE__)
+#define CHECK_ERR(r, e)                                                        \
+	check_errno_result((int64_t)(r), (e), #r, __FILE__, __LINE__)
 /* r is a libc result: -1 with errno on failure. */
 #define CHECK_SYS(r) check_sys((int64_t)(r), #r, __FILE__, __LINE__)
 #define CHECK_FAIL(...) check_failf(__FILE__, __LINE__, __VA_ARGS__)

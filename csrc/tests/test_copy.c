@@ -142,8 +142,11 @@ out:
 static void test_copy_range_huge_limit(void)
 {
 	static const int64_t limits[] = {
-		((int64_t)1 << 31) + 1, (int64_t)1 << 32, ((int64_t)1 << 32) + 5,
-		KP_MAX_REQUEST + 1, INT64_MAX,
+		((int64_t)1 << 31) + 1,
+		(int64_t)1 << 32,
+		((int64_t)1 << 32) + 5,
+		KP_MAX_REQUEST + 1,
+		INT64_MAX,
 	};
 	const int64_t size = 300000;
 	int src = stream_file(size, 13), dst = check_tmpfile();
@@ -302,10 +305,12 @@ static void sendfile_in_rounds(int64_t limit)
 
 	check_hash_init(&got);
 	if (src < 0 ||
-	    !CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				  0, sv)))
+	    !CHECK_SYS(socketpair(AF_UNIX,
+				  SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+				  sv)))
 		goto out;
-	CHECK_SYS(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
+	CHECK_SYS(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
+			     sizeof(small)));
 	for (;;) {
 		if (!CHECK_LT(rounds++, 100000))
 			break;

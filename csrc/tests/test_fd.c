@@ -246,8 +246,9 @@ static void test_ready_socket_and_file(void)
 {
 	int sv[2] = { -1, -1 };
 
-	if (CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				0, sv))) {
+	if (CHECK_SYS(socketpair(AF_UNIX,
+				 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+				 sv))) {
 		CHECK_EQ(kp_fd_ready(sv[0], sv[0]), KP_SIDE_DST);
 		CHECK_EQ(write(sv[1], "hi", 2), 2);
 		CHECK_EQ(kp_fd_ready(sv[0], sv[0]), KP_SIDE_SRC | KP_SIDE_DST);

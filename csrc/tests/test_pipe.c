@@ -102,7 +102,8 @@ static void test_size_growth(void)
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		int fds[2] = { -1, -1 }, granted = -1;
 
-		if (!CHECK_OK(kp_pipe_open(fds, (int)(i & 1), sizes[i], &granted)))
+		if (!CHECK_OK(kp_pipe_open(fds, (int)(i & 1), sizes[i],
+					   &granted)))
 			continue;
 		CHECK_GE(granted, sizes[i]);
 		CHECK_EQ(kp_pipe_size(fds[0]), granted);

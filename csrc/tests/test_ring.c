@@ -63,7 +63,8 @@ static void gen(uint64_t seed, int64_t off, unsigned char *buf, size_t len)
 
 	while (i < len) {
 		int64_t o = off + (int64_t)i;
-		uint64_t word = mix64(seed * 0x9E3779B97F4A7C15ULL + (uint64_t)(o >> 3));
+		uint64_t word = mix64(seed * 0x9E3779B97F4A7C15ULL +
+				      (uint64_t)(o >> 3));
 		for (int b = (int)(o & 7); b < 8 && i < len; b++)
 			buf[i++] = (unsigned char)(word >> (8 * b));
 	}
@@ -75,8 +76,9 @@ static void gen_hash(uint64_t seed, int64_t size, struct check_hash *hs)
 
 	check_hash_init(hs);
 	for (int64_t off = 0; off < size;) {
-		size_t n = size - off < (int64_t)sizeof(buf) ? (size_t)(size - off)
-							   : sizeof(buf);
+		size_t n = size - off < (int64_t)sizeof(buf)
+				   ? (size_t)(size - off)
+				   : sizeof(buf);
 		gen(seed, off, buf, n);
 		check_hash_add(hs, buf, n);
 		off += (int64_t)n;
@@ -89,8 +91,9 @@ static int gen_write(int fd, uint64_t seed, int64_t size)
 	unsigned char buf[64 * KIB];
 
 	for (int64_t off = 0; off < size;) {
-		size_t n = size - off < (int64_t)sizeof(buf) ? (size_t)(size - off)
-							   : sizeof(buf);
+		size_t n = size - off < (int64_t)sizeof(buf)
+				   ? (size_t)(size - off)
+				   : sizeof(buf);
 		gen(seed, off, buf, n);
 		int r = check_write_all(fd, buf, n);
 		if (r < 0)
@@ -131,7 +134,8 @@ static int task_count(int *iou_workers)
 		if (e->d_name[0] == '.')
 			continue;
 		n++;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			if (read(fd, comm, sizeof(comm) - 1) > 0 &&
@@ -189,7 +193,8 @@ static void *runner_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			if (run->n == run->cap) {
 				size_t cap = run->cap ? run->cap * 2 : 64;
-				kp_done *p = realloc(run->done, cap * sizeof(*p));
+				kp_done *p =
+					realloc(run->done, cap * sizeof(*p));
 				if (p == NULL)
 					abort();
 				run->done = p;
@@ -288,7 +293,8 @@ static int runner_wait(struct runner *run, uint64_t token, double seconds,
 	deadline_after(&dl, seconds);
 	pthread_mutex_lock(&run->mu);
 	while (!(found = find_locked(run, token, out)) && !run->exited) {
-		if (pthread_cond_timedwait(&run->cv, &run->mu, &dl) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&run->cv, &run->mu, &dl) ==
+		    ETIMEDOUT)
 			break;
 	}
 	pthread_mutex_unlock(&run->mu);
@@ -316,8 +322,9 @@ static void runner_free(struct runner *run)
 	for (size_t i = 0; i < run->n; i++) {
 		for (size_t j = i + 1; j < run->n; j++) {
 			if (run->done[i].token == run->done[j].token)
-				CHECK_FAIL("token %llu reported twice",
-					   (unsigned long long)run->done[i].token);
+				CHECK_FAIL(
+					"token %llu reported twice",
+					(unsigned long long)run->done[i].token);
 		}
 	}
 	kp_ring_close(run->r);
@@ -359,7 +366,7 @@ static uint64_t stat_wait(kp_ring *r, size_t off, uint64_t want)
 	return v;
 }
 
-#define STAT_WAIT(r, field, want) \
+#define STAT_WAIT(r, field, want)                                              \
 	stat_wait((r), offsetof(kp_ring_stats, field), (want))
 
 /* ---- endpoints ---------------------------------------------------------- */
@@ -382,7 +389,8 @@ static int ep_open(struct ep *e, enum ep_kind kind, int is_src)
 	e->ring = e->peer = -1;
 	switch (kind) {
 	case EP_SOCK:
-		if (!CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)))
+		if (!CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+					  0, fds)))
 			return -1;
 		e->ring = fds[0];
 		e->peer = fds[1];
@@ -412,7 +420,7 @@ struct writer {
 	pthread_t th;
 	int fd;
 	uint64_t seed;
-	int64_t size;   /* < 0: until stop is set or the reader leaves */
+	int64_t size; /* < 0: until stop is set or the reader leaves */
 	int64_t written;
 	int err;
 	int stop; /* atomic */
@@ -449,7 +457,8 @@ static int writer_go(struct writer *w, int fd, uint64_t seed, int64_t size)
 	w->fd = fd;
 	w->seed = seed;
 	w->size = size;
-	return CHECK_EQ(pthread_create(&w->th, NULL, writer_main, w), 0) ? 0 : -1;
+	return CHECK_EQ(pthread_create(&w->th, NULL, writer_main, w), 0) ? 0
+									 : -1;
 }
 
 /* A thread reading a blocking fd to its end, hashing, optionally slowly or
@@ -505,7 +514,8 @@ static int reader_go(struct reader *rd, int fd, int64_t limit, int delay_us)
 	rd->fd = fd;
 	rd->limit = limit;
 	rd->delay_us = delay_us;
-	return CHECK_EQ(pthread_create(&rd->th, NULL, reader_main, rd), 0) ? 0 : -1;
+	return CHECK_EQ(pthread_create(&rd->th, NULL, reader_main, rd), 0) ? 0
+									   : -1;
 }
 
 /* ---- one transfer from end to end ---------------------------------------- */
@@ -553,8 +563,8 @@ static void transfer(struct runner *run, enum ep_kind sk, enum ep_kind dk,
 	}
 	if (!CHECK_EQ(done.err, 0) || !CHECK_EQ(done.moved, size))
 		check_note("%s -> %s, %lld bytes: err %d (%s), moved %lld",
-			   ep_names[sk], ep_names[dk], (long long)size, done.err,
-			   strerror(done.err), (long long)done.moved);
+			   ep_names[sk], ep_names[dk], (long long)size,
+			   done.err, strerror(done.err), (long long)done.moved);
 	gen_hash(seed, size, &want);
 	if (dk == EP_FILE) {
 		if (check_hash_file(d.ring, &got) == 0) {
@@ -646,16 +656,17 @@ static void test_ring_sizes(void)
 	double t0 = check_now();
 	for (int sk = EP_SOCK; sk <= EP_FILE; sk++) {
 		for (int dk = EP_SOCK; dk <= EP_FILE; dk++) {
-			for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+			for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]);
+			     i++)
 				transfer(&run, sk, dk, sizes[i], 0);
 		}
 	}
 	kp_ring_stats st;
 	kp_ring_get_stats(run.r, &st);
 	check_note("%.3f s; %llu splices, %llu polls, %llu EAGAIN, %llu pipes "
-		   "opened, %llu reused", check_now() - t0,
-		   (unsigned long long)st.splices, (unsigned long long)st.polls,
-		   (unsigned long long)st.eagain,
+		   "opened, %llu reused",
+		   check_now() - t0, (unsigned long long)st.splices,
+		   (unsigned long long)st.polls, (unsigned long long)st.eagain,
 		   (unsigned long long)st.pipes_opened,
 		   (unsigned long long)st.pipes_reused);
 	/* One transfer at a time: the pool serves all but the first. */
@@ -701,7 +712,9 @@ static void many(struct runner *run, int n, int64_t max_size, const char *what)
 	for (int i = 0; i < n; i++)
 		sl[i].s.ring = sl[i].s.peer = sl[i].d.ring = sl[i].d.peer = -1;
 	for (int i = 0; i < n; i++) {
-		sl[i].size = i % 17 == 0 ? 0 : (int64_t)(mix64((uint64_t)i) % (uint64_t)max_size);
+		sl[i].size = i % 17 == 0 ? 0
+					 : (int64_t)(mix64((uint64_t)i) %
+						     (uint64_t)max_size);
 		sl[i].dst_kind = i % 3 == 0 ? EP_PIPE : EP_SOCK;
 		check_hash_init(&sl[i].got);
 		if (ep_open(&sl[i].s, EP_SOCK, 1) < 0 ||
@@ -709,8 +722,8 @@ static void many(struct runner *run, int n, int64_t max_size, const char *what)
 		    !CHECK_OK(check_set_nonblock(sl[i].s.peer, 1)) ||
 		    !CHECK_OK(check_set_nonblock(sl[i].d.peer, 1)))
 			goto out;
-		if (!CHECK_OK(kp_ring_start(run->r, base + (uint64_t)i, sl[i].s.ring,
-					    sl[i].d.ring, 0)))
+		if (!CHECK_OK(kp_ring_start(run->r, base + (uint64_t)i,
+					    sl[i].s.ring, sl[i].d.ring, 0)))
 			goto out;
 		started++;
 	}
@@ -720,11 +733,13 @@ static void many(struct runner *run, int n, int64_t max_size, const char *what)
 		int np = 0;
 		for (int i = 0; i < n; i++) {
 			if (sl[i].s.peer >= 0) {
-				pf[np] = (struct pollfd){ sl[i].s.peer, POLLOUT, 0 };
+				pf[np] = (struct pollfd){ sl[i].s.peer, POLLOUT,
+							  0 };
 				idx[np++] = i;
 			}
 			if (!sl[i].eof) {
-				pf[np] = (struct pollfd){ sl[i].d.peer, POLLIN, 0 };
+				pf[np] = (struct pollfd){ sl[i].d.peer, POLLIN,
+							  0 };
 				idx[np++] = i;
 			}
 		}
@@ -739,7 +754,8 @@ static void many(struct runner *run, int n, int64_t max_size, const char *what)
 				if (s->size - s->written < (int64_t)len)
 					len = (size_t)(s->size - s->written);
 				gen((uint64_t)idx[k], s->written, buf, len);
-				ssize_t w = len ? write(s->s.peer, buf, len) : 0;
+				ssize_t w = len ? write(s->s.peer, buf, len)
+						: 0;
 				if (w > 0)
 					s->written += w;
 				else if (w < 0 && !CHECK_EQ(errno, EAGAIN))
@@ -762,12 +778,15 @@ static void many(struct runner *run, int n, int64_t max_size, const char *what)
 		}
 		for (int i = 0; i < n; i++) {
 			kp_done d;
-			if (sl[i].reported || !runner_has(run, base + (uint64_t)i, &d))
+			if (sl[i].reported ||
+			    !runner_has(run, base + (uint64_t)i, &d))
 				continue;
 			sl[i].reported = 1;
-			if (!CHECK_EQ(d.err, 0) || !CHECK_EQ(d.moved, sl[i].size))
-				check_note("transfer %d: err %d, moved %lld of %lld", i,
-					   d.err, (long long)d.moved,
+			if (!CHECK_EQ(d.err, 0) ||
+			    !CHECK_EQ(d.moved, sl[i].size))
+				check_note("transfer %d: err %d, moved %lld of "
+					   "%lld",
+					   i, d.err, (long long)d.moved,
 					   (long long)sl[i].size);
 			/* The reader's end sees EOF once the ring's end is closed. */
 			close_fd(sl[i].d.ring);
@@ -783,16 +802,19 @@ static void many(struct runner *run, int n, int64_t max_size, const char *what)
 	for (int i = 0; i < n; i++) {
 		struct check_hash want;
 		gen_hash((uint64_t)i, sl[i].size, &want);
-		if (!CHECK_EQ(sl[i].got.n, sl[i].size) || !CHECK(sl[i].got.h == want.h))
-			check_note("transfer %d (%s dst)", i, ep_names[sl[i].dst_kind]);
+		if (!CHECK_EQ(sl[i].got.n, sl[i].size) ||
+		    !CHECK(sl[i].got.h == want.h))
+			check_note("transfer %d (%s dst)", i,
+				   ep_names[sl[i].dst_kind]);
 	}
 	kp_ring_stats st;
 	kp_ring_get_stats(run->r, &st);
-	check_note("%s: %d transfers in %.3f s, at most %d threads (%d iou-wrk); "
-		   "ring totals: %llu splices, %llu EAGAIN, %llu pipes opened",
-		   what, n, check_now() - t0, max_tasks, max_iou,
-		   (unsigned long long)st.splices, (unsigned long long)st.eagain,
-		   (unsigned long long)st.pipes_opened);
+	check_note(
+		"%s: %d transfers in %.3f s, at most %d threads (%d iou-wrk); "
+		"ring totals: %llu splices, %llu EAGAIN, %llu pipes opened",
+		what, n, check_now() - t0, max_tasks, max_iou,
+		(unsigned long long)st.splices, (unsigned long long)st.eagain,
+		(unsigned long long)st.pipes_opened);
 out:
 	for (int i = 0; i < started; i++) {
 		if (!sl[i].reported)
@@ -818,7 +840,8 @@ static void test_ring_many(void)
 	raise_nofile(8192);
 	/* A small SQ: the SQ-full path. */
 	if (runner_start(&run, 8, 0) == 0) {
-		many(&run, (int)scaled(200), scaled(256 * KIB), "SQ 8, default pipes");
+		many(&run, (int)scaled(200), scaled(256 * KIB),
+		     "SQ 8, default pipes");
 		runner_stop(&run);
 	}
 	/* One-page pipes: many short splices; the ring waits in ppoll. */
@@ -972,10 +995,12 @@ static void idle_timeout(void)
 	if (!CHECK_OK(kp_ring_start(run.r, idle, s.ring, d.ring, 100 * MS)))
 		goto out;
 	/* A byte every 20 ms with a 2 s limit: never idle for long. */
-	if (!CHECK_OK(kp_ring_start(run.r, trickle, s2.ring, d2.ring, 2000 * MS)))
+	if (!CHECK_OK(
+		    kp_ring_start(run.r, trickle, s2.ring, d2.ring, 2000 * MS)))
 		goto out;
 	/* An hour: does not fire here, ends by cancel. */
-	if (!CHECK_OK(kp_ring_start(run.r, never, s.ring, d2.ring, 3600000 * MS)))
+	if (!CHECK_OK(
+		    kp_ring_start(run.r, never, s.ring, d2.ring, 3600000 * MS)))
 		goto out;
 	double last = check_now(), max_gap = 0;
 	for (int i = 0; i < 20; i++) {
@@ -1003,7 +1028,8 @@ static void idle_timeout(void)
 			CHECK_EQ(done.err, 0);
 			CHECK_EQ(done.moved, 20);
 		} else {
-			check_note("writes up to %.0f ms apart: trickle not judged",
+			check_note("writes up to %.0f ms apart: trickle not "
+				   "judged",
 				   max_gap * 1e3);
 		}
 	}
@@ -1105,7 +1131,9 @@ static void test_ring_epipe_no_signal(void)
 			    lseek(src, 0, SEEK_SET) < 0)
 				_exit(3);
 			if (dk == EP_SOCK) {
-				if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) < 0)
+				if (socketpair(AF_UNIX,
+					       SOCK_STREAM | SOCK_NONBLOCK, 0,
+					       fds) < 0)
 					_exit(3);
 			} else if (pipe2(fds, O_NONBLOCK) < 0) {
 				_exit(3);
@@ -1130,8 +1158,8 @@ static void test_ring_epipe_no_signal(void)
 		int status = 0;
 		CHECK_SYS(waitpid(pid, &status, 0));
 		if (WIFSIGNALED(status))
-			check_note("%s: child killed by signal %d", ep_names[dk],
-				   WTERMSIG(status));
+			check_note("%s: child killed by signal %d",
+				   ep_names[dk], WTERMSIG(status));
 		CHECK(WIFEXITED(status));
 		CHECK_EQ(WEXITSTATUS(status), 0);
 	}
@@ -1337,15 +1365,16 @@ static void test_ring_shutdown(void)
 	uint64_t base = next_token;
 	next_token += N + 1;
 	/* One transfer stuck on a full dst, once it has moved something. */
-	if (file < 0 || !CHECK_OK(kp_ring_start(run.r, base + N, file, d.ring, 0)))
+	if (file < 0 ||
+	    !CHECK_OK(kp_ring_start(run.r, base + N, file, d.ring, 0)))
 		goto out;
 	struct pollfd pf = { d.peer, POLLIN, 0 };
 	CHECK_EQ(poll(&pf, 1, 5000), 1);
 	for (; n < N; n++) {
 		if (ep_open(&s[n], EP_SOCK, 1) < 0)
 			goto out;
-		if (!CHECK_OK(kp_ring_start(run.r, base + (uint64_t)n, s[n].ring,
-					    d.ring, 0))) {
+		if (!CHECK_OK(kp_ring_start(run.r, base + (uint64_t)n,
+					    s[n].ring, d.ring, 0))) {
 			ep_close(&s[n]);
 			goto out;
 		}
@@ -1399,8 +1428,8 @@ static void test_ring_idle_threads(void)
 	for (; n < N; n++) {
 		if (ep_open(&s[n], EP_SOCK, 1) < 0)
 			goto out;
-		if (!CHECK_OK(kp_ring_start(run.r, base + (uint64_t)n, s[n].ring,
-					    p[1], 0))) {
+		if (!CHECK_OK(kp_ring_start(run.r, base + (uint64_t)n,
+					    s[n].ring, p[1], 0))) {
 			ep_close(&s[n]);
 			goto out;
 		}
@@ -1416,9 +1445,10 @@ static void test_ring_idle_threads(void)
 	CHECK_EQ(st.polls, 0);
 	CHECK_LE(tasks1 - tasks0, 2);
 	CHECK_LE(iou1, 2);
-	check_note("%d idle transfers: %d threads before, %d after (%d iou-wrk); "
-		   "%llu SQEs", N, tasks0, tasks1, iou1,
-		   (unsigned long long)st.sqes);
+	check_note(
+		"%d idle transfers: %d threads before, %d after (%d iou-wrk); "
+		"%llu SQEs",
+		N, tasks0, tasks1, iou1, (unsigned long long)st.sqes);
 	/* Wake one of them: it moves its data while the rest stay idle. */
 	CHECK_EQ(write(s[7].peer, "wake", 4), 4);
 	close_fd(s[7].peer);
@@ -1453,7 +1483,8 @@ static void test_ring_max_workers(void)
 		check_note("the kernel has no io-wq limits (before 5.15?)");
 	CHECK_OK(kp_ring_set_max_workers(run.r, 1, 1));
 	if (limits > 0)
-		CHECK_EQ(STAT_WAIT(run.r, worker_limits, limits + 1), limits + 1);
+		CHECK_EQ(STAT_WAIT(run.r, worker_limits, limits + 1),
+			 limits + 1);
 	many(&run, 40, scaled(256 * KIB), "io-wq workers capped at 1 + 1");
 	transfer(&run, EP_FILE, EP_SOCK, scaled(4 * MIB), 0);
 	transfer(&run, EP_SOCK, EP_FILE, scaled(4 * MIB), 0);

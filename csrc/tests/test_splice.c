@@ -87,8 +87,7 @@ static void test_splice_file_pipe_file(void)
 	int p[2] = { -1, -1 }, granted = 0;
 	int src = stream_file(size, 1), dst = check_tmpfile();
 
-	if (src < 0 || dst < 0 ||
-	    !CHECK_OK(kp_pipe_open(p, 0, MIB, &granted)))
+	if (src < 0 || dst < 0 || !CHECK_OK(kp_pipe_open(p, 0, MIB, &granted)))
 		goto out;
 	int64_t done = 0;
 	while (done < size) {
@@ -217,7 +216,7 @@ out:
 static void test_splice_huge_len(void)
 {
 	static const int64_t lens[] = {
-		((int64_t)1 << 31) - 1, (int64_t)1 << 31, (int64_t)1 << 32,
+		((int64_t)1 << 31) - 1, (int64_t)1 << 31,   (int64_t)1 << 32,
 		((int64_t)1 << 32) + 5, KP_MAX_REQUEST + 1, INT64_MAX,
 	};
 	int a[2] = { -1, -1 }, b[2] = { -1, -1 };
@@ -231,7 +230,8 @@ static void test_splice_huge_len(void)
 		CHECK_EQ(write(a[1], buf, sizeof(buf)), (ssize_t)sizeof(buf));
 		CHECK_EQ(kp_tee(a[0], b[1], lens[i], NB), (int64_t)sizeof(buf));
 		CHECK_EQ(read(b[0], buf, sizeof(buf)), (ssize_t)sizeof(buf));
-		CHECK_EQ(kp_splice(a[0], b[1], lens[i], NB), (int64_t)sizeof(buf));
+		CHECK_EQ(kp_splice(a[0], b[1], lens[i], NB),
+			 (int64_t)sizeof(buf));
 		CHECK_EQ(read(b[0], buf, sizeof(buf)), (ssize_t)sizeof(buf));
 	}
 	CHECK_EQ(kp_pipe_close(b), 0);
@@ -435,7 +435,8 @@ static void via_until_dst_full(int dst, int reader, const char *what)
 	for (;;) {
 		if (!CHECK_LT(rounds++, 100000))
 			break;
-		kp_io io = kp_splice_via(src, dst, p[0], p[1], cap, -1, &in_pipe);
+		kp_io io =
+			kp_splice_via(src, dst, p[0], p[1], cap, -1, &in_pipe);
 		CHECK_GE(io.moved, 0);
 		moved += io.moved;
 		CHECK_EQ(in_pipe, kp_pipe_buffered(p[0]));
@@ -477,10 +478,12 @@ static void test_via_socket_dst_full(void)
 	int sv[2] = { -1, -1 };
 	int small = 16 * 1024;
 
-	if (!CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				  0, sv)))
+	if (!CHECK_SYS(socketpair(AF_UNIX,
+				  SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+				  sv)))
 		return;
-	CHECK_SYS(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
+	CHECK_SYS(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
+			     sizeof(small)));
 	via_until_dst_full(sv[0], sv[1], "socketpair");
 	close_fd(sv[0]);
 	close_fd(sv[1]);
@@ -548,8 +551,9 @@ static void test_via_socket_src(void)
 	kp_io io;
 
 	if (dst < 0 ||
-	    !CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				  0, sv)))
+	    !CHECK_SYS(socketpair(AF_UNIX,
+				  SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+				  sv)))
 		goto out;
 	if (!CHECK_OK(kp_pipe_open(p, 1, 0, &cap)))
 		goto out;
@@ -587,7 +591,8 @@ static void via_into_closed(int dst, const char *what)
 		goto out;
 	check_take_signal(SIGPIPE);
 	for (int i = 0; i < 2; i++) {
-		kp_io io = kp_splice_via(src, dst, p[0], p[1], cap, -1, &in_pipe);
+		kp_io io =
+			kp_splice_via(src, dst, p[0], p[1], cap, -1, &in_pipe);
 		if (!CHECK_EQ(io.err, EPIPE))
 			check_note("%s: err %s", what, strerrorname_np(io.err));
 		CHECK_EQ(io.side, KP_SIDE_NONE);

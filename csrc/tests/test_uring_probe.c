@@ -23,11 +23,12 @@ static void explain(int r)
 		fclose(f);
 	}
 	line[strcspn(line, "\n")] = '\0';
-	CHECK_FAIL("kp_uring_probe: %s (%s); kernel.io_uring_disabled = %s; "
-		   "EPERM: seccomp profile or io_uring_disabled, ENOSYS: no "
-		   "io_uring in this kernel. io_uring must work on this machine.",
-		   strerrorname_np(-r) ? strerrorname_np(-r) : "?",
-		   strerror(-r), line[0] ? line : "(unreadable)");
+	CHECK_FAIL(
+		"kp_uring_probe: %s (%s); kernel.io_uring_disabled = %s; "
+		"EPERM: seccomp profile or io_uring_disabled, ENOSYS: no "
+		"io_uring in this kernel. io_uring must work on this machine.",
+		strerrorname_np(-r) ? strerrorname_np(-r) : "?", strerror(-r),
+		line[0] ? line : "(unreadable)");
 }
 
 static void test_probe(void)
@@ -95,7 +96,8 @@ static void test_probe_threads(void)
 
 	memset(p, 0, sizeof(p));
 	for (int i = 0; i < 4; i++) {
-		if (!CHECK_EQ(pthread_create(&t[i], NULL, probe_many, &p[i]), 0))
+		if (!CHECK_EQ(pthread_create(&t[i], NULL, probe_many, &p[i]),
+			      0))
 			break;
 		started++;
 	}

@@ -121,7 +121,8 @@ static void test_header_write_errors(void)
 	h.name_len = KP_GZ_NAME_MAX + 1;
 	CHECK_EQ(kp_zf_gzip_header_len(&h), KP_ZE_HEADER);
 	h.name_len = KP_GZ_NAME_MAX;
-	CHECK_EQ(kp_zf_gzip_header_len(&h), KP_GZ_FIXED_LEN + KP_GZ_NAME_MAX + 1);
+	CHECK_EQ(kp_zf_gzip_header_len(&h),
+		 KP_GZ_FIXED_LEN + KP_GZ_NAME_MAX + 1);
 	/* Too small an output. */
 	CHECK_EQ(kp_zf_gzip_header(&h, 6, buf, sizeof(buf)), KP_ZE_STATE);
 	free(big);
@@ -209,7 +210,8 @@ static void test_gzip_header_round_trip(void)
 			continue;
 		/* A byte after the header is not taken. */
 		buf[n] = 0x55;
-		for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+		for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]);
+		     k++) {
 			size_t used = 0;
 			int r = feed_pieces(p, KP_Z_GZIP, buf, (size_t)n + 1,
 					    pieces[k], &used);
@@ -225,7 +227,8 @@ static void test_gzip_header_round_trip(void)
 	h.name = (const uint8_t *)"";
 	int64_t n = kp_zf_gzip_header(&h, 6, buf, sizeof(buf));
 	size_t used = 0;
-	CHECK_EQ(feed_pieces(p, KP_Z_GZIP, buf, (size_t)n, 1, &used), KP_ZP_DONE);
+	CHECK_EQ(feed_pieces(p, KP_Z_GZIP, buf, (size_t)n, 1, &used),
+		 KP_ZP_DONE);
 	kp_zhead_get(p, &got);
 	CHECK(got.extra != NULL);
 	CHECK_EQ(got.extra_len, 0);

@@ -54,7 +54,8 @@ static void buf_free(struct buf *b)
 
 static int same(const struct buf *a, const uint8_t *p, size_t n)
 {
-	return CHECK_EQ(a->len, n) && (n == 0 || CHECK(memcmp(a->p, p, n) == 0));
+	return CHECK_EQ(a->len, n) &&
+	       (n == 0 || CHECK(memcmp(a->p, p, n) == 0));
 }
 
 enum data_kind { RANDOM, TEXT };
@@ -180,8 +181,9 @@ static int drive(kp_z *z, struct run *r)
 		if (r->in_piece > 0 && n > r->in_piece)
 			n = r->in_piece;
 		int eof = off + n == r->in_len;
-		int st = kp_z_step(z, r->src, r->dst, r->in ? r->in + off : NULL,
-				   (int64_t)n, eof, r->out, r->out_cap, &res);
+		int st = kp_z_step(z, r->src, r->dst,
+				   r->in ? r->in + off : NULL, (int64_t)n, eof,
+				   r->out, r->out_cap, &res);
 		if (!CHECK_GE(res.consumed, 0) || !CHECK_LE(res.consumed, n) ||
 		    !CHECK_GE(res.written, 0))
 			return KP_ZE_STATE;
@@ -287,8 +289,8 @@ static const char *const fnames[] = { "zlib", "gzip" };
 
 /* Compresses fd -> fd (and, for the cheaper levels, memory -> fd and
  * fd -> memory); each must give exactly `want`. */
-static void compress_paths(int format, int level, const uint8_t *data,
-			   size_t n, const struct buf *want, int all_paths)
+static void compress_paths(int format, int level, const uint8_t *data, size_t n,
+			   const struct buf *want, int all_paths)
 {
 	kp_z *z = kp_z_new(0);
 	int src = shm_file_with(data, n), dst = shm_file();
@@ -309,15 +311,17 @@ static void compress_paths(int format, int level, const uint8_t *data,
 		CHECK_SYS(lseek(src, 0, SEEK_SET));
 		CHECK_SYS(ftruncate(dst, 0));
 		CHECK_SYS(lseek(dst, 0, SEEK_SET));
-		if (!CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1, NULL), 0))
+		if (!CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
+					 NULL),
+			      0))
 			break;
 		if (!CHECK_EQ(drive(z, &r), KP_Z_DONE))
 			check_note("path %d", path);
 		if (r.dst >= 0)
 			read_file(dst, &got);
 		if (!same(&got, want->p, want->len))
-			check_note("%s level %d size %zu path %d", fnames[format],
-				   level, n, path);
+			check_note("%s level %d size %zu path %d",
+				   fnames[format], level, n, path);
 		int64_t tin, tout;
 		kp_z_totals(z, &tin, &tout);
 		CHECK_EQ(tin, n);
@@ -362,14 +366,18 @@ static void decompress_paths(int format, const struct buf *comp,
 		CHECK_SYS(lseek(src, 0, SEEK_SET));
 		CHECK_SYS(ftruncate(dst, 0));
 		CHECK_SYS(lseek(dst, 0, SEEK_SET));
-		if (!CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, format, 0, -1, NULL), 0))
+		if (!CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, format, 0, -1,
+					 NULL),
+			      0))
 			break;
 		if (!CHECK_EQ(drive(z, &r), KP_Z_DONE))
-			check_note("%s size %zu path %d", fnames[format], n, path);
+			check_note("%s size %zu path %d", fnames[format], n,
+				   path);
 		if (r.dst >= 0)
 			read_file(dst, &got);
 		if (!same(&got, data, n))
-			check_note("%s size %zu path %d", fnames[format], n, path);
+			check_note("%s size %zu path %d", fnames[format], n,
+				   path);
 		int64_t tin, tout;
 		kp_z_totals(z, &tin, &tout);
 		CHECK_EQ(tin, comp->len);
@@ -391,28 +399,38 @@ static void test_round_trips(void)
 		for (size_t l = 0; l < 4; l++)
 			for (size_t s = 0; s < 4; s++)
 				for (int kind = RANDOM; kind <= TEXT; kind++) {
-					int format = formats[f], level = levels[l];
+					int format = formats[f],
+					    level = levels[l];
 					size_t n = sizes[s];
-					uint8_t *data = make_data(n, kind, s * 10 + (size_t)kind);
+					uint8_t *data = make_data(
+						n, kind, s * 10 + (size_t)kind);
 					struct buf ref = { 0 }, mine = { 0 };
 					if (data == NULL)
 						return;
 					/* Byte for byte what zlib writes with
 					 * its own wrappers. */
-					if (zlib_reference(format, level, data, n, &ref) == 0 &&
-					    CHECK_EQ(compress_mem(format, level, NULL, data, n, &mine),
+					if (zlib_reference(format, level, data,
+							   n, &ref) == 0 &&
+					    CHECK_EQ(compress_mem(format, level,
+								  NULL, data, n,
+								  &mine),
 						     KP_Z_DONE) &&
 					    !same(&mine, ref.p, ref.len))
-						check_note("%s level %d size %zu kind %d",
-							   fnames[f], level, n, kind);
+						check_note("%s level %d size "
+							   "%zu kind %d",
+							   fnames[f], level, n,
+							   kind);
 					/* All paths for the fast levels; for
 					 * the slow ones, fd -> fd below 1 MiB
 					 * (memory -> memory is above). */
 					int cheap = level == 1 || level == -2;
 					if (cheap || n < MIB)
-						compress_paths(format, level, data, n, &ref, cheap);
+						compress_paths(format, level,
+							       data, n, &ref,
+							       cheap);
 					decompress_paths(format, &ref, data, n,
-							 n == 64 * KIB - 1 && level == 6);
+							 n == 64 * KIB - 1 &&
+								 level == 6);
 					buf_free(&ref);
 					buf_free(&mine);
 					free(data);
@@ -435,9 +453,11 @@ static void test_compress_small_pieces(void)
 		for (size_t c = 0; c < 2; c++) {
 			uint8_t out[7];
 			struct buf got = { 0 };
-			struct run r = { -1, -1, data, n, 13 * (c + 1), out,
-					 caps[c], &got, 0 };
-			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, formats[f], 6, -1, NULL), 0);
+			struct run r = { -1,  -1,      data, n, 13 * (c + 1),
+					 out, caps[c], &got, 0 };
+			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, formats[f], 6, -1,
+					    NULL),
+				 0);
 			CHECK_EQ(drive(z, &r), KP_Z_DONE);
 			same(&got, ref.p, ref.len);
 			buf_free(&got);
@@ -474,15 +494,18 @@ static void test_byte_at_a_time_pipe(void)
 			if (!CHECK(z != NULL) || dst < 0 ||
 			    !CHECK_OK(kp_pipe_open(p, 1, 0, NULL)))
 				goto next;
-			CHECK_EQ(kp_z_reset(z, mode, formats[f], 6, -1, NULL), 0);
+			CHECK_EQ(kp_z_reset(z, mode, formats[f], 6, -1, NULL),
+				 0);
 			int st = -1, agains = 0;
 			for (size_t i = 0; i <= in->len; i++) {
 				if (i < in->len)
-					CHECK_OK(check_write_all(p[1], in->p + i, 1));
+					CHECK_OK(check_write_all(p[1],
+								 in->p + i, 1));
 				else
 					close_fd(p[1]), p[1] = -1;
 				kp_z_result res;
-				st = kp_z_step(z, p[0], dst, NULL, 0, 0, NULL, 0, &res);
+				st = kp_z_step(z, p[0], dst, NULL, 0, 0, NULL,
+					       0, &res);
 				if (st == KP_Z_AGAIN) {
 					CHECK_EQ(res.side, KP_SIDE_SRC);
 					agains++;
@@ -525,7 +548,8 @@ static void test_full_destination_pipe(void)
 		zlib_reference(KP_Z_GZIP, 1, data, n, &comp);
 		const uint8_t *in = mode == KP_Z_DECOMPRESS ? comp.p : data;
 		size_t in_len = mode == KP_Z_DECOMPRESS ? comp.len : n;
-		if (!CHECK(z != NULL) || !CHECK_OK(kp_pipe_open(p, 1, 4096, NULL)))
+		if (!CHECK(z != NULL) ||
+		    !CHECK_OK(kp_pipe_open(p, 1, 4096, NULL)))
 			goto next;
 		CHECK_EQ(kp_z_reset(z, mode, KP_Z_GZIP, 1, -1, NULL), 0);
 		check_hash_init(&got);
@@ -534,8 +558,9 @@ static void test_full_destination_pipe(void)
 		int64_t written = 0;
 		for (;;) {
 			kp_z_result res;
-			st = kp_z_step(z, -1, p[1], in + off, (int64_t)(in_len - off),
-				       1, NULL, 0, &res);
+			st = kp_z_step(z, -1, p[1], in + off,
+				       (int64_t)(in_len - off), 1, NULL, 0,
+				       &res);
 			off += (size_t)res.consumed;
 			written += res.written;
 			if (st != KP_Z_AGAIN)
@@ -607,7 +632,8 @@ static void test_socket_short_reads(void)
 		goto out;
 	kp_z_result res;
 	CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL), 0);
-	CHECK_EQ(kp_z_step(z, sv[0], dst, NULL, 0, 0, NULL, 0, &res), KP_Z_DONE);
+	CHECK_EQ(kp_z_step(z, sv[0], dst, NULL, 0, 0, NULL, 0, &res),
+		 KP_Z_DONE);
 	CHECK_EQ(res.written, n);
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	read_file(dst, &got);
@@ -648,7 +674,8 @@ static int run_cmd(char *const argv[], int in, int out)
 
 static int have_gzip(void)
 {
-	if (access("/bin/gzip", X_OK) == 0 || access("/usr/bin/gzip", X_OK) == 0)
+	if (access("/bin/gzip", X_OK) == 0 ||
+	    access("/usr/bin/gzip", X_OK) == 0)
 		return 1;
 	check_note("no gzip command: skipped");
 	return 0;
@@ -680,7 +707,8 @@ static void test_gzip_command_reads_ours(void)
 			h.hcrc = v == 2;
 		}
 		int src = -1, dst = shm_file();
-		if (CHECK_EQ(compress_mem(KP_Z_GZIP, levels[v], &h, data, n, &comp),
+		if (CHECK_EQ(compress_mem(KP_Z_GZIP, levels[v], &h, data, n,
+					  &comp),
 			     KP_Z_DONE) &&
 		    (src = shm_file_with(comp.p, comp.len)) >= 0 && dst >= 0) {
 			CHECK_EQ(run_cmd(argv, src, dst), 0);
@@ -729,7 +757,8 @@ static void test_ours_reads_gzip_command(void)
 			goto next;
 		CHECK_EQ(run_cmd(named ? file_argv : pipe_argv, in, comp), 0);
 		CHECK_SYS(lseek(comp, 0, SEEK_SET));
-		CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL), 0);
+		CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL),
+			 0);
 		struct run r = { comp, out, NULL, 0, 0, NULL, 0, &got, 0 };
 		CHECK_EQ(drive(z, &r), KP_Z_DONE);
 		read_file(out, &got);
@@ -796,7 +825,9 @@ static void test_multi_member(void)
 		}
 		if (CHECK(z != NULL) && src >= 0 && dst >= 0) {
 			kp_gz_header g;
-			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL), 0);
+			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0,
+					    -1, NULL),
+				 0);
 			CHECK_EQ(kp_z_gzip_header(z, &g), 0);
 			CHECK_EQ(drive(z, &r), KP_Z_DONE);
 			if (path == 0)
@@ -817,7 +848,8 @@ static void test_multi_member(void)
 	struct buf two = { 0 };
 	compress_mem(KP_Z_ZLIB, 6, NULL, d2, 100, &two);
 	compress_mem(KP_Z_ZLIB, 6, NULL, d2, 100, &two);
-	CHECK_EQ(decompress_mem(KP_Z_ZLIB, two.p, two.len, -1, &got), KP_ZE_HEADER);
+	CHECK_EQ(decompress_mem(KP_Z_ZLIB, two.p, two.len, -1, &got),
+		 KP_ZE_HEADER);
 	buf_free(&two);
 out:
 	buf_free(&all);
@@ -867,8 +899,8 @@ static void test_truncation(void)
 			struct buf got = { 0 };
 			int st = decompress_mem(format, m.p, len, -1, &got);
 			if (!CHECK_EQ(st, KP_ZE_TRUNCATED))
-				check_note("%s prefix %zu of %zu", fnames[format],
-					   len, m.len);
+				check_note("%s prefix %zu of %zu",
+					   fnames[format], len, m.len);
 			buf_free(&got);
 		}
 		/* And through an fd. */
@@ -876,8 +908,11 @@ static void test_truncation(void)
 		kp_z *z = kp_z_new(0);
 		kp_z_result res;
 		if (src >= 0 && dst >= 0 && CHECK(z != NULL)) {
-			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, format, 0, -1, NULL), 0);
-			CHECK_EQ(kp_z_step(z, src, dst, NULL, 0, 0, NULL, 0, &res),
+			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, format, 0, -1,
+					    NULL),
+				 0);
+			CHECK_EQ(kp_z_step(z, src, dst, NULL, 0, 0, NULL, 0,
+					   &res),
 				 KP_ZE_TRUNCATED);
 		}
 		kp_z_free(z);
@@ -889,13 +924,17 @@ static void test_truncation(void)
 	/* Empty input, memory and fd. */
 	for (size_t f = 0; f < 2; f++) {
 		struct buf got = { 0 };
-		CHECK_EQ(decompress_mem(formats[f], NULL, 0, -1, &got), KP_ZE_TRUNCATED);
+		CHECK_EQ(decompress_mem(formats[f], NULL, 0, -1, &got),
+			 KP_ZE_TRUNCATED);
 		int src = shm_file(), dst = shm_file();
 		kp_z *z = kp_z_new(0);
 		kp_z_result res;
 		if (src >= 0 && dst >= 0 && CHECK(z != NULL)) {
-			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, formats[f], 0, -1, NULL), 0);
-			CHECK_EQ(kp_z_step(z, src, dst, NULL, 0, 0, NULL, 0, &res),
+			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, formats[f], 0,
+					    -1, NULL),
+				 0);
+			CHECK_EQ(kp_z_step(z, src, dst, NULL, 0, 0, NULL, 0,
+					   &res),
 				 KP_ZE_TRUNCATED);
 		}
 		kp_z_free(z);
@@ -912,7 +951,9 @@ static int in_deflate_data(int format, int fields, const struct buf *m,
 	size_t trailer = format == KP_Z_GZIP ? 8 : 4;
 	/* small_member's header: 10 bytes, or with its fields FEXTRA (2 + 5),
 	 * "nm", "cm" and FHCRC. */
-	size_t header = format == KP_Z_ZLIB ? 2 : fields ? 10 + 7 + 3 + 3 + 2 : 10;
+	size_t header = format == KP_Z_ZLIB ? 2
+			: fields            ? 10 + 7 + 3 + 3 + 2
+					    : 10;
 
 	return byte >= header && byte < m->len - trailer;
 }
@@ -945,7 +986,8 @@ static void test_bit_flips(void)
 			for (int bit = 0; bit < 8; bit++) {
 				struct buf got = { 0 };
 				m.p[byte] ^= (uint8_t)(1 << bit);
-				int st = decompress_mem(format, m.p, m.len, -1, &got);
+				int st = decompress_mem(format, m.p, m.len, -1,
+							&got);
 				m.p[byte] ^= (uint8_t)(1 << bit);
 				if (st == KP_Z_DONE) {
 					done_count++;
@@ -955,11 +997,17 @@ static void test_bit_flips(void)
 					 * harmless. Elsewhere only ignorable
 					 * fields may change. */
 					if (!same(&got, data, n) ||
-					    !CHECK(in_deflate_data(format, v == 2, &m, byte) ||
-						   ignorable_bit(format, &m, byte, bit)))
-						check_note("%s byte %zu bit %d of %zu",
-							   fnames[format], byte, bit, m.len);
-				} else if (!CHECK(st == KP_ZE_HEADER || st == KP_ZE_CHECKSUM ||
+					    !CHECK(in_deflate_data(format,
+								   v == 2, &m,
+								   byte) ||
+						   ignorable_bit(format, &m,
+								 byte, bit)))
+						check_note("%s byte %zu bit %d "
+							   "of %zu",
+							   fnames[format], byte,
+							   bit, m.len);
+				} else if (!CHECK(st == KP_ZE_HEADER ||
+						  st == KP_ZE_CHECKSUM ||
 						  st == KP_ZE_CORRUPT ||
 						  st == KP_ZE_TRUNCATED)) {
 					check_note("status %d", st);
@@ -987,7 +1035,8 @@ static void test_checksums(void)
 		size_t tl = formats[f] == KP_Z_GZIP ? 8 : 4;
 		for (size_t i = m.len - tl; i < m.len; i++) {
 			m.p[i] ^= 0x40;
-			CHECK_EQ(decompress_mem(formats[f], m.p, m.len, -1, &got),
+			CHECK_EQ(decompress_mem(formats[f], m.p, m.len, -1,
+						&got),
 				 KP_ZE_CHECKSUM);
 			m.p[i] ^= 0x40;
 			got.len = 0;
@@ -1010,45 +1059,51 @@ static void test_bad_headers(void)
 		goto out;
 	struct {
 		size_t byte;
-		uint8_t xor;
+		uint8_t flip;
 	} bad[] = {
 		{ 0, 0x01 }, /* magic */
 		{ 1, 0x80 }, /* magic */
 		{ 2, 0x01 }, /* method 9 */
 		{ 3, 0x20 }, /* reserved flags */
-		{ 3, 0x40 },
-		{ 3, 0x80 },
+		{ 3, 0x40 }, { 3, 0x80 },
 		{ 4, 0x01 }, /* MTIME: caught by the header CRC here */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		m.p[bad[i].byte] ^= bad[i].xor;
-		CHECK_EQ(decompress_mem(KP_Z_GZIP, m.p, m.len, -1, &got), KP_ZE_HEADER);
-		m.p[bad[i].byte] ^= bad[i].xor;
+		m.p[bad[i].byte] ^= bad[i].flip;
+		CHECK_EQ(decompress_mem(KP_Z_GZIP, m.p, m.len, -1, &got),
+			 KP_ZE_HEADER);
+		m.p[bad[i].byte] ^= bad[i].flip;
 		got.len = 0;
 	}
 	/* zlib: FDICT set (with a valid check), CINFO 8, CM 7. */
 	static const uint8_t fdict[] = { 0x78, 0xbb, 0, 0, 0, 1 };
 	static const uint8_t cinfo[] = { 0x88, 0x1d, 0x03, 0x00 };
-	CHECK_EQ(decompress_mem(KP_Z_ZLIB, fdict, sizeof(fdict), -1, &got), KP_ZE_HEADER);
-	CHECK_EQ(decompress_mem(KP_Z_ZLIB, cinfo, sizeof(cinfo), -1, &got), KP_ZE_HEADER);
+	CHECK_EQ(decompress_mem(KP_Z_ZLIB, fdict, sizeof(fdict), -1, &got),
+		 KP_ZE_HEADER);
+	CHECK_EQ(decompress_mem(KP_Z_ZLIB, cinfo, sizeof(cinfo), -1, &got),
+		 KP_ZE_HEADER);
 	/* An over-long name, with and without its NUL ever coming. */
 	uint8_t hdr[10] = { 0x1f, 0x8b, 8, 0x08, 0, 0, 0, 0, 0, 3 };
 	buf_add(&big, hdr, sizeof(hdr));
 	for (int i = 0; i < KP_GZ_NAME_MAX + 10; i++)
 		buf_add(&big, "n", 1);
-	CHECK_EQ(decompress_mem(KP_Z_GZIP, big.p, big.len, -1, &got), KP_ZE_HEADER);
+	CHECK_EQ(decompress_mem(KP_Z_GZIP, big.p, big.len, -1, &got),
+		 KP_ZE_HEADER);
 	/* Writing such a header is refused at reset, as is a NUL in a name. */
 	kp_z *z = kp_z_new(0);
 	kp_gz_header h = { 0 };
 	if (CHECK(z != NULL)) {
 		h.name = big.p + 10;
 		h.name_len = KP_GZ_NAME_MAX + 1;
-		CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, &h), KP_ZE_HEADER);
+		CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, &h),
+			 KP_ZE_HEADER);
 		h.name = (const uint8_t *)"a\0b";
 		h.name_len = 3;
-		CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, &h), KP_ZE_HEADER);
+		CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, &h),
+			 KP_ZE_HEADER);
 		kp_z_result res;
-		CHECK_EQ(kp_z_step(z, -1, -1, NULL, 0, 1, NULL, 0, &res), KP_ZE_STATE);
+		CHECK_EQ(kp_z_step(z, -1, -1, NULL, 0, 1, NULL, 0, &res),
+			 KP_ZE_STATE);
 		/* The fields are copied: the caller's may go at once. */
 		char name[] = "copied";
 		h.name = (const uint8_t *)name;
@@ -1073,7 +1128,8 @@ out:
  * show as KP_Z_AGAIN here (and spin or hang in a loop that ignores it). */
 static void test_trailing_data(void)
 {
-	static const char *const tails[] = { "garbage", "\0\0\0\0", "\x1f\x8c" };
+	static const char *const tails[] = { "garbage", "\0\0\0\0",
+					     "\x1f\x8c" };
 	static const size_t tail_len[] = { 7, 4, 2 };
 
 	for (size_t f = 0; f < 2; f++)
@@ -1083,7 +1139,8 @@ static void test_trailing_data(void)
 			size_t n;
 			small_member(formats[f], 0, &m, &data, &n);
 			buf_add(&m, tails[t], tail_len[t]);
-			CHECK_EQ(decompress_mem(formats[f], m.p, m.len, -1, &got),
+			CHECK_EQ(decompress_mem(formats[f], m.p, m.len, -1,
+						&got),
 				 KP_ZE_HEADER);
 			int p[2] = { -1, -1 }, dst = shm_file();
 			kp_z *z = kp_z_new(0);
@@ -1092,8 +1149,11 @@ static void test_trailing_data(void)
 			    CHECK_OK(check_write_all(p[1], m.p, m.len))) {
 				kp_z_result res;
 				double t0 = check_now();
-				CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, formats[f], 0, -1, NULL), 0);
-				CHECK_EQ(kp_z_step(z, p[0], dst, NULL, 0, 0, NULL, 0, &res),
+				CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS,
+						    formats[f], 0, -1, NULL),
+					 0);
+				CHECK_EQ(kp_z_step(z, p[0], dst, NULL, 0, 0,
+						   NULL, 0, &res),
 					 KP_ZE_HEADER);
 				CHECK_LT(check_now() - t0, 1.0);
 				/* The output came out before the error. */
@@ -1120,11 +1180,13 @@ static void test_max_out(void)
 	for (size_t f = 0; f < 2; f++) {
 		struct buf comp = { 0 }, got = { 0 };
 		zlib_reference(formats[f], 6, data, n, &comp);
-		CHECK_EQ(decompress_mem(formats[f], comp.p, comp.len, (int64_t)n, &got),
+		CHECK_EQ(decompress_mem(formats[f], comp.p, comp.len,
+					(int64_t)n, &got),
 			 KP_Z_DONE);
 		same(&got, data, n);
 		got.len = 0;
-		CHECK_EQ(decompress_mem(formats[f], comp.p, comp.len, (int64_t)n - 1, &got),
+		CHECK_EQ(decompress_mem(formats[f], comp.p, comp.len,
+					(int64_t)n - 1, &got),
 			 KP_ZE_TOO_LARGE);
 		CHECK_LE(got.len, n - 1);
 		got.len = 0;
@@ -1136,8 +1198,11 @@ static void test_max_out(void)
 		kp_z *z = kp_z_new(4096);
 		kp_z_result res;
 		if (src >= 0 && dst >= 0 && CHECK(z != NULL)) {
-			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, formats[f], 0, 5000, NULL), 0);
-			CHECK_EQ(kp_z_step(z, src, dst, NULL, 0, 0, NULL, 0, &res),
+			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, formats[f], 0,
+					    5000, NULL),
+				 0);
+			CHECK_EQ(kp_z_step(z, src, dst, NULL, 0, 0, NULL, 0,
+					   &res),
 				 KP_ZE_TOO_LARGE);
 			struct stat st;
 			if (CHECK_SYS(fstat(dst, &st)))
@@ -1175,20 +1240,28 @@ static void test_reset_reuse(void)
 		/* Sometimes abandon a stream half-way first. */
 		if (i % 7 == 0) {
 			kp_z_result res;
-			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, 9, -1, NULL), 0);
-			CHECK_EQ(kp_z_step(z, -1, -1, data, 100, 0, NULL, 0, &res),
+			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, 9, -1,
+					    NULL),
+				 0);
+			CHECK_EQ(kp_z_step(z, -1, -1, data, 100, 0, NULL, 0,
+					   &res),
 				 KP_Z_HAVE_OUTPUT);
 		}
-		if (!CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1, NULL), 0) ||
+		if (!CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
+					 NULL),
+			      0) ||
 		    !CHECK_EQ(mem_run(z, data, n, &comp), KP_Z_DONE))
 			break;
 		struct buf ref = { 0 };
-		if (i < 24) { /* the reused state writes what a fresh one does */
+		if (i <
+		    24) { /* the reused state writes what a fresh one does */
 			zlib_reference(format, level, data, n, &ref);
 			same(&comp, ref.p, ref.len);
 			buf_free(&ref);
 		}
-		if (!CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, format, 0, -1, NULL), 0) ||
+		if (!CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, format, 0, -1,
+					 NULL),
+			      0) ||
 		    !CHECK_EQ(mem_run(z, comp.p, comp.len, &got), KP_Z_DONE) ||
 		    !same(&got, data, n))
 			break;
@@ -1214,8 +1287,10 @@ static void test_misuse(void)
 	CHECK_EQ(kp_z_step(z, -1, -1, NULL, 0, 1, NULL, 0, &res), KP_ZE_STATE);
 	CHECK_EQ(kp_z_reset(z, 2, KP_Z_GZIP, 6, -1, NULL), -EINVAL);
 	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, 2, 6, -1, NULL), -EINVAL);
-	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 10, -1, NULL), -EINVAL);
-	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, -3, -1, NULL), -EINVAL);
+	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 10, -1, NULL),
+		 -EINVAL);
+	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, -3, -1, NULL),
+		 -EINVAL);
 	CHECK_EQ(kp_z_step(z, -1, -1, NULL, 0, 1, NULL, 0, &res), KP_ZE_STATE);
 	/* Step after an error. */
 	small_member(KP_Z_GZIP, 0, &m, &data, &n);
@@ -1224,7 +1299,8 @@ static void test_misuse(void)
 	m.p[m.len - 1] ^= 1;
 	CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL), 0);
 	CHECK_EQ(mem_run(z, m.p, m.len, &got), KP_ZE_CHECKSUM);
-	CHECK_EQ(kp_z_step(z, -1, -1, m.p, (int64_t)m.len, 1, NULL, 0, &res), KP_ZE_STATE);
+	CHECK_EQ(kp_z_step(z, -1, -1, m.p, (int64_t)m.len, 1, NULL, 0, &res),
+		 KP_ZE_STATE);
 	CHECK_EQ(kp_z_step(z, -1, -1, NULL, 0, 1, NULL, 0, &res), KP_ZE_STATE);
 	/* Step after DONE. */
 	m.p[m.len - 1] ^= 1;
@@ -1244,7 +1320,8 @@ static void test_misuse(void)
 	CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL), 0);
 	int wo = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (CHECK_SYS(wo)) {
-		CHECK_ERR(kp_z_step(z, wo, -1, NULL, 0, 0, NULL, 0, &res), EBADF);
+		CHECK_ERR(kp_z_step(z, wo, -1, NULL, 0, 0, NULL, 0, &res),
+			  EBADF);
 		CHECK_EQ(res.side, KP_SIDE_SRC);
 		close_fd(wo);
 	}
@@ -1255,7 +1332,9 @@ static void test_misuse(void)
 	kp_z *tiny = kp_z_new(1); /* raised to the minimum */
 	if (CHECK(tiny != NULL)) {
 		got.len = 0;
-		CHECK_EQ(kp_z_reset(tiny, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL), 0);
+		CHECK_EQ(kp_z_reset(tiny, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1,
+				    NULL),
+			 0);
 		CHECK_EQ(mem_run(tiny, m.p, m.len, &got), KP_Z_DONE);
 		same(&got, data, n);
 	}

@@ -1,0 +1,28 @@
+/*
+ * kp_uring.h: io_uring set-up shared by uring_probe.c and ring.c, with the
+ * test hook (kp_uring_compat_hide) that makes a new kernel look like an old
+ * one.
+ */
+#ifndef KP_URING_H
+#define KP_URING_H
+
+#include <liburing.h>
+
+/* The KP_COMPAT_* facilities kp_uring_compat_hide hides now. */
+unsigned int kp_uring_hidden(void);
+
+/* io_uring_queue_init_params, except that a setup flag hidden by the test
+ * hook fails with -EINVAL as an old kernel does, and hidden features are
+ * cleared from p->features and ring->features. Returns 0 or -errno. */
+int kp_uring_init(unsigned entries, struct io_uring *ring,
+		  struct io_uring_params *p);
+
+/* The KP_URING_* operations the ring's kernel supports: 0 and *ops, or
+ * -errno. A kernel without IORING_REGISTER_PROBE (before 5.6) supports none
+ * of them as far as kpipe is concerned. */
+int kp_uring_ops(struct io_uring *ring, unsigned int *ops);
+
+/* io_uring_register_iowq_max_workers: 0, or -errno (EINVAL before 5.15). */
+int kp_uring_max_workers(struct io_uring *ring, unsigned int v[2]);
+
+#endif /* KP_URING_H */
