@@ -47,11 +47,11 @@ c-valgrind: c-build
 ## (go test -asan: gcc >= 7 on linux/amd64 is enough; liburing and zlib are
 ## linked uninstrumented, which ASan tolerates), over SANITIZE_RUN, a subset
 ## that reaches every cgo entry point (pipe, splice, tee, copy, zlib and gzip,
-## ring and engine, chunked) plus the fuzz seeds, as the whole suite under
-## -asan is as slow as under -race; then cgocheck2 over the same subset and
+## ring and engine, chunked), one small test each, plus the fuzz seeds, as
+## the whole suite under -asan is as slow as under -race; then cgocheck2 over the same subset and
 ## cmd/ and internal/. -msan is not run: it needs clang (not installed), and
 ## liburing and zlib built with -fsanitize=memory, or it reports their writes.
-SANITIZE_RUN ?= 'Pipe|Splice|Tee|Copy|Zlib|Gzip|Gunzip|Codec|Engine|DoubleSplice|ProxyIntegrity|ProxyHalfClose|ProxyCancel|Ring|ChunkedTransfer|Probe|Endpoint|FdType|Example|Fuzz'
+SANITIZE_RUN ?= '^(TestPipeReadWrite|TestPipeCapacity|TestSpliceSteps|TestSpliceErrors|TestTee|TestCopyLimitedReader|TestCopyFileOffsets|TestCopyAppend|TestCopyPeerGone|TestDoubleSpliceKinds|TestDoubleSpliceCancelStuck|TestEngineClose|TestRingStoppedRefuses|TestProbeIOUring|TestZlibTruncated|TestZlibBadTrailer|TestZlibCorruptBody|TestGzipHeaderCompressGzip|TestChunkedTransfer|TestSpliceChunksAppendFallback|Example.*|Fuzz.*)$$'
 sanitize: c-sanitize c-valgrind
 	$(GO) test -asan -count=1 -timeout 30m -run $(SANITIZE_RUN) .
 	GOEXPERIMENT=cgocheck2 $(GO) test -count=1 -timeout 30m -run $(SANITIZE_RUN) .

@@ -12,6 +12,7 @@ import "C"
 import (
 	"os"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -66,11 +67,10 @@ func sysTee(in, out int, n int64) (int64, syscall.Errno) {
 // sysSpliceVia runs the C pipe-in-the-middle loop on a pooled pipe; p.inPipe
 // is updated in place.
 func sysSpliceVia(src, dst int, p *poolPipe, limit int64) ioResult {
-	inPipe := C.int64_t(p.inPipe)
-	r := fromIO(C.kp_splice_via(C.int(src), C.int(dst), C.int(p.r), C.int(p.w),
-		C.int(p.capacity), C.int64_t(limit), &inPipe))
-	p.inPipe = int64(inPipe)
-	return r
+	// p lives on the heap already: handing C its counter in place costs no
+	// allocation, where a local copy's address would escape.
+	return fromIO(C.kp_splice_via(C.int(src), C.int(dst), C.int(p.r), C.int(p.w),
+		C.int(p.capacity), C.int64_t(limit), (*C.int64_t)(unsafe.Pointer(&p.inPipe))))
 }
 
 func sysCopyRange(in, out int, limit int64) ioResult {

@@ -70,7 +70,7 @@ func runFaultChild(t *testing.T, c faultChild) string {
 	if bin == "" {
 		bin = os.Args[0]
 	}
-	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v", "-test.timeout=5m")
+	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v", "-test.timeout=10m")
 	cmd.Env = childEnv(append([]string{faultChildEnv + "=" + t.Name()}, c.env...)...)
 	cmd.SysProcAttr = c.attr
 	cmd.Dir = c.dir
