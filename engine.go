@@ -64,7 +64,8 @@ var ErrEngineClosed = errors.New("kpipe: engine closed")
 // in flight at once, until src's end of input. On io_uring a C event loop per
 // ring owns every transfer and Go hears of a transfer only when it ends; on
 // the poll backend the calling goroutine drives the same loop through Go's
-// runtime poller. Either way no OS thread waits on behalf of an idle
+// runtime poller. Outside Linux there is no splice: the poll backend copies
+// through a buffer there (see Implementation). Either way no OS thread waits on behalf of an idle
 // transfer. An Engine is safe for concurrent use.
 type Engine struct {
 	cfg     Config
@@ -85,7 +86,8 @@ type Engine struct {
 // NewEngine starts an engine on the backend cfg.Backend names. Asked for
 // io_uring, it falls back to the poll backend where the kernel refuses
 // io_uring (a seccomp profile, the kernel.io_uring_disabled sysctl) or lacks
-// the operations the engine needs, and whenever cfg.ForcePoll or
+// the operations the engine needs, in builds without the C core (see
+// Implementation), and whenever cfg.ForcePoll or
 // KPIPE_BACKEND=poll says so. Engine.Backend reports the outcome.
 func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.Rings <= 0 {
