@@ -246,21 +246,17 @@ func sysPipeOpen(nonblock bool, size int) (r, w int, capacity int, errno syscall
 	if err := unix.Pipe2(fds[:], flags); err != nil {
 		return -1, -1, 0, errnoOf(err)
 	}
-	capacity = -1
 	if size > 0 {
+		if c, err := sysPipeSetSize(fds[1], size); err == nil {
+			return fds[0], fds[1], c, 0
+		}
 		// Growth refused (EPERM past pipe-user-pages-soft, ...): keep
 		// the pipe as the kernel made it.
-		if c, err := sysPipeSetSize(fds[1], size); err == nil {
-			capacity = c
-		}
 	}
-	if capacity < 0 {
-		c, err := unix.FcntlInt(uintptr(fds[1]), unix.F_GETPIPE_SZ, 0)
-		if err != nil {
-			sysPipeClose(fds[0], fds[1])
-			return -1, -1, 0, errnoOf(err)
-		}
-		capacity = c
+	capacity, err := unix.FcntlInt(uintptr(fds[1]), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		sysPipeClose(fds[0], fds[1])
+		return -1, -1, 0, errnoOf(err)
 	}
 	return fds[0], fds[1], capacity, 0
 }

@@ -83,41 +83,41 @@ func (e *Engine) doubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 	return n, err
 }
 
-// copy is readWriteCopy with the idle clock restarted after every read
-// and write that moved bytes.
+// copy runs readWriteCopy; with an idle timeout, every read and write that
+// moves bytes restarts the idle clock.
 func (t *pollTransfer) copy(dst io.Writer, src io.Reader) (int64, error) {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	buf := *bp
-	var total int64
-	if t.idle > 0 {
-		t.touch()
+	if t.idle <= 0 {
+		return readWriteCopy(dst, src, -1)
 	}
-	for {
-		nr, rerr := src.Read(buf)
-		if nr > 0 {
-			if t.idle > 0 {
-				t.touch()
-			}
-			nw, werr := dst.Write(buf[:nr])
-			total += int64(nw)
-			if werr != nil {
-				return total, werr
-			}
-			if nw != nr {
-				return total, io.ErrShortWrite
-			}
-			if t.idle > 0 {
-				t.touch()
-			}
-		}
-		if rerr == io.EOF {
-			return total, nil
-		}
-		if rerr != nil {
-			return total, rerr
-		}
+	t.touch()
+	return readWriteCopy(idleWriter{dst, t}, idleReader{src, t}, -1)
+}
+
+// idleReader and idleWriter restart t's idle clock after progress.
+type idleReader struct {
+	r io.Reader
+	t *pollTransfer
+}
+
+func (r idleReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if n > 0 {
+		r.t.touch()
 	}
+	return n, err
+}
+
+type idleWriter struct {
+	w io.Writer
+	t *pollTransfer
+}
+
+func (w idleWriter) Write(b []byte) (int, error) {
+	n, err := w.w.Write(b)
+	if n > 0 {
+		w.t.touch()
+	}
+	return n, err
 }
 
 // cancel wakes the transfer's waits for good.

@@ -5,7 +5,6 @@ package kpipe
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -52,27 +51,6 @@ func runSize(test string, src, dst string, size int) bool {
 	return size <= bigSizeMin || bigPairs[test+"/"+src+"->"+dst]
 }
 
-var testDataCache sync.Map // int -> []byte
-
-// testData returns size bytes of deterministic pseudo-random data. The slice
-// is shared between tests: never modify it.
-func testData(size int) []byte {
-	if v, ok := testDataCache.Load(size); ok {
-		return v.([]byte)
-	}
-	b := make([]byte, size+8)
-	x := uint64(size)*0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D
-	for i := 0; i < size; i += 8 {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		binary.LittleEndian.PutUint64(b[i:], x)
-	}
-	b = b[:size:size]
-	v, _ := testDataCache.LoadOrStore(size, b)
-	return v.([]byte)
-}
-
 var testSumCache sync.Map // sumKey -> [sha256.Size]byte
 
 type sumKey struct {
@@ -97,22 +75,6 @@ func dataSum(data []byte) [sha256.Size]byte {
 
 // sumString is a short printable form of a SHA-256 sum.
 func sumString(s [sha256.Size]byte) string { return fmt.Sprintf("%x", s[:8]) }
-
-// tempFileWith creates a file holding data in t's temporary directory and
-// returns it opened read-only at offset 0.
-func tempFileWith(t testing.TB, data []byte) *os.File {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "src")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
-}
 
 // tempFileRW creates an empty file opened for reading and writing.
 func tempFileRW(t testing.TB) *os.File {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -38,15 +40,41 @@ func TestImplementationMatchesBuild(t *testing.T) {
 	}
 }
 
-// portableData is a payload that compresses but is not trivial.
-func portableData(n int) []byte {
-	b := make([]byte, n)
-	x := uint32(1)
-	for i := range b {
-		x = x*1664525 + 1013904223
-		b[i] = "kpipe moves bytes "[x>>28] + byte(i/4096)
+var testDataCache sync.Map // int -> []byte
+
+// testData returns size bytes of deterministic pseudo-random data. The slice
+// is shared between tests: never modify it.
+func testData(size int) []byte {
+	if v, ok := testDataCache.Load(size); ok {
+		return v.([]byte)
 	}
-	return b
+	b := make([]byte, size+8)
+	x := uint64(size)*0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D
+	for i := 0; i < size; i += 8 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		binary.LittleEndian.PutUint64(b[i:], x)
+	}
+	b = b[:size:size]
+	v, _ := testDataCache.LoadOrStore(size, b)
+	return v.([]byte)
+}
+
+// tempFileWith creates a file holding data in t's temporary directory and
+// returns it opened read-only at offset 0.
+func tempFileWith(t testing.TB, data []byte) *os.File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "src")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 func TestPortablePipe(t *testing.T) {
@@ -55,7 +83,7 @@ func TestPortablePipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	want := portableData(10 << 10)
+	want := testData(10 << 10)
 	go func() {
 		p.Write(want)
 		p.CloseWrite()
@@ -78,11 +106,7 @@ func TestPortableSplice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	f, err := os.Open(writeTempFile(t, []byte("spliced")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := tempFileWith(t, []byte("spliced"))
 	n, err := Splice(p, f, 64)
 	if runtime.GOOS != "linux" {
 		if !errors.Is(err, errors.ErrUnsupported) || n != 0 {
@@ -102,23 +126,9 @@ func TestPortableSplice(t *testing.T) {
 	}
 }
 
-// writeTempFile writes b to a new file in t's temporary directory.
-func writeTempFile(t *testing.T, b []byte) string {
-	t.Helper()
-	name := filepath.Join(t.TempDir(), "data")
-	if err := os.WriteFile(name, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
 func TestPortableCopyFiles(t *testing.T) {
-	want := portableData(3<<20 + 17)
-	src, err := os.Open(writeTempFile(t, want))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	want := testData(3<<20 + 17)
+	src := tempFileWith(t, want)
 	dst, err := os.Create(filepath.Join(t.TempDir(), "copy"))
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +188,7 @@ func tcpPair(t testing.TB) (client, server *net.TCPConn) {
 func TestPortableProxy(t *testing.T) {
 	client, proxyA := tcpPair(t)
 	proxyB, server := tcpPair(t)
-	up, down := portableData(2<<20), portableData(1<<20+3)
+	up, down := testData(2<<20), testData(1<<20+3)
 	type result struct {
 		got []byte
 		err error
@@ -243,7 +253,7 @@ func TestPortableDoubleSpliceCancel(t *testing.T) {
 }
 
 func TestPortableGzipRoundTrip(t *testing.T) {
-	want := portableData(1 << 20)
+	want := testData(1 << 20)
 	hdr := &GzipHeader{Name: "données.txt", Comment: "a comment", ModTime: time.Unix(1700000000, 0), Extra: []byte{1, 2}, OS: 3}
 	var comp bytes.Buffer
 	if _, err := Gzip(&comp, bytes.NewReader(want), hdr); err != nil {
@@ -275,7 +285,7 @@ func TestPortableGzipRoundTrip(t *testing.T) {
 }
 
 func TestPortableDecompressErrors(t *testing.T) {
-	data := portableData(100 << 10)
+	data := testData(100 << 10)
 	var gz, zl bytes.Buffer
 	if _, err := Gzip(&gz, bytes.NewReader(data), nil); err != nil {
 		t.Fatal(err)
@@ -330,7 +340,7 @@ func TestPortableDecompressErrors(t *testing.T) {
 func gunzipNoHeader(dst io.Writer, src io.Reader) (int64, error) { return Gunzip(dst, src, nil) }
 
 func TestPortableChunkedTransfer(t *testing.T) {
-	want := portableData(200<<10 + 5)
+	want := testData(200<<10 + 5)
 	var framed bytes.Buffer
 	n, err := ChunkedTransfer(&framed, bytes.NewReader(want))
 	if err != nil || n != int64(len(want)) {

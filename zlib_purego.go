@@ -369,11 +369,11 @@ func (d *zDecoder) gzipMembers(hdr *GzipHeader) error {
 func (d *zDecoder) gzipHeader(keep bool) (GzipHeader, error) {
 	var h GzipHeader
 	var fixed [gzFixedLen]byte
-	crc := uint32(0) // of every header byte before FHCRC
+	var seen []byte // every header byte before FHCRC, which covers them
 	next := func() (byte, error) {
 		b, err := d.readByte()
 		if err == nil {
-			crc = crc32.Update(crc, crc32.IEEETable, []byte{b})
+			seen = append(seen, b)
 		}
 		return b, err
 	}
@@ -436,7 +436,7 @@ func (d *zDecoder) gzipHeader(keep bool) (GzipHeader, error) {
 		if err := d.readFull(b[:]); err != nil {
 			return h, err
 		}
-		if binary.LittleEndian.Uint16(b[:]) != uint16(crc) {
+		if binary.LittleEndian.Uint16(b[:]) != uint16(crc32.ChecksumIEEE(seen)) {
 			return h, ErrHeader
 		}
 	}

@@ -37,6 +37,11 @@ src=$(cd "$src" && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
+# liburing's sources are unpacked outside the checkout and removed at exit:
+# only the built library and the C core's build stay under $out.
+srcdir=$(mktemp -d)
+trap 'rm -rf "$srcdir"' EXIT
+
 # Extracts release v into directory $2.
 extract() {
 	local v=$1 dst=$2
@@ -63,7 +68,7 @@ for v in "${versions[@]}"; do
 	: >"$log"
 	echo "== liburing $v" >&2
 	step=extract
-	if ! extract "$v" "$out/src-$v" >>"$log" 2>&1; then
+	if ! extract "$v" "$srcdir/$v" >>"$log" 2>&1; then
 		summary+=("$v: FAILED at $step (see $log)")
 		failed=1
 		continue
@@ -71,7 +76,7 @@ for v in "${versions[@]}"; do
 	# liburing itself, static only, into its own prefix.
 	step=liburing
 	rm -rf "$prefix"
-	if ! (cd "$out/src-$v" && ./configure --prefix="$prefix" &&
+	if ! (cd "$srcdir/$v" && ./configure --prefix="$prefix" &&
 		make -C src -j"$jobs" ENABLE_SHARED=0 &&
 		make install ENABLE_SHARED=0) >>"$log" 2>&1; then
 		summary+=("$v: FAILED at $step (see $log)")
