@@ -3,10 +3,7 @@
 package kpipe
 
 import (
-	"bufio"
 	"bytes"
-	"io"
-	"net/http/httputil"
 	"strconv"
 	"testing"
 )
@@ -100,17 +97,7 @@ func FuzzSpliceChunks(f *testing.F) {
 			if !ok {
 				t.Fatalf("output does not start with the prefix %q: %q", prefix, head(out))
 			}
-			br := bufio.NewReader(bytes.NewReader(rest))
-			body, err := io.ReadAll(httputil.NewChunkedReader(br))
-			if err != nil {
-				t.Fatalf("decoding the chunked body: %v", err)
-			}
-			if !bytes.Equal(body, data) {
-				t.Fatalf("decoded %d bytes, want the %d sent", len(body), len(data))
-			}
-			if left, _ := io.ReadAll(br); string(left) != tr+"\r\n" {
-				t.Fatalf("after the last chunk: %q, want %q", left, tr+"\r\n")
-			}
+			checkChunkedBody(t, rest, data, tr)
 			limit := size
 			if limit == 0 {
 				limit = DefaultChunkSize

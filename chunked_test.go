@@ -233,6 +233,14 @@ func checkHTTPChunked(t *testing.T, out, data []byte) {
 	if !bytes.HasSuffix(out, []byte("0\r\n\r\n")) {
 		t.Fatalf("chunked body ends with %q, want 0\\r\\n\\r\\n", out[max(0, len(out)-8):])
 	}
+	checkChunkedBody(t, out, data, "")
+}
+
+// checkChunkedBody decodes out, an HTTP/1.1 chunked body, compares it with
+// data, and requires that what follows the last chunk is the trailer (its
+// header lines) and the CRLF that ends it.
+func checkChunkedBody(t *testing.T, out, data []byte, trailer string) {
+	t.Helper()
 	br := bufio.NewReader(bytes.NewReader(out))
 	body, err := io.ReadAll(httputil.NewChunkedReader(br))
 	if err != nil {
@@ -241,10 +249,9 @@ func checkHTTPChunked(t *testing.T, out, data []byte) {
 	if !bytes.Equal(body, data) {
 		t.Fatalf("decoded %d bytes, want the %d sent", len(body), len(data))
 	}
-	// The chunked reader stops after the last chunk: the empty trailer's
-	// CRLF is all that may be left.
-	if rest, _ := io.ReadAll(br); string(rest) != "\r\n" {
-		t.Fatalf("after the last chunk: %q, want CRLF", rest)
+	// The chunked reader stops after the last chunk.
+	if rest, _ := io.ReadAll(br); string(rest) != trailer+"\r\n" {
+		t.Fatalf("after the last chunk: %q, want %q", rest, trailer+"\r\n")
 	}
 }
 
