@@ -82,17 +82,19 @@ func TestSpliceChunksMatrix(t *testing.T) {
 		for j, ck := range zDstKinds {
 			for _, size := range []int{0, 1, 65535, 1<<20 + 7} {
 				for _, chunk := range []int{0, 1000, 7} {
-					if chunk != 0 && size > 65535 || raceEnabled && chunk == 7 && size > 1 {
-						// Thousands of chunks, nothing new; the race
-						// detector makes them slow.
+					diagonal := i%len(zDstKinds) == j%len(srcKinds)
+					if chunk != 0 && size > 65535 || chunk == 7 && size > 1 && (quickSizes() || !diagonal) {
+						// Thousands of chunks of 7 bytes, several
+						// system calls each: one pair per kind (a
+						// diagonal of the matrix, which still meets
+						// every source and every destination), and
+						// none with quickSizes.
 						continue
 					}
-					if raceEnabled && size > 65535 && i%len(zDstKinds) != j%len(srcKinds) {
-						// Under the race detector the 1 MiB size runs
-						// on one pair per kind (a diagonal of the
-						// matrix), which still meets every source and
-						// every destination; the race detector slows
-						// each pair to seconds.
+					if quickSizes() && size > 65535 && !diagonal {
+						// With quickSizes the 1 MiB size runs on the
+						// diagonal only; the race detector slows each
+						// pair to seconds.
 						continue
 					}
 					sk, ck, size, chunk := sk, ck, size, chunk

@@ -59,21 +59,22 @@ type engineCheck struct {
 
 // forEachBackend runs fn in a subtest named by the backend, once with base
 // asking for io_uring and once with base.ForcePoll set, on an engine of its
-// own. It checks that
-// the backend is the expected one, that the descriptor count is back to
-// what it was after NewEngine once fn is done (the rings' pooled pipes
-// aside), and that Engine.Close releases everything the engine opened. With
-// KPIPE_BACKEND=poll both configurations give the poll backend, which then
-// runs once.
+// own. It checks that the backend is the expected one, that the descriptor
+// count is back to what it was after NewEngine once fn is done (the rings'
+// pooled pipes aside), and that Engine.Close releases everything the
+// engine opened. With KPIPE_BACKEND set (make test's run that makes
+// io_uring the default, for the tests of the default engine), fn runs once,
+// on base as given: the backend the variable picks.
 func forEachBackend(t *testing.T, base Config, fn func(t *testing.T, e *Engine)) {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, force := range []bool{false, true} {
-		cfg := base
-		cfg.ForcePoll = force
-		if !force {
-			cfg.Backend = BackendIOUring
-		}
+	configs := []Config{base, base}
+	configs[0].Backend = BackendIOUring
+	configs[1].ForcePoll = true
+	if backendFromEnv() != "" {
+		configs = []Config{base}
+	}
+	for _, cfg := range configs {
 		before := openFDs(t)
 		e, err := NewEngine(cfg)
 		if err != nil {
@@ -81,7 +82,7 @@ func forEachBackend(t *testing.T, base Config, fn func(t *testing.T, e *Engine))
 		}
 		if got, want := e.Backend(), wantBackend(cfg); got != want {
 			e.Close()
-			t.Fatalf("NewEngine(ForcePoll: %v).Backend() = %q, want %q", force, got, want)
+			t.Fatalf("NewEngine(%+v).Backend() = %q, want %q", cfg, got, want)
 		}
 		if seen[e.Backend()] {
 			e.Close()
@@ -342,8 +343,13 @@ func waitResult(t *testing.T, ch <-chan spliceResult, limit time.Duration) splic
 	panic("unreachable")
 }
 
-// cancelLimit is how soon DoubleSplice must return after its context ends.
-const cancelLimit = 100 * time.Millisecond
+// cancelLimit is how soon DoubleSplice must return after its context
+// ends. It tells a transfer woken by the cancellation (a millisecond on a
+// quiet machine) from one that notices it only when data or a timer comes
+// (never, in these tests); it is not a speed target, so it leaves room for
+// a loaded machine under the race detector, where a wake-up has taken
+// 150 ms.
+const cancelLimit = time.Second
 
 func TestDoubleSpliceCancelIdle(t *testing.T) {
 	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
@@ -425,7 +431,7 @@ func TestDoubleSpliceCancelStuck(t *testing.T) {
 		}
 		lat := r.at.Sub(start)
 		t.Logf("cancel latency %v", lat)
-		if lat > 50*cancelLimit {
+		if lat > 5*cancelLimit {
 			t.Errorf("DoubleSplice returned %v after cancel", lat)
 		}
 		if r.n == 0 {

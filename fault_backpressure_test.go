@@ -79,9 +79,10 @@ func TestFaultBackPressure(t *testing.T) {
 	}
 	for i, c := range cases {
 		size := int64(backPressureSmall)
-		if i == 0 && !raceEnabled {
+		if i == 0 && !quickSizes() {
 			// Under the race detector the generator's copying is
-			// instrumented: the 1 GiB case runs in the build without race.
+			// instrumented: the 1 GiB case runs without race and
+			// without -short.
 			size = backPressureSize
 		}
 		t.Run(c.name, func(t *testing.T) {

@@ -40,6 +40,12 @@ func TestImplementationMatchesBuild(t *testing.T) {
 	}
 }
 
+// quickSizes reports whether the tests run their reduced sizes: under the
+// race detector, which slows each transfer ten times or more, and with
+// -short. The same paths are tried; only the largest sizes, and the pairs
+// that get them, shrink.
+func quickSizes() bool { return raceEnabled || testing.Short() }
+
 var testDataCache sync.Map // int -> []byte
 
 // testData returns size bytes of deterministic pseudo-random data. The slice

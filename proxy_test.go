@@ -116,7 +116,7 @@ func TestProxyIntegrity(t *testing.T) {
 	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
 		const conns = 120
 		maxSize := 4 << 20
-		if raceEnabled {
+		if quickSizes() {
 			maxSize = 256 << 10 // the race detector's CI run must stay short
 		}
 		pool := testData(2 * maxSize)

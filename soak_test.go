@@ -22,6 +22,7 @@ import (
 const (
 	soakEnv     = "KPIPE_SOAK"
 	soakDefault = 10 * time.Second
+	soakShort   = 4 * time.Second // with -short
 	soakConns   = 256
 )
 
@@ -31,6 +32,9 @@ var soakSizes = []int{1, 17, 1000, 4096, 65_535, 65_536, 200_001, 1 << 20, 3<<20
 
 func soakDuration(t *testing.T) time.Duration {
 	v := os.Getenv(soakEnv)
+	if v == "" && testing.Short() {
+		return soakShort
+	}
 	if v == "" {
 		return soakDefault
 	}
@@ -155,7 +159,7 @@ type soakSample struct {
 }
 
 // TestSoakProxy runs a proxy in front of an echo server under 256
-// concurrent clients for KPIPE_SOAK (default 10s), half of it with the
+// concurrent clients for KPIPE_SOAK (default 10s, 4s with -short), half of it with the
 // package's Proxy on the default engine and half on an engine asked for
 // io_uring. Each client sends transfers of mixed sizes (1 byte to 3 MiB)
 // and checks the SHA-256 of what comes back, which went through the proxy

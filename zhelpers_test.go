@@ -24,15 +24,15 @@ import (
 // tried on one pair per direction.
 var zTestSizes = []int{0, 1, 64<<10 - 1, 1<<20 + 7}
 
-// zBigSize is 24 MiB, or 4 MiB under the race detector, which makes the
-// reference codec that checks the result (compress/gzip) slower by ten
-// times or more. Either is many socket buffers: the C loop waits often.
-var zBigSize = func() int {
-	if raceEnabled {
+// zBigSize is 24 MiB, or 4 MiB with quickSizes (the race detector makes
+// the reference codec that checks the result, compress/gzip, slower by ten
+// times or more). Either is many socket buffers: the C loop waits often.
+func zBigSize() int {
+	if quickSizes() {
 		return 4 << 20
 	}
 	return 24 << 20
-}()
+}
 
 var zDataCache sync.Map // int -> []byte
 
