@@ -24,15 +24,10 @@ import (
 // tried on one pair per direction.
 var zTestSizes = []int{0, 1, 64<<10 - 1, 1<<20 + 7}
 
-// zBigSize is 24 MiB, or 4 MiB with quickSizes (the race detector makes
-// the reference codec that checks the result, compress/gzip, slower by ten
-// times or more). Either is many socket buffers: the C loop waits often.
-func zBigSize() int {
-	if quickSizes() {
-		return 4 << 20
-	}
-	return 24 << 20
-}
+// zBigSize is many socket buffers, so that the C loop waits often. It runs
+// without quickSizes only: the race detector makes the reference codec
+// that checks the result (compress/gzip) slower by ten times or more.
+const zBigSize = 24 << 20
 
 var zDataCache sync.Map // int -> []byte
 

@@ -216,8 +216,9 @@ func TestGunzipBomb(t *testing.T) {
 // wrapping EPIPE or ECONNRESET (and no SIGPIPE death), from descriptors and
 // from memory; a source that ends mid-stream is io.ErrUnexpectedEOF.
 func TestZlibPeerGone(t *testing.T) {
-	data := zData(4 << 20)
-	comp := refGzip(t, data, nil)
+	const size = 4 << 20
+	data := zData(size)
+	comp := refCompressed(t, zFormats[0], size)
 	for _, reset := range []bool{false, true} {
 		dead := deadTCPConn(t, reset)
 		if _, err := Gunzip(dead, tempFileWith(t, comp), nil); !isPeerGone(err) {
@@ -233,7 +234,7 @@ func TestZlibPeerGone(t *testing.T) {
 	}
 	// The peer closes the write end of a pipe after half the stream.
 	for _, f := range zFormats {
-		comp := f.refComp(t, data)
+		comp := refCompressed(t, f, size)
 		p := newTestPipe(t)
 		go func() {
 			p.Write(comp[:len(comp)/2])
