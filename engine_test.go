@@ -50,13 +50,6 @@ func wantBackend(cfg Config) string {
 // bothBackends are the configurations that ask for each backend.
 var bothBackends = []Config{{Backend: BackendIOUring}, {ForcePoll: true}}
 
-// engineCheck is what forEachBackend hands a test: the engine and its
-// baseline descriptor count.
-type engineCheck struct {
-	e      *Engine
-	baseFD int
-}
-
 // forEachBackend runs fn in a subtest named by the backend, once with base
 // asking for io_uring and once with base.ForcePoll set, on an engine of its
 // own. It checks that the backend is the expected one, that the descriptor

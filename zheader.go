@@ -29,10 +29,6 @@ const (
 	gzExtraMax = 65535
 )
 
-// gzipOSUnix is the OS byte Gzip writes when it is given no header, as
-// gzip(1) does on Unix.
-const gzipOSUnix = 3
-
 // latin1Len returns the length of s in Latin-1, or an error when s holds a
 // rune Latin-1 cannot encode, a NUL (which ends the field on the wire), or
 // is longer than a reader accepts.
@@ -52,15 +48,6 @@ func latin1Len(s, field string) (int, error) {
 		return 0, fmt.Errorf("%w: %s is %d bytes in Latin-1, more than %d", ErrHeader, field, n, gzNameMax)
 	}
 	return n, nil
-}
-
-// putLatin1 writes s, already checked by latin1Len, as Latin-1 into b.
-func putLatin1(b []byte, s string) {
-	i := 0
-	for _, r := range s {
-		b[i] = byte(r)
-		i++
-	}
 }
 
 // latin1String decodes Latin-1 bytes to a UTF-8 string.

@@ -64,3 +64,12 @@ func cBytes(p *C.uint8_t, n C.uint32_t) []byte {
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
 }
+
+// putLatin1 writes s, already checked by latin1Len, as Latin-1 into b.
+func putLatin1(b []byte, s string) {
+	i := 0
+	for _, r := range s {
+		b[i] = byte(r)
+		i++
+	}
+}

@@ -9,11 +9,9 @@ import (
 	"encoding/binary"
 	"io"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // Helpers of the compression tests: compressible data, reference encoders
@@ -253,34 +251,4 @@ func needGzipCommand(t testing.TB) string {
 		t.Fatalf("gzip(1) is not installed: %v", err)
 	}
 	return path
-}
-
-// trickle writes b to w one byte at a time, yielding between bytes
-// and sleeping now and then so that the reader sees tiny reads, then calls
-// closeFn. It returns a function that waits for it.
-func trickle(t testing.TB, w io.Writer, b []byte, closeFn func()) func() error {
-	ch := make(chan error, 1)
-	go func() {
-		var err error
-		for i := range b {
-			if _, err = w.Write(b[i : i+1]); err != nil {
-				break
-			}
-			if i%64 == 63 {
-				time.Sleep(100 * time.Microsecond)
-			} else {
-				runtime.Gosched()
-			}
-		}
-		closeFn()
-		ch <- err
-	}()
-	var once sync.Once
-	var err error
-	wait := func() error {
-		once.Do(func() { err = <-ch })
-		return err
-	}
-	t.Cleanup(func() { wait() })
-	return wait
 }

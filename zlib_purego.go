@@ -30,6 +30,10 @@ func ZlibVersion() string { return "" }
 // zlibDefaultLevel is the level zlib's Z_DEFAULT_COMPRESSION stands for.
 const zlibDefaultLevel = 6
 
+// gzipOSUnix is the OS byte Gzip writes when it is given no header, as
+// gzip(1) and the C core do on Unix.
+const gzipOSUnix = 3
+
 // The gzip header's fixed bytes and flags (RFC 1952).
 const (
 	gzID1, gzID2     = 0x1f, 0x8b
