@@ -26,7 +26,7 @@ c-test: c-build
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure -j $(CTEST_JOBS)
 
 ## c-sanitize: the C tests under AddressSanitizer and UBSan, built at -O1
-## as AddressSanitizer's documentation advises (twice the speed of -O0)
+## as AddressSanitizer's documentation advises (faster than -O0)
 c-sanitize: deps
 	@cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DKPIPE_SANITIZE=ON >/dev/null
 	@cmake --build $(SAN_DIR) -j >/dev/null
@@ -71,9 +71,9 @@ vet: deps
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
 ## lint: go vet and staticcheck (root module, with and without cgo, and
-## bench/), gofmt, and the C
-## sources against .clang-format (written for clang-format 14, the version
-## of Debian 12 and Ubuntu 22.04; other versions may disagree on details)
+## bench/), gofmt, and the C sources against .clang-format (written for
+## clang-format 14, the version of Debian 12 and Ubuntu 22.04; other
+## versions may disagree on details)
 STATICCHECK  ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CLANG_FORMAT ?= clang-format
 C_FORMAT_FILES = $(wildcard csrc/*.[ch] csrc/*/*.[ch] vendor-c/*.[ch])
