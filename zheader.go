@@ -50,6 +50,15 @@ func latin1Len(s, field string) (int, error) {
 	return n, nil
 }
 
+// appendLatin1 appends s, already checked by latin1Len, in Latin-1: one
+// byte per rune. It writes in place when b has the room.
+func appendLatin1(b []byte, s string) []byte {
+	for _, r := range s {
+		b = append(b, byte(r))
+	}
+	return b
+}
+
 // latin1String decodes Latin-1 bytes to a UTF-8 string.
 func latin1String(b []byte) string {
 	ascii := true

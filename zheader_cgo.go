@@ -26,11 +26,11 @@ func (zs *zstream) setHeader(h *GzipHeader) (*C.kp_gz_header, error) {
 	c := &zs.c.hdr
 	*c = C.kp_gz_header{mtime: C.uint32_t(mtime), os: C.uint8_t(h.OS)}
 	if h.Name != "" {
-		putLatin1(mem, h.Name)
+		appendLatin1(mem[:0], h.Name) // in place: mem holds nameLen bytes
 		c.name, c.name_len = (*C.uint8_t)(base), C.uint32_t(nameLen)
 	}
 	if h.Comment != "" {
-		putLatin1(mem[nameLen:], h.Comment)
+		appendLatin1(mem[nameLen:nameLen], h.Comment)
 		c.comment, c.comment_len = (*C.uint8_t)(unsafe.Add(base, nameLen)), C.uint32_t(commentLen)
 	}
 	if h.Extra != nil {
@@ -63,13 +63,4 @@ func cBytes(p *C.uint8_t, n C.uint32_t) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
-}
-
-// putLatin1 writes s, already checked by latin1Len, as Latin-1 into b.
-func putLatin1(b []byte, s string) {
-	i := 0
-	for _, r := range s {
-		b[i] = byte(r)
-		i++
-	}
 }

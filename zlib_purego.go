@@ -208,21 +208,12 @@ func gzipHeaderBytes(hdr *GzipHeader, level int) ([]byte, error) {
 		b = append(b, h.Extra...)
 	}
 	if h.Name != "" {
-		b = appendLatin1(b, h.Name)
+		b = append(appendLatin1(b, h.Name), 0)
 	}
 	if h.Comment != "" {
-		b = appendLatin1(b, h.Comment)
+		b = append(appendLatin1(b, h.Comment), 0)
 	}
 	return b, nil
-}
-
-// appendLatin1 appends s, already checked by latin1Len, in Latin-1 and a
-// NUL.
-func appendLatin1(b []byte, s string) []byte {
-	for _, r := range s {
-		b = append(b, byte(r))
-	}
-	return append(b, 0)
 }
 
 // zlibHeaderBytes encodes the two header bytes zlib writes at level: a
