@@ -12,6 +12,7 @@ import "C"
 import (
 	"os"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -90,13 +91,14 @@ func sysReady(src, dst int) (side, syscall.Errno) {
 	return side(r), 0
 }
 
-// sysWait blocks the calling thread until a blocking-mode fd is ready.
-func sysWait(fd int, forWrite bool) syscall.Errno {
+// sysWait blocks the calling thread until a blocking-mode fd is ready, or
+// for at most timeout (then ETIMEDOUT; < 0: no limit).
+func sysWait(fd int, forWrite bool, timeout time.Duration) syscall.Errno {
 	w := C.int(0)
 	if forWrite {
 		w = 1
 	}
-	if r := C.kp_fd_wait(C.int(fd), w); r < 0 {
+	if r := C.kp_fd_wait(C.int(fd), w, C.int(pollTimeout(timeout))); r < 0 {
 		return syscall.Errno(-r)
 	}
 	return 0

@@ -5,6 +5,7 @@ package kpipe
 import (
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -185,8 +186,9 @@ func sysReady(src, dst int) (side, syscall.Errno) {
 	return ready, 0
 }
 
-// sysWait blocks the calling thread until a blocking-mode fd is ready.
-func sysWait(fd int, forWrite bool) syscall.Errno {
+// sysWait blocks the calling thread until a blocking-mode fd is ready, or
+// for at most timeout (then ETIMEDOUT; < 0: no limit).
+func sysWait(fd int, forWrite bool, timeout time.Duration) syscall.Errno {
 	if fd < 0 {
 		// poll(2) skips a negative fd: it would wait forever.
 		return syscall.EBADF
@@ -197,12 +199,15 @@ func sysWait(fd int, forWrite bool) syscall.Errno {
 	}
 	fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
 	for {
-		n, err := unix.Poll(fds, -1)
+		n, err := unix.Poll(fds, pollTimeout(timeout))
 		if err == nil && n > 0 {
 			if fds[0].Revents&unix.POLLNVAL != 0 {
 				return syscall.EBADF
 			}
 			return 0
+		}
+		if err == nil && n == 0 {
+			return syscall.ETIMEDOUT
 		}
 		if err != nil && err != unix.EINTR {
 			return errnoOf(err)

@@ -229,9 +229,15 @@ func (e *Engine) end(t *pollTransfer) {
 // ErrNoFD). It returns the bytes delivered to dst.
 //
 // When ctx is done the transfer is cancelled in the kernel and DoubleSplice
-// returns ctx.Err() once the kernel has let go of the transfer's pipe; src
-// and dst stay open and usable. Closing src or dst does not end a transfer:
-// cancel ctx (or shut the socket down) instead.
+// returns ctx.Err() once the kernel has let go of the transfer's pipe,
+// within milliseconds on every backend, descriptors in blocking mode
+// included; src and dst stay open and usable. Closing src or dst does not
+// end a transfer: cancel ctx (or shut the socket down) instead.
+//
+// Nothing is lost when a transfer ends early (cancellation, Close,
+// IdleTimeout, a destination that fails): bytes already taken from src
+// that did not reach dst come back in an *UndeliveredError, which wraps
+// the reason. The count returned is always what reached dst.
 func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	return e.doubleSplice(ctx, dst, src)
 }
@@ -241,7 +247,9 @@ func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 // is closed (CloseWrite, shutdown(SHUT_WR)) and the other direction keeps
 // running. Proxy returns when both directions are done, or at the first
 // error (the other direction is then cancelled), or when ctx is done. The
-// error of a connection reset wraps syscall.ECONNRESET.
+// error of a connection reset wraps syscall.ECONNRESET. Bytes a direction
+// had taken and not delivered when it ended come back as for DoubleSplice:
+// Undelivered(err) lists one *UndeliveredError per such direction.
 func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
 	inner, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -270,14 +278,37 @@ func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int6
 
 // proxyError picks the error Proxy reports: a direction's own failure over
 // the cancellation it caused in the other direction, and ctx's error when
-// the caller cancelled.
+// the caller cancelled. Bytes either direction held back come with it, one
+// *UndeliveredError per direction (errors.Join when both), each wrapping
+// the error picked.
 func proxyError(ctx context.Context, errs ...error) error {
+	var picked error
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			return err
+			picked = err
+			break
 		}
 	}
-	return ctx.Err()
+	if picked == nil {
+		picked = ctx.Err()
+	}
+	var held []error
+	for _, err := range errs {
+		for _, ue := range Undelivered(err) {
+			base := picked
+			if p, ok := picked.(*UndeliveredError); ok {
+				base = p.Err
+			}
+			held = append(held, &UndeliveredError{Err: base, Dst: ue.Dst, Data: ue.Data})
+		}
+	}
+	switch len(held) {
+	case 0:
+		return picked
+	case 1:
+		return held[0]
+	}
+	return errors.Join(held...)
 }
 
 var defaultEngine struct {

@@ -56,9 +56,10 @@ type fdOp struct {
 	probed fdType
 	dupFD  int
 
-	// progress, when set, hears of every byte moved (the poll backend's
-	// idle clock).
-	progress *pollTransfer
+	// xfer is the double splice this op runs (opSpliceVia on the poll
+	// backend): it hears of every byte moved when it has an idle clock,
+	// and its cancellation ends waits on blocking-mode descriptors.
+	xfer *pollTransfer
 }
 
 // run issues the operation until it completes, fails or, for opSplice and
@@ -156,11 +157,49 @@ func (op *fdOp) outer(fd int) bool {
 		}
 		// A blocking-mode descriptor has no poller: wait on this thread,
 		// as a read or write on it would.
-		if e := sysWait(fd, !op.outerIsSrc); e != 0 {
-			op.errno = e
+		if e, err := op.waitBlocking(fd); e != 0 || err != nil {
+			op.errno, op.err = e, err
 			return true
 		}
 	}
+}
+
+// blockingWaitSlice is how long a wait on a blocking-mode descriptor lasts
+// before it looks whether its transfer was cancelled or went idle for too
+// long: the runtime poller's deadlines do not reach such a descriptor.
+const blockingWaitSlice = 20 * time.Millisecond
+
+// waitBlocking waits on this thread until the blocking-mode fd is ready. In
+// a double splice it wakes every blockingWaitSlice and ends with
+// os.ErrDeadlineExceeded, as a poller deadline would, once the transfer
+// is cancelled or has been idle for its IdleTimeout. Other operations wait
+// as a read or write on the descriptor would.
+func (op *fdOp) waitBlocking(fd int) (syscall.Errno, error) {
+	t := op.xfer
+	if t == nil {
+		return sysWait(fd, !op.outerIsSrc, -1), nil
+	}
+	for {
+		e := sysWait(fd, !op.outerIsSrc, blockingWaitSlice)
+		if e != syscall.ETIMEDOUT {
+			return e, nil
+		}
+		if t.cancelled.Load() || t.idleExpired() {
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// pollTimeout is d in poll(2)'s milliseconds: -1 for d < 0 (no limit), at
+// least 1 for d > 0.
+func pollTimeout(d time.Duration) int {
+	switch {
+	case d < 0:
+		return -1
+	case d > 0 && d < time.Millisecond:
+		return 1
+	}
+	return int(d.Milliseconds())
 }
 
 // inner runs with the inner endpoint's fd and issues the system call.
@@ -204,8 +243,8 @@ func (op *fdOp) inner(fd int) {
 	}
 	op.moved += r.moved
 	op.eof = r.eof
-	if r.moved > 0 && op.progress != nil {
-		op.progress.touch()
+	if r.moved > 0 && op.xfer != nil && op.xfer.idle > 0 {
+		op.xfer.touch()
 	}
 	op.errno = r.errno
 	if r.errno != syscall.EAGAIN {

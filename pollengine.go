@@ -5,6 +5,7 @@ package kpipe
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"sync/atomic"
 	"time"
@@ -16,17 +17,20 @@ var aLongTimeAgo = time.Unix(1, 0)
 // pollTransfer is a double splice on the poll backend: the C pipe-in-the-
 // middle loop (kp_splice_via) on the caller's goroutine, waiting in Go's
 // runtime poller on whichever side is not ready. Cancellation and the idle
-// timeout work through deadlines on the private duplicate descriptors.
+// timeout work through deadlines on the private duplicate descriptors, and
+// through the flag and clock below where a descriptor is in blocking mode
+// (fdOp.waitBlocking).
 type pollTransfer struct {
 	src, dst     *os.File
 	idle         time.Duration
+	lastMove     atomic.Int64 // UnixNano of the last progress (idle > 0)
 	cancelled    atomic.Bool
 	engineClosed atomic.Bool // Engine.Close cancelled the transfer
 }
 
-// pollDoubleSplice runs a transfer on the poll backend. It takes ownership
-// of p's descriptors.
-func (e *Engine) pollDoubleSplice(ctx context.Context, p *fdPair) (int64, error) {
+// pollDoubleSplice runs a transfer to dst on the poll backend. It takes
+// ownership of p's descriptors.
+func (e *Engine) pollDoubleSplice(ctx context.Context, p *fdPair, dst io.Writer) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -59,23 +63,28 @@ func (e *Engine) pollDoubleSplice(ctx context.Context, p *fdPair) (int64, error)
 	var op fdOp
 	op.src.file, op.dst.file = t.src, t.dst
 	op.kind, op.n, op.pipe, op.outerIsSrc = opSpliceVia, -1, pipe, true
+	op.xfer = t
 	if t.idle > 0 {
-		op.progress = t
 		t.touch()
 	}
 	err = op.run()
+	var left []byte
+	var leftErr error
+	if err != nil && pipe.inPipe > 0 {
+		left, leftErr = pipe.takeAll()
+	}
 	putPipe(pipe)
 	switch {
 	case err == nil:
 		return op.moved, nil
 	case ctx.Err() != nil:
-		return op.moved, ctx.Err()
+		err = ctx.Err()
 	case t.engineClosed.Load():
-		return op.moved, ErrEngineClosed
+		err = ErrEngineClosed
 	case t.idle > 0 && errors.Is(err, os.ErrDeadlineExceeded):
-		return op.moved, &os.SyscallError{Syscall: "splice", Err: ErrIdleTimeout}
+		err = &os.SyscallError{Syscall: "splice", Err: ErrIdleTimeout}
 	}
-	return op.moved, err
+	return op.moved, undelivered(err, dst, left, leftErr)
 }
 
 // cancel wakes the transfer's waits for good.
@@ -89,10 +98,18 @@ func (t *pollTransfer) cancel() {
 // wins: cancel sets its flag before its deadlines, touch checks the flag
 // after its own.
 func (t *pollTransfer) touch() {
-	d := time.Now().Add(t.idle)
+	now := time.Now()
+	t.lastMove.Store(now.UnixNano())
+	d := now.Add(t.idle)
 	t.src.SetReadDeadline(d)
 	t.dst.SetWriteDeadline(d)
 	if t.cancelled.Load() {
 		t.cancel()
 	}
+}
+
+// idleExpired reports whether the transfer has an idle timeout and has
+// moved nothing for that long.
+func (t *pollTransfer) idleExpired() bool {
+	return t.idle > 0 && time.Since(time.Unix(0, t.lastMove.Load())) >= t.idle
 }

@@ -3,6 +3,7 @@
 package kpipe
 
 import (
+	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,42 @@ func (p *poolPipe) drainTo(w io.Writer) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+// takeAll reads every byte the pipe holds into a new slice: what a
+// transfer that ended early hands back (UndeliveredError).
+func (p *poolPipe) takeAll() ([]byte, error) {
+	b := make([]byte, p.inPipe)
+	for off := 0; off < len(b); {
+		n, err := syscall.Read(p.r, b[off:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return b[:off], wrapErrno("read", err.(syscall.Errno))
+		}
+		if n <= 0 {
+			// A pipe we own cannot run dry while it holds data.
+			return b[:off], wrapErrno("read", syscall.EIO)
+		}
+		off += n
+		p.inPipe -= int64(n)
+	}
+	return b, nil
+}
+
+// undelivered wraps err, the error of a transfer to dst that ended with
+// the bytes of left (nil: none) taken from its source and not delivered.
+func undelivered(err error, dst any, left []byte, leftErr error) error {
+	if len(left) == 0 || err == nil {
+		return err
+	}
+	w, _ := dst.(io.Writer)
+	ue := &UndeliveredError{Err: err, Dst: w, Data: left}
+	if leftErr != nil {
+		return errors.Join(ue, leftErr)
+	}
+	return ue
 }
 
 func (p *poolPipe) close() {

@@ -32,6 +32,18 @@ type waiter struct {
 	done  chan struct{}
 	moved int64
 	errno syscall.Errno
+	left  leftover
+}
+
+// takeLeftover reads the bytes a kp_done hands over and closes their pipe.
+func takeLeftover(d *C.kp_done) leftover {
+	if d.leftover_fd < 0 {
+		return leftover{}
+	}
+	p := poolPipe{r: int(d.leftover_fd), w: -1, inPipe: int64(d.leftover)}
+	data, err := p.takeAll()
+	p.close()
+	return leftover{data, err}
 }
 
 var waiters = sync.Pool{New: func() any { return &waiter{done: make(chan struct{}, 1)} }}
@@ -67,9 +79,11 @@ func (r *ring) loop(started chan<- struct{}) {
 		r.mu.Lock()
 		for i := 0; i < int(n); i++ {
 			d := &done[i]
-			if w, ok := r.waiters[uint64(d.token)]; ok {
+			w, ok := r.waiters[uint64(d.token)]
+			left := takeLeftover(d)
+			if ok {
 				delete(r.waiters, uint64(d.token))
-				w.moved, w.errno = int64(d.moved), syscall.Errno(d.err)
+				w.moved, w.errno, w.left = int64(d.moved), syscall.Errno(d.err), left
 				w.done <- struct{}{}
 			}
 		}
@@ -111,10 +125,13 @@ func (r *ring) close() {
 }
 
 // transfer runs one double splice from src to dst (private duplicates the
-// caller closes) and waits, parked, for its end.
-func (r *ring) transfer(ctx context.Context, src, dst int, idle time.Duration) (int64, error) {
+// caller closes) and waits, parked, for its end. It returns the bytes
+// delivered, and those taken from src and not delivered when it ended
+// early.
+func (r *ring) transfer(ctx context.Context, src, dst int, idle time.Duration) (int64, leftover, error) {
+	var none leftover
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return 0, none, err
 	}
 	w := waiters.Get().(*waiter)
 	r.mu.Lock()
@@ -122,7 +139,7 @@ func (r *ring) transfer(ctx context.Context, src, dst int, idle time.Duration) (
 		// The loop has stopped: nothing would ever take the transfer.
 		r.mu.Unlock()
 		waiters.Put(w)
-		return 0, transferError(dead, nil)
+		return 0, none, transferError(dead, nil)
 	}
 	r.token++
 	token := r.token
@@ -134,9 +151,9 @@ func (r *ring) transfer(ctx context.Context, src, dst int, idle time.Duration) (
 		r.mu.Unlock()
 		waiters.Put(w)
 		if syscall.Errno(-rc) == syscall.ESHUTDOWN {
-			return 0, ErrEngineClosed
+			return 0, none, ErrEngineClosed
 		}
-		return 0, wrapErrno("io_uring_submit", syscall.Errno(-rc))
+		return 0, none, wrapErrno("io_uring_submit", syscall.Errno(-rc))
 	}
 	var ctxErr error
 	select {
@@ -146,10 +163,10 @@ func (r *ring) transfer(ctx context.Context, src, dst int, idle time.Duration) (
 		C.kp_ring_cancel(r.c, C.uint64_t(token))
 		<-w.done // the kernel is done with the pipe only now
 	}
-	moved, errno := w.moved, w.errno
-	w.moved, w.errno = 0, 0
+	moved, errno, left := w.moved, w.errno, w.left
+	w.moved, w.errno, w.left = 0, 0, none
 	waiters.Put(w)
-	return moved, transferError(errno, ctxErr)
+	return moved, left, transferError(errno, ctxErr)
 }
 
 // transferError maps how a transfer ended to DoubleSplice's error.

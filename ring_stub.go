@@ -25,8 +25,8 @@ type ring struct{}
 
 func openRing(Config) (*ring, error) { return nil, errNoIOUring }
 
-func (*ring) transfer(ctx context.Context, src, dst int, idle time.Duration) (int64, error) {
-	return 0, errNoIOUring
+func (*ring) transfer(ctx context.Context, src, dst int, idle time.Duration) (int64, leftover, error) {
+	return 0, leftover{}, errNoIOUring
 }
 
 func (*ring) shutdown()        {}

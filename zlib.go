@@ -62,7 +62,8 @@ type Codec struct {
 	Level int
 	// MaxOutput, when > 0, bounds what Inflate and Gunzip write: rather
 	// than write byte MaxOutput+1 they stop with ErrTooLarge, having
-	// written at most MaxOutput bytes. 0 means no limit.
+	// written exactly the first MaxOutput bytes of the output (in every
+	// build), and return MaxOutput. 0 means no limit.
 	MaxOutput int64
 }
 

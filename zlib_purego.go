@@ -62,17 +62,6 @@ func getFlateWriter(level int, w io.Writer) (*flate.Writer, error) {
 	return flate.NewWriter(w, level)
 }
 
-var flateReaders sync.Pool
-
-func getFlateReader(r *bufio.Reader) io.ReadCloser {
-	if fr, ok := flateReaders.Get().(io.ReadCloser); ok {
-		if fr.(flate.Resetter).Reset(r, nil) == nil {
-			return fr
-		}
-	}
-	return flate.NewReader(r)
-}
-
 var zBufReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
 // zOutput is a destination that counts what it was given and stops at a
@@ -445,8 +434,13 @@ func (d *zDecoder) gzipHeader(keep bool) (GzipHeader, error) {
 // inflate decodes deflate data up to its final block into the output,
 // adding it to sum, and returns its length.
 func (d *zDecoder) inflate(sum hash.Hash32) (int64, error) {
-	fr := getFlateReader(d.in)
-	defer flateReaders.Put(fr)
+	// A new decoder for each stream. Decoders are not pooled:
+	// klauspost/compress v1.18's Reset leaves state behind, and a stream
+	// decoded by a reset decoder could get another error class than it
+	// gets alone (an internal error, io.ErrUnexpectedEOF for data that is
+	// not truncated, ErrChecksum for invalid data), after a failed stream
+	// and after a valid one too (TestInvalidStreamsPairwise found both).
+	fr := flate.NewReader(d.in)
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	var size int64
@@ -463,11 +457,23 @@ func (d *zDecoder) inflate(sum hash.Hash32) (int64, error) {
 			return size, nil
 		}
 		if err != nil {
-			var corrupt flate.CorruptInputError
-			if errors.As(err, &corrupt) {
-				return size, fmt.Errorf("%w at input byte %d", ErrCorrupt, int64(corrupt))
-			}
-			return size, err
+			return size, flateError(err)
 		}
 	}
+}
+
+// flateError maps a deflate decoder's error to kpipe's classes: invalid
+// data of any kind is ErrCorrupt, as zlib's Z_DATA_ERROR is in the build
+// with the C core; truncation stays io.ErrUnexpectedEOF; a read error of
+// the source passes as it is.
+func flateError(err error) error {
+	var corrupt flate.CorruptInputError
+	var internal flate.InternalError
+	switch {
+	case errors.As(err, &corrupt):
+		return fmt.Errorf("%w at input byte %d", ErrCorrupt, int64(corrupt))
+	case errors.As(err, &internal):
+		return fmt.Errorf("%w: %s", ErrCorrupt, string(internal))
+	}
+	return err
 }

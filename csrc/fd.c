@@ -59,17 +59,21 @@ int kp_fd_ready(int src, int dst)
 	return mask;
 }
 
-int kp_fd_wait(int fd, int for_write)
+int kp_fd_wait(int fd, int for_write, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = for_write ? POLLOUT : POLLIN };
 	/* poll(2) skips a negative fd: it would wait forever. */
 	if (fd < 0)
 		return -EBADF;
 	for (;;) {
-		int r = poll(&p, 1, -1);
+		int r = poll(&p, 1, timeout_ms);
 		if (r > 0)
 			return (p.revents & POLLNVAL) ? -EBADF : 0;
-		if (r < 0 && errno != EINTR)
+		if (r == 0)
+			return -ETIMEDOUT;
+		/* EINTR: wait again (for the whole timeout: a slice, which the
+		 * caller repeats anyway). */
+		if (errno != EINTR)
 			return -errno;
 	}
 }

@@ -84,9 +84,10 @@ int kp_fd_nonblocking(int fd);
  * and error states count as ready: the next call reports them. */
 int kp_fd_ready(int src, int dst);
 
-/* Waits, without a time limit, until fd is readable (for_write == 0) or
- * writable. For blocking-mode descriptors only. Returns 0 or -errno. */
-int kp_fd_wait(int fd, int for_write);
+/* Waits until fd is readable (for_write == 0) or writable, for at most
+ * timeout_ms milliseconds (< 0: no limit). For blocking-mode descriptors
+ * only. Returns 0, -ETIMEDOUT when the time ran out, or -errno. */
+int kp_fd_wait(int fd, int for_write, int timeout_ms);
 
 /* ---- splice.c: splice(2) and tee(2) ------------------------------------- */
 
@@ -173,6 +174,12 @@ typedef struct kp_done {
 	int64_t moved;
 	int err; /* 0: src reached end of input and everything was delivered;
 			   ECANCELED: kp_ring_cancel; ETIMEDOUT: idle timeout; else the errno */
+	/* A transfer that ended early (err != 0) holding bytes it took from
+	 * src and did not deliver hands them over: leftover > 0 bytes wait, in
+	 * order, in a pipe whose read end (O_NONBLOCK, its write end closed)
+	 * is leftover_fd. The caller reads them and closes leftover_fd. */
+	int64_t leftover;
+	int leftover_fd; /* -1 when leftover is 0 */
 } kp_done;
 
 /* Creates a ring with `entries` SQ entries (0: 256; kept within 8..4096) and
@@ -354,8 +361,9 @@ kp_z *kp_z_new(int64_t bufsize);
 void kp_z_free(kp_z *z);
 
 /* Starts a new stream. level: 1..9, -1 (zlib's default, 6) or -2 (Huffman
- * only), or 0 (stored, no compression); ignored when decompressing. max_out: decompression stops with
- * KP_ZE_TOO_LARGE before writing byte max_out+1 (< 0: no limit). hdr: the
+ * only), or 0 (stored, no compression); ignored when decompressing.
+ * max_out: decompression stops with KP_ZE_TOO_LARGE having delivered
+ * exactly max_out bytes, never byte max_out+1 (< 0: no limit). hdr: the
  * gzip header to write when compressing to KP_Z_GZIP (NULL: no name, no
  * comment, no extra, mtime 0, OS 3); the fields are copied. Returns 0 or a
  * negative kp_z_step error (-EINVAL for a bad mode, format or level). */

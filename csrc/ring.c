@@ -454,7 +454,14 @@ static void ring_finish(kp_ring *r, struct ring_xfer *x)
 		x->live = 0;
 		r->nlive--;
 	}
-	ring_pipe_put(r, x);
+	if (x->in_pipe > 0 && x->pipe.r >= 0) {
+		/* Bytes taken from src that never reached dst: the pipe's
+		 * read end goes to the caller with them (ring_report). */
+		close(x->pipe.w);
+		x->pipe.w = -1;
+	} else {
+		ring_pipe_put(r, x);
+	}
 	ring_list_push(&r->done, x);
 	RING_STAT_ADD(r, ended, 1);
 	RING_STAT_SUB(r, live, 1);
@@ -1110,6 +1117,13 @@ static int ring_report(kp_ring *r, kp_done *done, int max)
 		done[n].token = x->token;
 		done[n].moved = x->moved;
 		done[n].err = x->err;
+		done[n].leftover = 0;
+		done[n].leftover_fd = -1;
+		if (x->pipe.r >= 0) { /* ring_finish kept it: it holds data */
+			done[n].leftover = x->in_pipe;
+			done[n].leftover_fd = x->pipe.r;
+			x->pipe.r = -1;
+		}
 		n++;
 		free(x);
 	}

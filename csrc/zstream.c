@@ -31,8 +31,10 @@ enum zphase {
 	PH_TRAILER, /* compress: emit the trailer; decompress: parse and check it */
 	PH_NEXT, /* decompress: a member or stream is complete; what follows? */
 	PH_END,  /* all produced: deliver what is held, then report DONE */
-	PH_DONE, /* DONE reported */
-	PH_DEAD  /* an error reported */
+	PH_LIMIT, /* decompress: max_out reached: deliver what is held (up to
+		     max_out bytes in all), then report KP_ZE_TOO_LARGE */
+	PH_DONE,  /* DONE reported */
+	PH_DEAD   /* an error reported */
 };
 
 struct kp_z {
@@ -581,8 +583,13 @@ static int run_inflate(struct step *s)
 	z->zs.next_out = NULL;
 	in_take(s, used);
 	z->produced += (int64_t)got;
-	if (z->max_out >= 0 && z->produced > z->max_out)
-		return KP_ZE_TOO_LARGE;
+	if (z->max_out >= 0 && z->produced > z->max_out) {
+		/* Keep the bytes up to the limit: they are delivered before
+		 * the error, so that every build writes exactly max_out. */
+		z->out_end += got - (size_t)(z->produced - z->max_out);
+		z->phase = PH_LIMIT;
+		return 0;
+	}
 	z->check = check_add(z->format, z->check, op, got);
 	z->isize += (uint32_t)got;
 	z->out_end += got;
@@ -665,6 +672,11 @@ static int run(struct step *s)
 				return r;
 			z->phase = PH_DONE;
 			return KP_Z_DONE;
+		}
+		if (z->phase == PH_LIMIT) {
+			if ((r = deliver(s)) != 0)
+				return r;
+			return KP_ZE_TOO_LARGE;
 		}
 		/* Full, or a member just checked: what is held is final, and
 		 * whatever follows (trailing garbage) must not hold it back. */

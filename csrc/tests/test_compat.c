@@ -39,6 +39,9 @@ static int run_until(kp_ring *r, uint64_t token, kp_done *out)
 		if (!CHECK_GE(n, 0))
 			return -1;
 		for (int i = 0; i < n; i++) {
+			if (d[i].leftover_fd >= 0)
+				CHECK_OK(close(d[i].leftover_fd));
+			d[i].leftover_fd = -1;
 			if (d[i].token == token) {
 				*out = d[i];
 				return 0;
@@ -54,8 +57,12 @@ static void finish(kp_ring *r)
 	int n;
 
 	CHECK_OK(kp_ring_shutdown(r));
-	while ((n = kp_ring_run(r, d, 4)) > 0)
-		;
+	while ((n = kp_ring_run(r, d, 4)) > 0) {
+		for (int i = 0; i < n; i++) {
+			if (d[i].leftover_fd >= 0)
+				CHECK_OK(close(d[i].leftover_fd));
+		}
+	}
 	CHECK_ERR(n, ESHUTDOWN);
 	kp_ring_close(r);
 }

@@ -290,15 +290,18 @@ static void test_wait_ready_now(void)
 
 	if (!CHECK_OK(kp_pipe_open(fds, 0, 0, NULL)))
 		return;
-	CHECK_EQ(kp_fd_wait(fds[1], 1), 0);
+	CHECK_EQ(kp_fd_wait(fds[1], 1, -1), 0);
+	/* Nothing to read: a bounded wait ends with ETIMEDOUT. */
+	CHECK_ERR(kp_fd_wait(fds[0], 0, 1), ETIMEDOUT);
 	CHECK_EQ(write(fds[1], "x", 1), 1);
-	CHECK_EQ(kp_fd_wait(fds[0], 0), 0);
+	CHECK_EQ(kp_fd_wait(fds[0], 0, -1), 0);
+	CHECK_EQ(kp_fd_wait(fds[0], 0, 0), 0);
 	/* Hang-up wakes a reader. */
 	CHECK_SYS(close(fds[1]));
 	fds[1] = -1;
 	char c;
 	CHECK_EQ(read(fds[0], &c, 1), 1);
-	CHECK_EQ(kp_fd_wait(fds[0], 0), 0);
+	CHECK_EQ(kp_fd_wait(fds[0], 0, -1), 0);
 	CHECK_EQ(read(fds[0], &c, 1), 0);
 	CHECK_EQ(kp_pipe_close(fds), 0);
 }
@@ -338,7 +341,7 @@ static void test_wait_blocks_until_ready(void)
 	struct later w = { fds[1], 1 };
 	t0 = check_now();
 	if (CHECK_EQ(pthread_create(&t, NULL, act_later, &w), 0)) {
-		CHECK_EQ(kp_fd_wait(fds[0], 0), 0);
+		CHECK_EQ(kp_fd_wait(fds[0], 0, -1), 0);
 		CHECK_GE(check_now() - t0, 0.05);
 		CHECK_EQ(kp_pipe_buffered(fds[0]), 1);
 		CHECK_EQ(pthread_join(t, NULL), 0);
@@ -351,14 +354,14 @@ static void test_wait_blocks_until_ready(void)
 	struct later r = { fds[0], 0 };
 	t0 = check_now();
 	if (CHECK_EQ(pthread_create(&t, NULL, act_later, &r), 0)) {
-		CHECK_EQ(kp_fd_wait(fds[1], 1), 0);
+		CHECK_EQ(kp_fd_wait(fds[1], 1, -1), 0);
 		CHECK_GE(check_now() - t0, 0.05);
 		CHECK_EQ(pthread_join(t, NULL), 0);
 	}
 	CHECK_EQ(kp_pipe_close(fds), 0);
 }
 
-/* Runs kp_fd_wait(fd, for_write) in a child with a 5 s alarm, so that a wait
+/* Runs kp_fd_wait(fd, for_write, -1) in a child with a 5 s alarm, so that a wait
  * that never ends fails the test instead of hanging it. Returns the result,
  * or 1 if the child did not report one. */
 static int wait_in_child(int fd, int for_write)
@@ -369,7 +372,7 @@ static int wait_in_child(int fd, int for_write)
 		return 1;
 	if (pid == 0) {
 		alarm(5);
-		int r = kp_fd_wait(fd, for_write);
+		int r = kp_fd_wait(fd, for_write, -1);
 		_exit(r == -EBADF ? 0 : r == 0 ? 1 : 2);
 	}
 	int st;
@@ -378,8 +381,8 @@ static int wait_in_child(int fd, int for_write)
 			return 1;
 	}
 	if (WIFSIGNALED(st)) {
-		CHECK_FAIL("kp_fd_wait(%d, %d) did not return (signal %d)", fd,
-			   for_write, WTERMSIG(st));
+		CHECK_FAIL("kp_fd_wait(%d, %d, -1) did not return (signal %d)",
+			   fd, for_write, WTERMSIG(st));
 		return 1;
 	}
 	return WEXITSTATUS(st) == 0 ? -EBADF : WEXITSTATUS(st) == 1 ? 0 : 1;
@@ -387,8 +390,8 @@ static int wait_in_child(int fd, int for_write)
 
 static void test_wait_bad_fds(void)
 {
-	CHECK_ERR(kp_fd_wait(closed_fd(), 0), EBADF);
-	CHECK_ERR(kp_fd_wait(closed_fd(), 1), EBADF);
+	CHECK_ERR(kp_fd_wait(closed_fd(), 0, -1), EBADF);
+	CHECK_ERR(kp_fd_wait(closed_fd(), 1, -1), EBADF);
 	/* poll(2) ignores a negative fd: a plain poll would wait forever. */
 	CHECK_ERR(wait_in_child(-1, 0), EBADF);
 	CHECK_ERR(wait_in_child(-1, 1), EBADF);

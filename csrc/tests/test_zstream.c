@@ -1188,12 +1188,12 @@ static void test_max_out(void)
 		CHECK_EQ(decompress_mem(formats[f], comp.p, comp.len,
 					(int64_t)n - 1, &got),
 			 KP_ZE_TOO_LARGE);
-		CHECK_LE(got.len, n - 1);
+		CHECK_EQ(got.len, n - 1); /* exactly the limit */
 		got.len = 0;
 		CHECK_EQ(decompress_mem(formats[f], comp.p, comp.len, 0, &got),
 			 KP_ZE_TOO_LARGE);
 		CHECK_EQ(got.len, 0);
-		/* To an fd: never a byte past the limit. */
+		/* To an fd: exactly the limit, never a byte past it. */
 		int src = shm_file_with(comp.p, comp.len), dst = shm_file();
 		kp_z *z = kp_z_new(4096);
 		kp_z_result res;
@@ -1206,7 +1206,7 @@ static void test_max_out(void)
 				 KP_ZE_TOO_LARGE);
 			struct stat st;
 			if (CHECK_SYS(fstat(dst, &st)))
-				CHECK_LE(st.st_size, 5000);
+				CHECK_EQ(st.st_size, 5000);
 		}
 		kp_z_free(z);
 		close_fd(src);
