@@ -15,6 +15,7 @@ func TestProbeIOUring(t *testing.T) {
 		if !errors.Is(err, errno) {
 			t.Fatalf("io_uring_setup fails with %v, the probe says %v", errno, err)
 		}
+		requireIOUring(t)
 		return
 	}
 	if err != nil {

@@ -4,11 +4,29 @@ package kpipe
 
 import (
 	"io"
+	"sync/atomic"
 	"syscall"
 )
 
 // spliceStep is the largest step Copy asks of one splice through a *Pipe.
 const spliceStep = 1 << 20
+
+// copyMethod is a way Copy moves bytes between two descriptors.
+type copyMethod int
+
+const (
+	copySplice   copyMethod = iota // splice(2) to or from a pipe
+	copyRange                      // copy_file_range(2)
+	copySendfile                   // sendfile(2)
+	copyPipe                       // splice(2) through a pooled pipe
+	copyBuffered                   // read and write through a buffer
+	copyMethods
+)
+
+// copyCalls counts the Copy calls between descriptors that each method
+// completed, so that the tests can tell that zero-copy ran: a buffered
+// fallback gives the same bytes.
+var copyCalls [copyMethods]atomic.Int64
 
 // copyFDs copies between two fd endpoints, at most limit bytes (< 0: all).
 // It reports handled == false, having done nothing, when either side has no
@@ -18,62 +36,71 @@ func copyFDs(dst io.Writer, src io.Reader, limit int64) (n int64, handled bool, 
 	if !op.src.set(src, false) || !op.dst.set(dst, true) {
 		return 0, false, nil
 	}
+	n, method, err := op.copy(dst, src, limit)
+	copyCalls[method].Add(1)
+	return n, true, err
+}
+
+// copy runs the first method the pair allows, and reports which delivered
+// the last bytes.
+func (op *fdOp) copy(dst io.Writer, src io.Reader, limit int64) (int64, copyMethod, error) {
 	if op.src.pipe != nil || op.dst.pipe != nil {
-		n, err = op.spliceDirect(limit, op.src.pipe == nil || op.dst.pipe != nil)
+		n, err := op.spliceDirect(limit, op.src.pipe == nil || op.dst.pipe != nil)
 		if err != nil && n == 0 && unsupported(op.errno) {
 			// splice refused the pair (an O_APPEND file, ...) before
 			// taking anything from src.
 			n, err = readWriteCopy(dst, src, limit)
+			return n, copyBuffered, err
 		}
-		return n, true, err
+		return n, copySplice, err
 	}
 	srcType, dstType, err := op.types()
 	if err != nil {
-		return 0, true, err
+		return 0, copyBuffered, err
 	}
 	if srcType == fdPipe || dstType == fdPipe {
 		// A pipe on one side needs no pipe in the middle.
-		n, err = op.spliceDirect(limit, srcType != fdPipe || dstType == fdPipe)
+		n, err := op.spliceDirect(limit, srcType != fdPipe || dstType == fdPipe)
 		if err == nil || n > 0 || !unsupported(op.errno) {
-			return n, true, err
+			return n, copySplice, err
 		}
 	}
 	if srcType == fdFile && dstType == fdFile {
 		if n, err, done := op.copyIn(opCopyRange, true, limit); done {
-			return n, true, err
+			return n, copyRange, err
 		}
 	}
 	if (srcType == fdFile || srcType == fdBlock) && dstType == fdSocket {
 		if n, err, done := op.copyIn(opSendfile, false, limit); done {
-			return n, true, err
+			return n, copySendfile, err
 		}
 	}
 	p, perr := getPipe()
-	if perr == nil {
-		if srcType == fdFile || srcType == fdBlock {
-			p.grow()
-		}
-		op.pipe = p
-		n, err, done := op.copyIn(opSpliceVia, true, limit)
-		if !done && p.inPipe > 0 {
-			// dst refused splice (an O_APPEND file, ...) after the
-			// pipe took bytes from src: deliver them by read and write
-			// before falling back.
-			n, err = p.drainTo(dst)
-			done = err != nil
-			if limit >= 0 {
-				limit -= n
-			}
-		}
-		putPipe(p)
-		if done {
-			return n, true, err
-		}
-		m, err := readWriteCopy(dst, src, limit)
-		return n + m, true, err
+	if perr != nil {
+		n, err := readWriteCopy(dst, src, limit)
+		return n, copyBuffered, err
 	}
-	n, err = readWriteCopy(dst, src, limit)
-	return n, true, err
+	if srcType == fdFile || srcType == fdBlock {
+		p.grow()
+	}
+	op.pipe = p
+	n, err, done := op.copyIn(opSpliceVia, true, limit)
+	if !done && p.inPipe > 0 {
+		// dst refused splice (an O_APPEND file, ...) after the pipe took
+		// bytes from src: deliver them by read and write before falling
+		// back.
+		n, err = p.drainTo(dst)
+		done = err != nil
+		if limit >= 0 {
+			limit -= n
+		}
+	}
+	putPipe(p)
+	if done {
+		return n, copyPipe, err
+	}
+	m, err := readWriteCopy(dst, src, limit)
+	return n + m, copyBuffered, err
 }
 
 // copyIn runs one of the C copy loops. done is false when the kernel refused

@@ -30,9 +30,13 @@ func TestCopyMatrix(t *testing.T) {
 					data := testData(size)
 					src, srcWait := sk.open(t, data)
 					dst, finish := dk.open(t)
+					before := copyCallCounts()
 					n, err := Copy(dst, src)
 					if err != nil {
 						t.Fatalf("Copy: %v", err)
+					}
+					if got, want := copyMethodRan(before), wantCopyMethod(sk.name, dk.name); got != want {
+						t.Errorf("Copy ran %s, want %s", got, want)
 					}
 					if n != int64(size) {
 						t.Fatalf("Copy returned %d, want %d", n, size)
@@ -50,6 +54,50 @@ func TestCopyMatrix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// copyMethodNames name the copyMethods in test messages.
+var copyMethodNames = [copyMethods]string{"splice", "copy_file_range", "sendfile", "splice through a pooled pipe", "read and write"}
+
+func copyCallCounts() (c [copyMethods]int64) {
+	for i := range c {
+		c[i] = copyCalls[i].Load()
+	}
+	return c
+}
+
+// copyMethodRan names the one method whose count grew since before ("none"
+// when Copy did not handle the pair itself, "several" if more than one).
+func copyMethodRan(before [copyMethods]int64) string {
+	ran := "none"
+	for i, n := range copyCallCounts() {
+		if n == before[i] {
+			continue
+		}
+		if n != before[i]+1 || ran != "none" {
+			return "several"
+		}
+		ran = copyMethodNames[i]
+	}
+	return ran
+}
+
+// wantCopyMethod is the method Copy must use between two endpoint kinds of
+// srcKinds and dstKinds: zero-copy whenever both have descriptors.
+func wantCopyMethod(src, dst string) string {
+	fds := map[string]bool{"file": true, "pipe": true, "ospipe": true, "tcp": true, "conn": true, "unix": true}
+	sockets := map[string]bool{"tcp": true, "conn": true, "unix": true}
+	switch {
+	case !fds[src] || !fds[dst]:
+		return "none" // io.Copy's business
+	case src == "pipe" || dst == "pipe" || src == "ospipe" || dst == "ospipe":
+		return copyMethodNames[copySplice]
+	case src == "file" && dst == "file":
+		return copyMethodNames[copyRange]
+	case src == "file" && sockets[dst]:
+		return copyMethodNames[copySendfile]
+	}
+	return copyMethodNames[copyPipe]
 }
 
 // limitCases are the endpoint pairs TestCopyLimitedReader tries: every

@@ -34,6 +34,23 @@ func kernelAllowsIOUring() bool {
 	return true
 }
 
+// noIOUringEnv, set to 1, says that io_uring is refused to this process on
+// purpose (make test-nouring, the fault tests' children: nouring.Exec sets
+// it). Without it, a Linux build with the C core where the kernel refuses
+// io_uring fails the tests that would otherwise run their io_uring half on
+// poll unseen.
+const noIOUringEnv = "KPIPE_TEST_NO_IOURING"
+
+// requireIOUring fails t when this build has an io_uring backend that the
+// kernel refuses, unless noIOUringEnv says that is expected.
+func requireIOUring(t testing.TB) {
+	t.Helper()
+	if Implementation() != ImplLinuxCgo || os.Getenv(noIOUringEnv) == "1" || kernelAllowsIOUring() {
+		return
+	}
+	t.Fatalf("the kernel refuses io_uring to this process, so the io_uring tests would run on poll; set %s=1 where that is expected", noIOUringEnv)
+}
+
 // wantBackend is the backend NewEngine(cfg) must choose here.
 func wantBackend(cfg Config) string {
 	asked := cfg.Backend
@@ -60,6 +77,7 @@ var bothBackends = []Config{{Backend: BackendIOUring}, {ForcePoll: true}}
 // on base as given: the backend the variable picks.
 func forEachBackend(t *testing.T, base Config, fn func(t *testing.T, e *Engine)) {
 	t.Helper()
+	requireIOUring(t)
 	seen := map[string]bool{}
 	configs := []Config{base, base}
 	configs[0].Backend = BackendIOUring
@@ -134,6 +152,7 @@ func waitFDs(t *testing.T, when string, base int, extra func() int) {
 }
 
 func TestEngineBackend(t *testing.T) {
+	requireIOUring(t)
 	if !kernelAllowsIOUring() {
 		t.Log("io_uring is not available to this process: both configurations must give poll")
 	}

@@ -20,7 +20,8 @@ func TestRingStoppedRefuses(t *testing.T) {
 	}
 	defer e.Close()
 	if e.Backend() != BackendIOUring {
-		t.Skipf("io_uring is not available here (%s)", e.Backend())
+		requireIOUring(t)
+		t.Skipf("io_uring is refused here, as %s=1 says (%s)", noIOUringEnv, e.Backend())
 	}
 	for _, r := range e.rings {
 		r.failAll(syscall.EIO) // what the loop does when kp_ring_run fails

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -346,9 +347,16 @@ func TestGzipStdoutGone(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	io.CopyN(io.Discard, out, 1000)
+	if _, err := io.CopyN(io.Discard, out, 1000); err != nil {
+		t.Fatal(err)
+	}
 	out.Close()
-	cmd.Wait()
+	// Exit status 1, as for any failure, and no death by SIGPIPE (a
+	// signal gives ExitCode -1).
+	var exit *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exit) || exit.ExitCode() != exitFailure {
+		t.Errorf("kpipe gunzip with its reader gone: %v; want exit status %d", err, exitFailure)
+	}
 	if stderr.Len() != 0 {
 		t.Errorf("stderr %q, want nothing when the reader goes away", stderr.String())
 	}
