@@ -66,9 +66,12 @@ fuzz: deps
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) . ; \
 	done
 
+## vet: go vet, gofmt, and go.mod and go.sum as go mod tidy leaves them
+## (both modules)
 vet: deps
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@GO=$(GO) bash build/tidy-check.sh
 
 ## lint: go vet and staticcheck (root module, with and without cgo, and
 ## bench/), gofmt, and the C sources against .clang-format (written for
@@ -85,6 +88,7 @@ lint:
 	CGO_ENABLED=0 $(GO) run $(STATICCHECK) ./...
 	cd bench && $(GO) run $(STATICCHECK) ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@GO=$(GO) bash build/tidy-check.sh
 	$(CLANG_FORMAT) --dry-run -Werror $(C_FORMAT_FILES)
 
 ## c-compat: the C core, its io_uring tests and the Go package built against
@@ -94,7 +98,8 @@ lint:
 c-compat: deps
 	@bash build/liburing-compat.sh $(LIBURING_VERSIONS)
 
-## test: everything that must pass: C tests (plain and sanitized), vet; the
+## test: everything that must pass: C tests (plain and sanitized), vet
+## (with the go mod tidy check), the checks of make deps's decisions; the
 ## Go tests with the race detector, on the default (poll) backend and on
 ## engines asked for each backend; the tests of the default engine again
 ## with io_uring as the default (TestEngineBackendEnv checks the variable's
@@ -106,10 +111,11 @@ c-compat: deps
 ## and shrinks the sizes, as the race detector does, and the soak from 10s
 ## to 4s: every run but the full-size one takes it (make soak is the long
 ## soak).
-FULL_SIZE_RUN ?= 'Alloc|^(TestFaultBackPressure|TestZlibEndpoints|TestSpliceChunksMatrix|TestProxyIntegrity)$$'
+FULL_SIZE_RUN ?= 'Alloc|^(TestCancelHandsBack|TestFaultBackPressure|TestZlibEndpoints|TestSpliceChunksMatrix|TestProxyIntegrity)$$'
 test: deps c-test c-sanitize vet
+	bash build/deps_test.sh
 	$(GO) test -race -short -count=1 -timeout 15m ./...
-	KPIPE_BACKEND=io_uring $(GO) test -race -short -count=1 -timeout 15m -run 'Engine|Proxy|DoubleSplice|Ring|Program|Echo|Example' ./...
+	KPIPE_BACKEND=io_uring $(GO) test -race -short -count=1 -timeout 15m -run 'Engine|Proxy|DoubleSplice|Cancel|Ring|Program|Echo|Example' ./...
 	$(GO) test -count=1 -timeout 15m -run $(FULL_SIZE_RUN) .
 	CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 15m .
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./harness ./cmd/...

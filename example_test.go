@@ -4,6 +4,7 @@ package kpipe_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kpipe/kpipe"
 )
@@ -387,4 +389,29 @@ func ExampleCodec() {
 	// Output:
 	// 60000 bytes compressed to fewer than 1000: true
 	// 1000 true
+}
+
+// A transfer that is cancelled while its destination is full hands back
+// what it had taken from the source: nothing is lost.
+func ExampleUndelivered() {
+	src, _ := kpipe.NewPipe()
+	dst, _ := kpipe.NewPipe() // nobody reads it
+	defer src.Close()
+	defer dst.Close()
+	dst.SetCap(4096) // the smallest pipe: it fills at 4096 bytes
+	src.Write(bytes.Repeat([]byte("k"), 10_000))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	n, err := kpipe.DoubleSplice(ctx, dst, src) // src never ends: the timeout does
+	held := 0
+	for _, ue := range kpipe.Undelivered(err) {
+		held += len(ue.Data) // ue.Dst.Write(ue.Data) would deliver them later
+	}
+	buffered, _ := src.Buffered()
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+	fmt.Println("delivered", n, "handed back", held, "left in the source", buffered)
+	// Output:
+	// true
+	// delivered 4096 handed back 5904 left in the source 0
 }
