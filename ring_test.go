@@ -8,23 +8,49 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/nouring"
 )
 
-// TestRingStoppedRefuses: once a ring's loop has stopped with an error, new
-// transfers on it fail at once with that error instead of waiting forever
-// for a loop that will never take them.
+// TestRingStoppedRefuses makes a running ring's io_uring_enter fail, in a
+// child process that installs a seccomp filter returning EIO for it while
+// a transfer waits on the ring: the transfer ends with an error wrapping
+// EIO, and new transfers on the stopped ring fail at once with it instead
+// of waiting forever for a loop that will never take them.
 func TestRingStoppedRefuses(t *testing.T) {
-	e, err := NewEngine(Config{Backend: BackendIOUring})
+	if !inFaultChild(t) {
+		requireIOUring(t)
+		if !kernelAllowsIOUring() {
+			t.Skipf("io_uring is refused here, as %s=1 says", noIOUringEnv)
+		}
+		runFaultChild(t, faultChild{})
+		return
+	}
+	e, err := NewEngine(Config{Backend: BackendIOUring, Rings: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
 	if e.Backend() != BackendIOUring {
-		requireIOUring(t)
-		t.Skipf("io_uring is refused here, as %s=1 says (%s)", noIOUringEnv, e.Backend())
+		t.Fatalf("backend %s, want io_uring", e.Backend())
 	}
-	for _, r := range e.rings {
-		r.failAll(syscall.EIO) // what the loop does when kp_ring_run fails
+	waiting, feed := newTestPipe(t), newTestPipe(t)
+	first := spliceAsync(context.Background(), e, feed, waiting)
+	// The ring has taken the transfer once it has submitted its poll.
+	for deadline := time.Now().Add(10 * time.Second); e.rings[0].stats().sqes == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the ring never submitted the transfer's poll")
+		}
+	}
+	if err := nouring.Refuse(syscall.EIO, nouring.Enter); err != nil {
+		t.Fatal(err)
+	}
+	// Input wakes the loop, whose next io_uring_enter fails.
+	if _, err := waiting.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitResult(t, first, 10*time.Second); !errors.Is(r.err, syscall.EIO) {
+		t.Fatalf("the transfer waiting on the ring: %d, %v; want EIO", r.n, r.err)
 	}
 	src, dst := newTestPipe(t), newTestPipe(t)
 	done := make(chan error, 1)

@@ -19,12 +19,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The io_uring system calls have these numbers on every architecture that
-// uses the common syscall table (amd64, 386, arm64, arm, riscv64, ...).
+// Call is an io_uring system call. They have these numbers on every
+// architecture that uses the common syscall table (amd64, 386, arm64, arm,
+// riscv64, ...).
+type Call uint32
+
+// The io_uring system calls.
 const (
-	sysIOURingSetup    = 425
-	sysIOURingEnter    = 426
-	sysIOURingRegister = 427
+	Setup    Call = 425 // io_uring_setup
+	Enter    Call = 426 // io_uring_enter
+	Register Call = 427 // io_uring_register
 )
 
 // x32SyscallBit marks the x32 ABI's system calls on amd64, which share the
@@ -68,6 +72,12 @@ func jump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
 // io_uring calls (and on amd64 their x32 forms) return EPERM; everything
 // else is allowed; an unknown architecture kills the process.
 func Filter() ([]unix.SockFilter, error) {
+	return filterFor(syscall.EPERM, Setup, Enter, Register)
+}
+
+// filterFor returns the BPF program under which calls fail with errno and
+// everything else is allowed.
+func filterFor(errno syscall.Errno, calls ...Call) ([]unix.SockFilter, error) {
 	as, err := archs()
 	if err != nil {
 		return nil, err
@@ -78,12 +88,17 @@ func Filter() ([]unix.SockFilter, error) {
 		ret = unix.BPF_RET | unix.BPF_K
 	)
 	allow := stmt(ret, unix.SECCOMP_RET_ALLOW)
-	deny := stmt(ret, unix.SECCOMP_RET_ERRNO|uint32(syscall.EPERM))
+	deny := stmt(ret, unix.SECCOMP_RET_ERRNO|uint32(errno))
 	var prog []unix.SockFilter
 	for _, a := range as {
-		nrs := []uint32{sysIOURingSetup, sysIOURingEnter, sysIOURingRegister}
+		var nrs []uint32
+		for _, c := range calls {
+			nrs = append(nrs, uint32(c))
+		}
 		if a == unix.AUDIT_ARCH_X86_64 {
-			nrs = append(nrs, x32SyscallBit|sysIOURingSetup, x32SyscallBit|sysIOURingEnter, x32SyscallBit|sysIOURingRegister)
+			for _, c := range calls {
+				nrs = append(nrs, x32SyscallBit|uint32(c))
+			}
 		}
 		// this architecture's block: arch check, number checks, allow,
 		// deny
@@ -107,7 +122,15 @@ func Filter() ([]unix.SockFilter, error) {
 // process (SECCOMP_FILTER_FLAG_TSYNC). It cannot be undone, and children
 // and programs the process executes inherit it.
 func Install() error {
-	prog, err := Filter()
+	return Refuse(syscall.EPERM, Setup, Enter, Register)
+}
+
+// Refuse is Install for other faults: from now on, calls fail with errno
+// in every thread of the process (a call already waiting in the kernel
+// finishes as it would; its thread's next call fails). kpipe's tests use
+// it to make a running ring's io_uring_enter fail.
+func Refuse(errno syscall.Errno, calls ...Call) error {
+	prog, err := filterFor(errno, calls...)
 	if err != nil {
 		return err
 	}
