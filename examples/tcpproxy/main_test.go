@@ -125,6 +125,13 @@ func forEngines(t *testing.T, f func(t *testing.T, addr string)) {
 				}
 				t.Cleanup(func() { e.Close() })
 				t.Logf("backend %s", e.Backend())
+				// io_uring where it was asked for, unless the run says it is
+				// refused on purpose (make test-nouring) or forces poll.
+				if ec.name == "io_uring" && e.Backend() != kpipe.BackendIOUring &&
+					os.Getenv("KPIPE_TEST_NO_IOURING") != "1" && os.Getenv("KPIPE_BACKEND") != kpipe.BackendPoll &&
+					kpipe.Implementation() == kpipe.ImplLinuxCgo {
+					t.Fatalf("asked for io_uring, got %s", e.Backend())
+				}
 			} else {
 				t.Logf("backend %s (default engine)", kpipe.DefaultBackend())
 			}
