@@ -27,10 +27,9 @@ const invalidGolden = "testdata/invalid-streams.golden"
 
 // invalidStream is one invalid input for Inflate or Gunzip.
 type invalidStream struct {
-	name   string
-	gzip   bool
-	data   []byte
-	source string // where it comes from, for the golden file
+	name string
+	gzip bool
+	data []byte
 }
 
 // invalidStreams returns the corpus: every stream of
