@@ -1,6 +1,7 @@
 package kpipe
 
 import (
+	"bytes"
 	"io"
 	"sync"
 )
@@ -52,6 +53,13 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 // readWriteCopy is the fallback for descriptors that no zero-copy method
 // serves: a plain read/write loop through a pooled buffer.
 func readWriteCopy(dst io.Writer, src io.Reader, limit int64) (int64, error) {
+	n, _, err := bufferedCopy(dst, src, limit)
+	return n, err
+}
+
+// bufferedCopy is readWriteCopy that also returns, in a new slice, the
+// bytes it read and could not write when dst failed.
+func bufferedCopy(dst io.Writer, src io.Reader, limit int64) (int64, []byte, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
@@ -65,19 +73,19 @@ func readWriteCopy(dst io.Writer, src io.Reader, limit int64) (int64, error) {
 		if nr > 0 {
 			nw, werr := dst.Write(b[:nr])
 			total += int64(nw)
-			if werr != nil {
-				return total, werr
+			if werr == nil && nw != nr {
+				werr = io.ErrShortWrite
 			}
-			if nw != nr {
-				return total, io.ErrShortWrite
+			if werr != nil {
+				return total, bytes.Clone(b[max(nw, 0):nr]), werr
 			}
 		}
 		if rerr == io.EOF {
-			return total, nil
+			return total, nil, nil
 		}
 		if rerr != nil {
-			return total, rerr
+			return total, nil, rerr
 		}
 	}
-	return total, nil
+	return total, nil, nil
 }

@@ -68,29 +68,30 @@ func (e *Engine) doubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 		stop := context.AfterFunc(ctx, t.cancel)
 		defer stop()
 	}
-	n, err := t.copy(dst, src)
+	n, held, err := t.copy(dst, src)
 	t.finish()
 	switch {
 	case err == nil:
 		return n, nil
 	case ctx.Err() != nil:
-		return n, ctx.Err()
+		err = ctx.Err()
 	case t.engineClosed.Load():
-		return n, ErrEngineClosed
+		err = ErrEngineClosed
 	case t.idle > 0 && errors.Is(err, os.ErrDeadlineExceeded):
-		return n, &os.SyscallError{Syscall: "read", Err: ErrIdleTimeout}
+		err = &os.SyscallError{Syscall: "read", Err: ErrIdleTimeout}
 	}
-	return n, err
+	return n, undelivered(err, dst, held, nil)
 }
 
-// copy runs readWriteCopy; with an idle timeout, every read and write that
-// moves bytes restarts the idle clock.
-func (t *pollTransfer) copy(dst io.Writer, src io.Reader) (int64, error) {
+// copy runs bufferedCopy; with an idle timeout, every read and write that
+// moves bytes restarts the idle clock. It returns the bytes read and not
+// written when the copy ended early.
+func (t *pollTransfer) copy(dst io.Writer, src io.Reader) (int64, []byte, error) {
 	if t.idle <= 0 {
-		return readWriteCopy(dst, src, -1)
+		return bufferedCopy(dst, src, -1)
 	}
 	t.touch()
-	return readWriteCopy(idleWriter{dst, t}, idleReader{src, t}, -1)
+	return bufferedCopy(idleWriter{dst, t}, idleReader{src, t}, -1)
 }
 
 // idleReader and idleWriter restart t's idle clock after progress.

@@ -52,6 +52,20 @@ type leftover struct {
 	err  error
 }
 
+// undelivered wraps err, the error of a transfer to dst that ended with
+// the bytes of left (nil: none) taken from its source and not delivered.
+func undelivered(err error, dst any, left []byte, leftErr error) error {
+	if len(left) == 0 || err == nil {
+		return err
+	}
+	w, _ := dst.(io.Writer)
+	ue := &UndeliveredError{Err: err, Dst: w, Data: left}
+	if leftErr != nil {
+		return errors.Join(ue, leftErr)
+	}
+	return ue
+}
+
 // Undelivered returns every *UndeliveredError in err's tree: one for a
 // DoubleSplice, up to one per direction for a Proxy, none when nothing was
 // held back.

@@ -3,7 +3,6 @@
 package kpipe
 
 import (
-	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -127,20 +126,6 @@ func (p *poolPipe) takeAll() ([]byte, error) {
 		p.inPipe -= int64(n)
 	}
 	return b, nil
-}
-
-// undelivered wraps err, the error of a transfer to dst that ended with
-// the bytes of left (nil: none) taken from its source and not delivered.
-func undelivered(err error, dst any, left []byte, leftErr error) error {
-	if len(left) == 0 || err == nil {
-		return err
-	}
-	w, _ := dst.(io.Writer)
-	ue := &UndeliveredError{Err: err, Dst: w, Data: left}
-	if leftErr != nil {
-		return errors.Join(ue, leftErr)
-	}
-	return ue
 }
 
 func (p *poolPipe) close() {
