@@ -5,6 +5,7 @@ package kpipe
 /*
 #cgo CFLAGS: -I${SRCDIR}/csrc -I${SRCDIR}/vendor-c -O2 -Wall -Wextra
 #cgo pkg-config: liburing zlib
+#cgo LDFLAGS: -ldl
 #include "kpipe.h"
 */
 import "C"

@@ -4,6 +4,7 @@ package kpipe
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -39,5 +40,18 @@ func TestZlibVersion(t *testing.T) {
 	}
 	if !zlibCompatible() {
 		t.Error("run-time zlib incompatible with the headers")
+	}
+}
+
+// TestCompressionEngine: where libisal-dev is installed (make deps installs
+// it), ISA-L runs, unless KPIPE_ZENGINE=zlib keeps it out (make test's
+// second run of the compression tests).
+func TestCompressionEngine(t *testing.T) {
+	want := "zlib"
+	if _, err := os.Stat("/usr/include/isa-l/igzip_lib.h"); err == nil && os.Getenv("KPIPE_ZENGINE") != "zlib" {
+		want = "isa-l+zlib"
+	}
+	if got := CompressionEngine(); got != want {
+		t.Errorf("CompressionEngine() = %q, want %q", got, want)
 	}
 }

@@ -10,4 +10,5 @@
 #include "csrc/ring.c"
 #include "csrc/zlib_info.c"
 #include "csrc/zformat.c"
+#include "csrc/zisal.c"
 #include "csrc/zstream.c"

@@ -59,6 +59,18 @@ type Codec struct {
 	// (9), HuffmanOnly (-2), or 0 or DefaultCompression (-1) for zlib's
 	// default, 6. Unlike compress/flate, 0 does not mean "store": it is the
 	// zero value. Other values make the compressing methods fail.
+	//
+	// Where ISA-L runs (see CompressionEngine), levels 1 to 3 are ISA-L's
+	// levels 1 to 3 (on a tar of Go sources: ratio 3.04, 3.08 and 3.17 at
+	// about 500, 500 and 330 MB/s on one core, where zlib gives 3.07 to
+	// 3.24 at 80 to 110 MB/s), and 4 to 9 zlib's, each smaller than the
+	// one before. ISA-L's bytes differ from zlib's at the same level; the
+	// same input gives the same bytes at a given level with a given
+	// engine, whatever the endpoints and reads. Per stream the C side
+	// holds at most about 1.1 MiB, pooled between calls: two 128 KiB
+	// buffers, and ISA-L's deflate state (80 KiB), level buffer (340
+	// KiB), inflate state (85 KiB), kpipe's 64 KiB input stage and 260 KiB
+	// output room for it, or zlib's state (under 300 KiB) where zlib runs.
 	Level int
 	// MaxOutput, when > 0, bounds what Inflate and Gunzip write: rather
 	// than write byte MaxOutput+1 they stop with ErrTooLarge, having

@@ -20,6 +20,20 @@ func ZlibVersion() string {
 	return C.GoString(C.kp_zlib_version())
 }
 
+// CompressionEngine names what compresses and decompresses in this
+// process: "isa-l+zlib" where ISA-L runs inflate and deflate at levels 1
+// to 3 and zlib the other levels, "zlib" where ISA-L is not there (built
+// without libisal-dev's headers, libisal.so.2 missing at run time, or
+// KPIPE_ZENGINE=zlib set), and "go" in builds without the C core
+// (klauspost/compress). Every engine writes and reads standard zlib and
+// gzip streams, with the same checks and errors.
+func CompressionEngine() string {
+	if C.kp_isal_available() == 1 {
+		return "isa-l+zlib"
+	}
+	return "zlib"
+}
+
 // zlibCompatible reports whether the zlib loaded at run time has the major
 // version of the headers kpipe was built against.
 func zlibCompatible() bool {

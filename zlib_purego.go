@@ -27,6 +27,11 @@ import (
 // without the C core, whose compression is Go code.
 func ZlibVersion() string { return "" }
 
+// CompressionEngine names what compresses and decompresses in this
+// process: "go" in builds without the C core (klauspost/compress); see the
+// Linux cgo build for the others ("isa-l+zlib", "zlib").
+func CompressionEngine() string { return "go" }
+
 // zlibDefaultLevel is the level zlib's Z_DEFAULT_COMPRESSION stands for.
 const zlibDefaultLevel = 6
 

@@ -267,6 +267,14 @@ const char *kp_zlib_version(void);
  * built against (same major version), 0 otherwise. */
 int kp_zlib_compatible(void);
 
+/* ---- zisal.c: ISA-L, where it is --------------------------------------- */
+
+/* Whether ISA-L runs this process's inflate and its deflate at levels 1 to
+ * 3: compiled in (its headers were there at build time), its library
+ * (libisal.so.2) loaded, and KPIPE_ZENGINE=zlib not set when first asked.
+ * The answer does not change afterwards. */
+int kp_isal_available(void);
+
 /* ---- zformat.c: zlib (RFC 1950) and gzip (RFC 1952) wrappers ------------ */
 
 /* Bounds kpipe puts on gzip header fields it reads (longer: KP_ZE_HEADER). */

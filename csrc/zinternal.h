@@ -96,4 +96,35 @@ int kp_ztrail_feed(struct kp_ztrail *t, const uint8_t *buf, size_t len,
  * KP_ZE_CHECKSUM. */
 int kp_ztrail_check(const struct kp_ztrail *t, uint32_t check, uint32_t isize);
 
+/* ---- ISA-L engine (zisal.c) ---------------------------------------------- */
+
+/* Whether ISA-L compresses at kpipe's level (1 to 3, its own levels). */
+int kp_isal_deflates(int level);
+
+/* A stream's ISA-L state: NULL when out of memory (or without ISA-L). Its
+ * buffers are allocated by the resets, once, and freed by kp_isal_free. */
+struct kp_isal *kp_isal_new(void);
+void kp_isal_free(struct kp_isal *e);
+
+/* Raw deflate decoding. kp_isal_inflate decodes from in[0..n) into
+ * out[0..room); *used and *got say how much of each it took, *done that the
+ * final block ended. Input it read past the final block is either not
+ * counted in *used or, when it came in an earlier call, handed back in
+ * back[0..*back_len): the bytes that follow the deflate data, in order,
+ * before in[*used]. Returns 0, KP_ZE_CORRUPT or KP_ZE_STATE. */
+int kp_isal_inflate_reset(struct kp_isal *e);
+int kp_isal_inflate(struct kp_isal *e, const uint8_t *in, size_t n,
+		    uint8_t *out, size_t room, size_t *used, size_t *got,
+		    int *done, uint8_t back[8], size_t *back_len);
+
+/* Raw deflate encoding at level 1 to 3; finish says that in holds the rest
+ * of the input. Returns 0, -EINVAL or KP_ZE_STATE. */
+int kp_isal_deflate_reset(struct kp_isal *e, int level);
+int kp_isal_deflate(struct kp_isal *e, const uint8_t *in, size_t n, int finish,
+		    uint8_t *out, size_t room, size_t *used, size_t *got,
+		    int *done);
+
+/* CRC-32 (gzip's) of p[0..n) continued from crc, as zlib's crc32(). */
+uint32_t kp_isal_crc32(uint32_t crc, const uint8_t *p, size_t n);
+
 #endif /* KPIPE_ZINTERNAL_H */

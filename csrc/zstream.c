@@ -18,6 +18,14 @@
 /* The most handed to zlib at once: avail_in and avail_out are 32-bit. */
 #define KP_Z_CHUNK_MAX ((size_t)1 << 30)
 
+/* ISA-L deflate's input stage, and the room it gets for the output of
+ * one: it may hold a stage's tokens back and write them with the next, so
+ * two stages of incompressible data and block overhead, with a wide margin.
+ * The room is a constant, so that the calls, and the output, depend on the
+ * data alone. */
+#define KP_ISAL_STAGE (64 * 1024)
+#define KP_ISAL_OUT_MAX (4 * KP_ISAL_STAGE + 4096)
+
 /* Raw deflate data with the largest window; kpipe writes the wrappers. */
 #define RAW_WINDOW_BITS (-15)
 #define MEM_LEVEL 8
@@ -40,7 +48,18 @@ enum zphase {
 struct kp_z {
 	z_stream zs; /* next_in and next_out are NULL between calls */
 	int zkind;   /* enum zkind: which zlib state zs holds */
-	int zlevel;  /* the level the deflate state is set up for */
+	/* ISA-L's state (zisal.c), on first use; use_isal: the current
+	 * stream's deflate data goes through it rather than through zs. */
+	struct kp_isal *isal;
+	int use_isal;
+	uint8_t *stage; /* ISA-L deflate: input waiting for a whole stage */
+	size_t stage_len;
+	int isal_done; /* ISA-L deflate: the stream ended; pend holds its end */
+	/* Bytes ISA-L read past a member's deflate data: the first of its
+	 * trailer, which parse_trailer takes before any other input. */
+	uint8_t back[8];
+	size_t back_pos, back_len;
+	int zlevel; /* the level the deflate state is set up for */
 	int mode, format, level, phase;
 	int64_t max_out;
 	size_t bufsize;
@@ -125,6 +144,8 @@ void kp_z_free(kp_z *z)
 	if (z == NULL)
 		return;
 	end_zlib(z);
+	kp_isal_free(z->isal);
+	free(z->stage);
 	free(z->inbuf);
 	free(z->outbuf);
 	free(z->pend);
@@ -203,8 +224,38 @@ static uint32_t check_add(int format, uint32_t c, const uint8_t *p, size_t n)
 {
 	if (n == 0)
 		return c;
-	return format == KP_Z_GZIP ? (uint32_t)crc32(c, p, (uInt)n)
-				   : (uint32_t)adler32(c, p, (uInt)n);
+	if (format == KP_Z_GZIP)
+		return kp_isal_available() ? kp_isal_crc32(c, p, n)
+					   : (uint32_t)crc32(c, p, (uInt)n);
+	return (uint32_t)adler32(c, p, (uInt)n);
+}
+
+static int reserve_pend(kp_z *z, size_t n);
+
+/* Sets up the engine of a new stream: ISA-L where it is loaded (inflate,
+ * and deflate at the levels it has), zlib otherwise. */
+static int ready_engine(kp_z *z, int mode, int level)
+{
+	z->use_isal = mode == KP_Z_COMPRESS ? kp_isal_deflates(level)
+					    : kp_isal_available();
+	if (!z->use_isal)
+		return mode == KP_Z_COMPRESS ? ready_deflate(z, level)
+					     : ready_inflate(z);
+	end_zlib(z); /* its memory is not needed while ISA-L runs */
+	if (z->isal == NULL && (z->isal = kp_isal_new()) == NULL)
+		return -ENOMEM;
+	if (mode == KP_Z_COMPRESS) {
+		int r;
+		if (z->stage == NULL &&
+		    (z->stage = malloc(KP_ISAL_STAGE)) == NULL)
+			return -ENOMEM;
+		if ((r = reserve_pend(z, KP_ISAL_OUT_MAX)) < 0)
+			return r;
+		z->stage_len = 0;
+		z->isal_done = 0;
+	}
+	return mode == KP_Z_COMPRESS ? kp_isal_deflate_reset(z->isal, level)
+				     : kp_isal_inflate_reset(z->isal);
 }
 
 static int reserve_pend(kp_z *z, size_t n)
@@ -265,6 +316,7 @@ static void start_member(kp_z *z, int keep_fields)
 	kp_zhead_init(&z->head, z->format, keep_fields);
 	z->check = check_init(z->format);
 	z->isize = 0;
+	z->back_pos = z->back_len = 0;
 	z->phase = PH_HEADER;
 }
 
@@ -297,14 +349,10 @@ int kp_z_reset(kp_z *z, int mode, int format, int level, int64_t max_out,
 	z->in_total = z->out_total = z->produced = 0;
 	z->have_first = 0;
 	memset(&z->first, 0, sizeof(z->first));
-	if (mode == KP_Z_COMPRESS) {
-		if ((r = stage_header(z, hdr)) < 0 ||
-		    (r = ready_deflate(z, level)) < 0)
-			return r;
-	} else {
-		if ((r = ready_inflate(z)) < 0)
-			return r;
-	}
+	if (mode == KP_Z_COMPRESS && (r = stage_header(z, hdr)) < 0)
+		return r;
+	if ((r = ready_engine(z, mode, level)) < 0)
+		return r;
 	start_member(z, 1);
 	return 0;
 }
@@ -445,6 +493,64 @@ static int stalled(struct step *s, size_t used, size_t got)
 	return ++s->stalls > 2;
 }
 
+/* run_deflate on ISA-L. ISA-L's output depends on where each call's input
+ * ends, so it never sees the reads: input goes into a stage, and ISA-L
+ * compresses each full stage (and the last, partial one) in one call into
+ * pend, with room for all it can write. The same input then gives the same
+ * bytes whatever the sources, reads and output buffers. */
+static int run_isal_deflate(struct step *s, const uint8_t *ip, size_t n,
+			    int all_in)
+{
+	kp_z *z = s->z;
+	size_t take, used, got;
+	int done, r;
+
+	if (z->pend_pos < z->pend_end) {
+		emit_pending(s);
+		z->more_out = z->pend_pos < z->pend_end;
+		return 0;
+	}
+	z->more_out = 0;
+	if (z->isal_done) {
+		stage_trailer(z);
+		z->phase = PH_TRAILER;
+		return 0;
+	}
+	take = KP_ISAL_STAGE - z->stage_len;
+	if (take > n)
+		take = n;
+	memcpy(z->stage + z->stage_len, ip, take);
+	z->stage_len += take;
+	z->check = check_add(z->format, z->check, ip, take);
+	z->isize += (uint32_t)take;
+	in_take(s, take);
+	int last = all_in && take == n;
+	if (z->stage_len < KP_ISAL_STAGE && !last)
+		return 0; /* wants_input: the next read fills it further */
+	/* ISA-L may stop before the end of the stage (its token buffer is
+	 * full): call again on the rest, a sequence the data alone sets. */
+	size_t off = 0, out = 0;
+	do {
+		r = kp_isal_deflate(z->isal, z->stage + off, z->stage_len - off,
+				    last, z->pend + out, KP_ISAL_OUT_MAX - out,
+				    &used, &got, &done);
+		if (r < 0)
+			return r;
+		off += used;
+		out += got;
+	} while ((off < z->stage_len || (last && !done)) &&
+		 (used > 0 || got > 0) && out < KP_ISAL_OUT_MAX);
+	if (off < z->stage_len || (last && !done))
+		return KP_ZE_STATE; /* pend has room for ISA-L's worst case */
+	got = out;
+	z->stage_len = 0;
+	z->pend_pos = 0;
+	z->pend_end = got;
+	z->isal_done = done;
+	z->more_out = got > 0; /* ISA-L may keep a stage's output for later */
+	return 0;
+}
+
 static int run_deflate(struct step *s)
 {
 	kp_z *z = s->z;
@@ -455,6 +561,8 @@ static int run_deflate(struct step *s)
 		     (s->src >= 0 || (int64_t)n == s->in_len - s->in_off);
 	int zr;
 
+	if (z->use_isal)
+		return run_isal_deflate(s, ip, n, all_in);
 	z->zs.next_in = (Bytef *)(uintptr_t)ip;
 	z->zs.avail_in = (uInt)n;
 	z->zs.next_out = s->win + z->out_end;
@@ -525,7 +633,8 @@ static int parse_header(struct step *s)
 	}
 	/* Each member is a raw deflate stream of its own; for the first one
 	 * this repeats kp_z_reset's, which costs next to nothing. */
-	if (inflateReset(&z->zs) != Z_OK)
+	if (z->use_isal ? kp_isal_inflate_reset(z->isal) != 0
+			: inflateReset(&z->zs) != Z_OK)
 		return KP_ZE_STATE;
 	z->more_out = 0;
 	z->phase = PH_BODY;
@@ -559,6 +668,54 @@ static int inflate_result(struct step *s, int zr, size_t n)
 	}
 }
 
+/* Counts got bytes of output at op: 1 when they pass max_out (the bytes up
+ * to it are kept, and the stream goes to PH_LIMIT), else 0. */
+static int count_output(kp_z *z, const uint8_t *op, size_t got)
+{
+	z->produced += (int64_t)got;
+	if (z->max_out >= 0 && z->produced > z->max_out) {
+		/* Keep the bytes up to the limit: they are delivered before
+		 * the error, so that every build writes exactly max_out. */
+		z->out_end += got - (size_t)(z->produced - z->max_out);
+		z->phase = PH_LIMIT;
+		return 1;
+	}
+	z->check = check_add(z->format, z->check, op, got);
+	z->isize += (uint32_t)got;
+	z->out_end += got;
+	return 0;
+}
+
+/* run_inflate on ISA-L. */
+static int run_isal_inflate(struct step *s, const uint8_t *ip, size_t n,
+			    uint8_t *op, size_t room)
+{
+	kp_z *z = s->z;
+	size_t used, got;
+	int done, r;
+
+	r = kp_isal_inflate(z->isal, ip, n, op, room, &used, &got, &done,
+			    z->back, &z->back_len);
+	z->back_pos = 0;
+	in_take(s, used);
+	if (count_output(z, op, got))
+		return 0;
+	/* ISA-L may hold decoded bytes back until it has room: ask again
+	 * while a call produces some. */
+	z->more_out = got > 0;
+	if (r < 0)
+		return r;
+	if (done) {
+		z->more_out = 0;
+		kp_ztrail_init(&z->trail, z->format);
+		z->phase = PH_TRAILER;
+		return 0;
+	}
+	if (used == 0 && got == 0 && in_ended(s))
+		return KP_ZE_TRUNCATED; /* it has all there is and wants more */
+	return stalled(s, used, got) ? KP_ZE_CORRUPT : 0;
+}
+
 static int run_inflate(struct step *s)
 {
 	kp_z *z = s->z;
@@ -572,6 +729,8 @@ static int run_inflate(struct step *s)
 	/* Room for one byte past the limit, so that passing it shows. */
 	if (z->max_out >= 0 && (uint64_t)(z->max_out - z->produced) < room)
 		room = (size_t)(z->max_out - z->produced) + 1;
+	if (z->use_isal)
+		return run_isal_inflate(s, ip, n, op, room);
 	z->zs.next_in = (Bytef *)(uintptr_t)ip;
 	z->zs.avail_in = (uInt)n;
 	z->zs.next_out = op;
@@ -582,17 +741,8 @@ static int run_inflate(struct step *s)
 	z->zs.next_in = NULL;
 	z->zs.next_out = NULL;
 	in_take(s, used);
-	z->produced += (int64_t)got;
-	if (z->max_out >= 0 && z->produced > z->max_out) {
-		/* Keep the bytes up to the limit: they are delivered before
-		 * the error, so that every build writes exactly max_out. */
-		z->out_end += got - (size_t)(z->produced - z->max_out);
-		z->phase = PH_LIMIT;
+	if (count_output(z, op, got))
 		return 0;
-	}
-	z->check = check_add(z->format, z->check, op, got);
-	z->isize += (uint32_t)got;
-	z->out_end += got;
 	r = inflate_result(s, zr, n);
 	if (r == 0 && zr != Z_STREAM_END && stalled(s, used, got))
 		return KP_ZE_CORRUPT;
@@ -602,15 +752,22 @@ static int run_inflate(struct step *s)
 static int parse_trailer(struct step *s)
 {
 	kp_z *z = s->z;
-	size_t n = in_avail(s), used = 0;
+	size_t used = 0;
 	int r;
 
-	if (n == 0)
-		return KP_ZE_TRUNCATED;
-	r = kp_ztrail_feed(&z->trail, in_ptr(s), n, &used);
-	in_take(s, used);
+	if (z->back_pos < z->back_len) {
+		r = kp_ztrail_feed(&z->trail, z->back + z->back_pos,
+				   z->back_len - z->back_pos, &used);
+		z->back_pos += used;
+	} else {
+		size_t n = in_avail(s);
+		if (n == 0)
+			return KP_ZE_TRUNCATED;
+		r = kp_ztrail_feed(&z->trail, in_ptr(s), n, &used);
+		in_take(s, used);
+	}
 	if (r != KP_ZP_DONE)
-		return 0;
+		return r < 0 ? r : 0;
 	if ((r = kp_ztrail_check(&z->trail, z->check, z->isize)) < 0)
 		return r;
 	z->phase = PH_NEXT;
@@ -624,6 +781,10 @@ static int after_member(struct step *s)
 {
 	kp_z *z = s->z;
 
+	/* More than a trailer in back is a zlib stream followed by something
+	 * (gzip's 8-byte trailer takes all ISA-L can read past the data). */
+	if (z->back_pos < z->back_len)
+		return KP_ZE_HEADER;
 	if (in_avail(s) == 0) {
 		z->phase = PH_END;
 		return 0;
@@ -656,6 +817,8 @@ static int decompress_once(struct step *s)
  * it can do anything. */
 static int wants_input(const kp_z *z)
 {
+	if (z->back_pos < z->back_len)
+		return 0; /* the trailer's first bytes are here already */
 	if (z->mode == KP_Z_COMPRESS)
 		return z->phase == PH_BODY && !z->more_out;
 	return z->phase != PH_BODY || !z->more_out;

@@ -36,7 +36,7 @@ func writeMarkdownHeader(w io.Writer, info SysInfo, cfg Config, runs int) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "- Machine: %s\n", mdText(info.Machine()))
 	fmt.Fprintf(w, "- OS: %s, Linux %s\n", mdText(info.OS), mdText(info.Kernel))
-	fmt.Fprintf(w, "- Go: %s; liburing: %s; zlib: %s\n", mdText(info.Go), mdText(info.Liburing), mdText(info.Zlib))
+	fmt.Fprintf(w, "- Go: %s; liburing: %s; zlib: %s; compression engine: %s\n", mdText(info.Go), mdText(info.Liburing), mdText(info.Zlib), mdText(info.ZEngine))
 	fmt.Fprintf(w, "- kpipe default backend: %s (io_uring usable: %s)\n", mdText(info.Backend), yesNo(info.IOUring))
 	quick := "no"
 	if cfg.Quick {

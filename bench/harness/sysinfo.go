@@ -28,6 +28,7 @@ type SysInfo struct {
 	Go       string    // Go version the harness was built with
 	Liburing string    // liburing version (liburing-dev package or pkg-config)
 	Zlib     string    // version of the C zlib kpipe runs with
+	ZEngine  string    // kpipe.CompressionEngine(): what compresses
 	Backend  string    // kpipe's default engine backend
 	IOUring  bool      // whether an engine can run on io_uring here
 	Date     time.Time // when the facts were read (UTC)
@@ -45,6 +46,7 @@ func ReadSysInfo() SysInfo {
 		Go:       runtime.Version(),
 		Liburing: liburingVersion(),
 		Zlib:     kpipe.ZlibVersion(),
+		ZEngine:  kpipe.CompressionEngine(),
 		Backend:  kpipe.DefaultBackend(),
 		IOUring:  uringSkip() == "",
 		Date:     time.Now().UTC(),
