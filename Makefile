@@ -5,8 +5,10 @@ GO      ?= go
 # what they #include from csrc/ and vendor-c/: a change there alone would
 # be tested on a stale build. A hash of those sources in CGO_CFLAGS (whose
 # default is -O2 -g) makes it part of the key.
-CSRC_HASH := $(shell cat csrc/*.[ch] csrc/*/*.[ch] vendor-c/*.[ch] 2>/dev/null | sha256sum | cut -c1-16)
-export CGO_CFLAGS ?= -O2 -g -DKPIPE_CSRC_HASH=$(CSRC_HASH)
+# Whether ISA-L's headers are there changes what csrc/zisal.c compiles to.
+CSRC_HASH := $(shell { cat csrc/*.[ch] csrc/*/*.[ch] vendor-c/*.[ch]; ls /usr/include/isa-l/igzip_lib.h; } 2>/dev/null | sha256sum | cut -c1-16)
+CGO_CFLAGS ?= -O2 -g
+export CGO_CFLAGS += -DKPIPE_CSRC_HASH=$(CSRC_HASH)
 CMAKE_DIR := build/cmake
 SAN_DIR   := build/cmake-sanitize
 

@@ -2,6 +2,7 @@ package kpipe
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"sync"
 )
@@ -50,6 +51,9 @@ const copyBufSize = 256 << 10
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
+// errInvalidWrite is a Write that reported more bytes than it was given.
+var errInvalidWrite = errors.New("kpipe: invalid write result")
+
 // readWriteCopy is the fallback for descriptors that no zero-copy method
 // serves: a plain read/write loop through a pooled buffer.
 func readWriteCopy(dst io.Writer, src io.Reader, limit int64) (int64, error) {
@@ -72,6 +76,12 @@ func bufferedCopy(dst io.Writer, src io.Reader, limit int64) (int64, []byte, err
 		nr, rerr := src.Read(b)
 		if nr > 0 {
 			nw, werr := dst.Write(b[:nr])
+			if nw < 0 || nw > nr {
+				nw = 0 // as io.Copy, a count out of range wrote nothing
+				if werr == nil {
+					werr = errInvalidWrite
+				}
+			}
 			total += int64(nw)
 			if werr == nil && nw != nr {
 				werr = io.ErrShortWrite

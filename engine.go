@@ -237,7 +237,10 @@ func (e *Engine) end(t *pollTransfer) {
 // Nothing is lost when a transfer ends early (cancellation, Close,
 // IdleTimeout, a destination that fails): bytes already taken from src
 // that did not reach dst come back in an *UndeliveredError, which wraps
-// the reason. The count returned is always what reached dst.
+// the reason. The count returned is always what reached dst. (The one
+// exception is an io_uring loop that the kernel itself stops, which
+// io_uring_enter failing would: its transfers end with that error, and the
+// bytes in their pipes go with the ring.)
 func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	return e.doubleSplice(ctx, dst, src)
 }

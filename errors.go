@@ -55,7 +55,14 @@ type leftover struct {
 // undelivered wraps err, the error of a transfer to dst that ended with
 // the bytes of left (nil: none) taken from its source and not delivered.
 func undelivered(err error, dst any, left []byte, leftErr error) error {
-	if len(left) == 0 || err == nil {
+	if err == nil {
+		return nil
+	}
+	if len(left) == 0 {
+		if leftErr != nil {
+			// The bytes could not be read back: say so.
+			return errors.Join(err, leftErr)
+		}
 		return err
 	}
 	w, _ := dst.(io.Writer)

@@ -36,7 +36,8 @@ func TestRingStoppedRefuses(t *testing.T) {
 	}
 	waiting, feed := newTestPipe(t), newTestPipe(t)
 	first := spliceAsync(context.Background(), e, feed, waiting)
-	// The ring has taken the transfer once it has submitted its poll.
+	// Wait until the ring has submitted something: its loop is running
+	// and waiting in io_uring_enter.
 	for deadline := time.Now().Add(10 * time.Second); e.rings[0].stats().sqes == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the ring never submitted the transfer's poll")

@@ -28,8 +28,18 @@ done
 
 # In a private mount namespace, each directory that holds a browser is
 # replaced by a farm of symbolic links to everything else in it.
-ns=(unshare -m)
-[ "$(id -u)" -eq 0 ] || ns=(unshare -rm)
+# A mount namespace needs root: as root, or through sudo (GitHub's runners),
+# or as a user namespace's root where the kernel allows it (Ubuntu 24.04's
+# AppArmor does not by default).
+if [ "$(id -u)" -eq 0 ]; then
+	ns=(unshare -m)
+elif sudo -n true 2>/dev/null; then
+	ns=(sudo -n unshare -m)
+elif unshare -rm true 2>/dev/null; then
+	ns=(unshare -rm)
+else
+	fail "no mount namespace here (needs root, sudo, or unprivileged user namespaces): run make test as root or with sudo"
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2016 # expanded by the inner shell
