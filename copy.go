@@ -87,7 +87,7 @@ func bufferedCopy(dst io.Writer, src io.Reader, limit int64) (int64, []byte, err
 				werr = io.ErrShortWrite
 			}
 			if werr != nil {
-				return total, bytes.Clone(b[max(nw, 0):nr]), werr
+				return total, bytes.Clone(b[nw:nr]), werr
 			}
 		}
 		if rerr == io.EOF {

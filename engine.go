@@ -295,13 +295,13 @@ func proxyError(ctx context.Context, errs ...error) error {
 	if picked == nil {
 		picked = ctx.Err()
 	}
+	base := picked
+	if p, ok := picked.(*UndeliveredError); ok {
+		base = p.Err
+	}
 	var held []error
 	for _, err := range errs {
 		for _, ue := range Undelivered(err) {
-			base := picked
-			if p, ok := picked.(*UndeliveredError); ok {
-				base = p.Err
-			}
 			held = append(held, &UndeliveredError{Err: base, Dst: ue.Dst, Data: ue.Data})
 		}
 	}

@@ -22,7 +22,7 @@ func (e *Engine) doubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 		defer e.end(nil)
 		r := e.rings[int(e.next.Add(1))%len(e.rings)]
 		n, left, err := r.transfer(ctx, pair.src, pair.dst, e.cfg.IdleTimeout)
-		return n, undelivered(err, dst, left.data, left.err)
+		return n, undelivered(err, dst, left)
 	}
 	return e.pollDoubleSplice(ctx, &pair, dst)
 }

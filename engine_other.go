@@ -80,7 +80,7 @@ func (e *Engine) doubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 	case t.idle > 0 && errors.Is(err, os.ErrDeadlineExceeded):
 		err = &os.SyscallError{Syscall: "read", Err: ErrIdleTimeout}
 	}
-	return n, undelivered(err, dst, held, nil)
+	return n, undelivered(err, dst, leftover{data: held})
 }
 
 // copy runs bufferedCopy; with an idle timeout, every read and write that

@@ -52,25 +52,20 @@ type leftover struct {
 	err  error
 }
 
-// undelivered wraps err, the error of a transfer to dst that ended with
-// the bytes of left (nil: none) taken from its source and not delivered.
-func undelivered(err error, dst any, left []byte, leftErr error) error {
+// undelivered wraps err, the error of a transfer to dst that ended holding
+// left: bytes taken from its source and not delivered.
+func undelivered(err error, dst io.Writer, left leftover) error {
 	if err == nil {
 		return nil
 	}
-	if len(left) == 0 {
-		if leftErr != nil {
-			// The bytes could not be read back: say so.
-			return errors.Join(err, leftErr)
-		}
-		return err
+	if len(left.data) > 0 {
+		err = &UndeliveredError{Err: err, Dst: dst, Data: left.data}
 	}
-	w, _ := dst.(io.Writer)
-	ue := &UndeliveredError{Err: err, Dst: w, Data: left}
-	if leftErr != nil {
-		return errors.Join(ue, leftErr)
+	if left.err != nil {
+		// Some bytes could not be read back: say so.
+		return errors.Join(err, left.err)
 	}
-	return ue
+	return err
 }
 
 // Undelivered returns every *UndeliveredError in err's tree: one for a

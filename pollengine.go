@@ -68,10 +68,9 @@ func (e *Engine) pollDoubleSplice(ctx context.Context, p *fdPair, dst io.Writer)
 		t.touch()
 	}
 	err = op.run()
-	var left []byte
-	var leftErr error
+	var left leftover
 	if err != nil && pipe.inPipe > 0 {
-		left, leftErr = pipe.takeAll()
+		left = pipe.takeAll()
 	}
 	putPipe(pipe)
 	switch {
@@ -84,7 +83,7 @@ func (e *Engine) pollDoubleSplice(ctx context.Context, p *fdPair, dst io.Writer)
 	case t.idle > 0 && errors.Is(err, os.ErrDeadlineExceeded):
 		err = &os.SyscallError{Syscall: "splice", Err: ErrIdleTimeout}
 	}
-	return op.moved, undelivered(err, dst, left, leftErr)
+	return op.moved, undelivered(err, dst, left)
 }
 
 // cancel wakes the transfer's waits for good.

@@ -82,18 +82,10 @@ func (p *poolPipe) drainTo(w io.Writer) (int64, error) {
 	var total int64
 	for p.inPipe > 0 {
 		b := (*bp)[:min(int64(len(*bp)), p.inPipe)]
-		nr, err := syscall.Read(p.r, b)
-		if err == syscall.EINTR {
-			continue
-		}
+		nr, err := p.read(b)
 		if err != nil {
-			return total, wrapErrno("read", err.(syscall.Errno))
+			return total, err
 		}
-		if nr <= 0 {
-			// A pipe we own cannot run dry while it holds data.
-			return total, wrapErrno("read", syscall.EIO)
-		}
-		p.inPipe -= int64(nr)
 		nw, werr := w.Write(b[:nr])
 		total += int64(nw)
 		if werr != nil {
@@ -106,26 +98,37 @@ func (p *poolPipe) drainTo(w io.Writer) (int64, error) {
 	return total, nil
 }
 
+// read reads up to len(b) of the bytes the pipe holds (at least one; the
+// caller asks only while it holds some) and counts them out.
+func (p *poolPipe) read(b []byte) (int, error) {
+	for {
+		n, err := syscall.Read(p.r, b)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return 0, wrapErrno("read", err.(syscall.Errno))
+		case n <= 0:
+			// A pipe we own cannot run dry while it holds data.
+			return 0, wrapErrno("read", syscall.EIO)
+		}
+		p.inPipe -= int64(n)
+		return n, nil
+	}
+}
+
 // takeAll reads every byte the pipe holds into a new slice: what a
 // transfer that ended early hands back (UndeliveredError).
-func (p *poolPipe) takeAll() ([]byte, error) {
+func (p *poolPipe) takeAll() leftover {
 	b := make([]byte, p.inPipe)
 	for off := 0; off < len(b); {
-		n, err := syscall.Read(p.r, b[off:])
-		if err == syscall.EINTR {
-			continue
-		}
+		n, err := p.read(b[off:])
 		if err != nil {
-			return b[:off], wrapErrno("read", err.(syscall.Errno))
-		}
-		if n <= 0 {
-			// A pipe we own cannot run dry while it holds data.
-			return b[:off], wrapErrno("read", syscall.EIO)
+			return leftover{b[:off], err}
 		}
 		off += n
-		p.inPipe -= int64(n)
 	}
-	return b, nil
+	return leftover{data: b}
 }
 
 func (p *poolPipe) close() {

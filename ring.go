@@ -41,9 +41,9 @@ func takeLeftover(d *C.kp_done) leftover {
 		return leftover{}
 	}
 	p := poolPipe{r: int(d.leftover_fd), w: -1, inPipe: int64(d.leftover)}
-	data, err := p.takeAll()
+	left := p.takeAll()
 	p.close()
-	return leftover{data, err}
+	return left
 }
 
 var waiters = sync.Pool{New: func() any { return &waiter{done: make(chan struct{}, 1)} }}
@@ -70,22 +70,27 @@ func (r *ring) loop(started chan<- struct{}) {
 	runtime.LockOSThread() // never unlocked: the thread ends with the ring
 	close(started)
 	done := make([]C.kp_done, ringReport)
+	var lefts [ringReport]leftover
 	for {
 		n := C.kp_ring_run(r.c, &done[0], C.int(len(done)))
 		if n < 0 {
 			r.failAll(syscall.Errno(-n))
 			break
 		}
+		// Held bytes are read back outside the lock, which transfers
+		// that start take.
+		for i := 0; i < int(n); i++ {
+			lefts[i] = takeLeftover(&done[i])
+		}
 		r.mu.Lock()
 		for i := 0; i < int(n); i++ {
 			d := &done[i]
-			w, ok := r.waiters[uint64(d.token)]
-			left := takeLeftover(d)
-			if ok {
+			if w, ok := r.waiters[uint64(d.token)]; ok {
 				delete(r.waiters, uint64(d.token))
-				w.moved, w.errno, w.left = int64(d.moved), syscall.Errno(d.err), left
+				w.moved, w.errno, w.left = int64(d.moved), syscall.Errno(d.err), lefts[i]
 				w.done <- struct{}{}
 			}
+			lefts[i] = leftover{}
 		}
 		r.mu.Unlock()
 	}

@@ -86,12 +86,8 @@ struct kp_isal {
 	int def_level; /* the level def was set up for, -1: none */
 };
 
-/* ISA-L's level for kpipe's levels 1-3 (the fast ones). */
-static int isal_level(int level)
-{
-	return level;
-}
-
+/* kpipe's levels 1 to 3 are ISA-L's, each with its default level buffer;
+ * level 3's is the largest, so one buffer of that size serves them all. */
 static uint32_t lvlbuf_size(int level)
 {
 	switch (level) {
@@ -104,14 +100,9 @@ static uint32_t lvlbuf_size(int level)
 	}
 }
 
-#define KP_ISAL_LVLBUF_MAX                                                     \
-	(ISAL_DEF_LVL3_DEFAULT > ISAL_DEF_LVL2_DEFAULT                         \
-		 ? (ISAL_DEF_LVL3_DEFAULT > ISAL_DEF_LVL1_DEFAULT              \
-			    ? ISAL_DEF_LVL3_DEFAULT                            \
-			    : ISAL_DEF_LVL1_DEFAULT)                           \
-		 : (ISAL_DEF_LVL2_DEFAULT > ISAL_DEF_LVL1_DEFAULT              \
-			    ? ISAL_DEF_LVL2_DEFAULT                            \
-			    : ISAL_DEF_LVL1_DEFAULT))
+_Static_assert(ISAL_DEF_LVL3_DEFAULT >= ISAL_DEF_LVL2_DEFAULT &&
+		       ISAL_DEF_LVL3_DEFAULT >= ISAL_DEF_LVL1_DEFAULT,
+	       "level 3's buffer serves levels 1 and 2");
 
 struct kp_isal *kp_isal_new(void)
 {
@@ -199,13 +190,13 @@ int kp_isal_deflate_reset(struct kp_isal *e, int level)
 	if (e->def == NULL && (e->def = malloc(sizeof(*e->def))) == NULL)
 		return -ENOMEM;
 	if (e->lvlbuf == NULL &&
-	    (e->lvlbuf = malloc(KP_ISAL_LVLBUF_MAX)) == NULL)
+	    (e->lvlbuf = malloc(ISAL_DEF_LVL3_DEFAULT)) == NULL)
 		return -ENOMEM;
 	if (e->def_level < 0)
 		isal.deflate_init(e->def);
 	else
 		isal.deflate_reset(e->def);
-	e->def->level = (uint32_t)isal_level(level);
+	e->def->level = (uint32_t)level;
 	e->def->level_buf = e->lvlbuf;
 	e->def->level_buf_size = size;
 	e->def->gzip_flag = IGZIP_DEFLATE; /* raw: kpipe writes the wrapper */
