@@ -77,6 +77,9 @@ type Codec struct {
 	// written exactly the first MaxOutput bytes of the output (in every
 	// build), and return MaxOutput. 0 means no limit.
 	MaxOutput int64
+	// Threads is how many threads may compress one stream (Deflate and
+	// Gzip): 0 or 1 for one, the calling thread.
+	Threads int
 }
 
 // Deflate compresses src into dst in the zlib format (RFC 1950) at
