@@ -5,8 +5,9 @@ GO      ?= go
 # what they #include from csrc/ and vendor-c/: a change there alone would
 # be tested on a stale build. A hash of those sources in CGO_CFLAGS (whose
 # default is -O2 -g) makes it part of the key.
-# Whether ISA-L's headers are there changes what csrc/zisal.c compiles to.
-CSRC_HASH := $(shell { cat csrc/*.[ch] csrc/*/*.[ch] vendor-c/*.[ch]; ls /usr/include/isa-l/igzip_lib.h; } 2>/dev/null | sha256sum | cut -c1-16)
+# Whether the headers of ISA-L and libdeflate are there changes what
+# csrc/zisal.c and csrc/zwhole.c compile to.
+CSRC_HASH := $(shell { cat csrc/*.[ch] csrc/*/*.[ch] vendor-c/*.[ch]; ls /usr/include/isa-l/igzip_lib.h /usr/include/libdeflate.h; } 2>/dev/null | sha256sum | cut -c1-16)
 CGO_CFLAGS ?= -O2 -g
 export CGO_CFLAGS += -DKPIPE_CSRC_HASH=$(CSRC_HASH)
 CMAKE_DIR := build/cmake

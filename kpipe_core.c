@@ -11,4 +11,5 @@
 #include "csrc/zlib_info.c"
 #include "csrc/zformat.c"
 #include "csrc/zisal.c"
+#include "csrc/zwhole.c"
 #include "csrc/zstream.c"

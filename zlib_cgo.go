@@ -21,15 +21,23 @@ func ZlibVersion() string {
 }
 
 // CompressionEngine names what compresses and decompresses in this
-// process: "isa-l+zlib" where ISA-L runs inflate and deflate at levels 1
-// to 3 and zlib the other levels, "zlib" where ISA-L is not there (built
-// without libisal-dev's headers, libisal.so.2 missing at run time, or
+// process, the engines joined by "+": "isa-l" where ISA-L runs inflate and
+// deflate at levels 1 to 3, "libdeflate" where libdeflate compresses at
+// levels 4 to 9 the inputs whose size is known at the start (memory
+// readers, regular files; see Codec.Level), and "zlib", which runs the
+// rest. It is "zlib" alone where neither library is there (built without
+// their headers, libisal.so.2 or libdeflate.so.0 missing at run time, or
 // KPIPE_ZENGINE=zlib set), and "go" in builds without the C core
 // (klauspost/compress). Every engine writes and reads standard zlib and
 // gzip streams, with the same checks and errors.
 func CompressionEngine() string {
-	if C.kp_isal_available() == 1 {
+	switch isal, ld := C.kp_isal_available() == 1, C.kp_ld_available() == 1; {
+	case isal && ld:
+		return "isa-l+libdeflate+zlib"
+	case isal:
 		return "isa-l+zlib"
+	case ld:
+		return "libdeflate+zlib"
 	}
 	return "zlib"
 }

@@ -184,6 +184,15 @@ func (zs *zstream) reset(format zFormat, level int, maxOut int64, hdr *C.kp_gz_h
 // zs.in and zs.out). It advances zs.in past the bytes taken and adds the
 // bytes delivered to zs.written. It returns the bytes delivered by this call
 // and, for KP_Z_AGAIN and errno failures, the side concerned.
+// sizeHint tells a compression stream, before its first step, that its
+// memory input is n bytes: known in advance, it may be compressed whole
+// (see kp_z_size_hint). Decompression ignores it.
+func (zs *zstream) sizeHint(n int) {
+	if zs.mode == zCompress {
+		C.kp_z_size_hint(zs.z, C.int64_t(n))
+	}
+}
+
 func (zs *zstream) step(srcFD, dstFD int) (int64, side) {
 	var out *C.uint8_t
 	var outCap C.int64_t

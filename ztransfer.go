@@ -39,10 +39,13 @@ func (zs *zstream) transfer(dst io.Writer, src io.Reader) error {
 	var err error
 	switch s := src.(type) {
 	case *bytes.Reader:
+		zs.sizeHint(s.Len())
 		_, err = s.WriteTo(&zs.feed)
 	case *strings.Reader:
+		zs.sizeHint(s.Len())
 		_, err = s.WriteTo(&zs.feed)
 	case *bytes.Buffer:
+		zs.sizeHint(s.Len())
 		_, err = s.WriteTo(&zs.feed)
 	default:
 		err = zs.readFrom(src)

@@ -275,6 +275,15 @@ int kp_zlib_compatible(void);
  * The answer does not change afterwards. */
 int kp_isal_available(void);
 
+/* ---- zwhole.c: libdeflate, where it is ---------------------------------- */
+
+/* Whether libdeflate compresses at levels 4 to 9 the streams whose whole
+ * input is known at the start (see kp_z_size_hint): compiled in (its
+ * header was there at build time), libdeflate.so.0 loaded, and
+ * KPIPE_ZENGINE=zlib not set when first asked. The answer does not change
+ * afterwards. */
+int kp_ld_available(void);
+
 /* ---- zformat.c: zlib (RFC 1950) and gzip (RFC 1952) wrappers ------------ */
 
 /* Bounds kpipe puts on gzip header fields it reads (longer: KP_ZE_HEADER). */
@@ -414,6 +423,22 @@ int kp_z_step(kp_z *z, int src_fd, int dst_fd, const uint8_t *in,
 /* After a gzip decompression has parsed its first member's header: that
  * header (pointers into z), and 1; 0 before. */
 int kp_z_gzip_header(const kp_z *z, kp_gz_header *hdr);
+
+/* Tells a compression stream, after kp_z_reset and before its first
+ * kp_z_step, that its memory input will be exactly n bytes. At levels 4 to 9,
+ * where libdeflate runs, a stream whose input is known to be at most
+ * KP_Z_WHOLE_MAX bytes (memory input so announced, or a source fd that is a
+ * regular file, which the first step examines) is compressed whole by
+ * libdeflate: the step keeps all of the input (in a buffer of its size)
+ * and then all of the output (at most about the input's size again) until
+ * the stream ends. Other streams, and input that turns out longer than
+ * KP_Z_WHOLE_MAX, go through zlib at the same level. Returns 0, or
+ * KP_ZE_STATE when called out of place. */
+#define KP_Z_WHOLE_MAX ((int64_t)256 << 20)
+int kp_z_size_hint(kp_z *z, int64_t n);
+
+/* For tests: lowers KP_Z_WHOLE_MAX for z (until it is freed). */
+void kp_z_test_whole_max(kp_z *z, int64_t max);
 
 /* Totals since kp_z_reset: bytes read from the source (memory input: bytes
  * consumed) and bytes delivered to the destination (written to dst_fd, or

@@ -127,4 +127,21 @@ int kp_isal_deflate(struct kp_isal *e, const uint8_t *in, size_t n, int finish,
 /* CRC-32 (gzip's) of p[0..n) continued from crc, as zlib's crc32(). */
 uint32_t kp_isal_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
+/* ---- libdeflate engine (zwhole.c) ---------------------------------------- */
+
+/* Whether libdeflate compresses at kpipe's level (4 to 9, where loaded). */
+int kp_ld_deflates(int level);
+
+/* A stream's libdeflate compressor: NULL when out of memory. kp_ld_reset
+ * makes it ready for level (-EINVAL where libdeflate does not run it,
+ * -ENOMEM); kp_ld_bound is the most kp_ld_compress can write for n input
+ * bytes, and kp_ld_compress writes raw deflate data for all of in[0..n)
+ * into out[0..room) and returns its length, or 0 when room is too small. */
+struct kp_ld *kp_ld_new(void);
+void kp_ld_free(struct kp_ld *e);
+int kp_ld_reset(struct kp_ld *e, int level);
+size_t kp_ld_bound(struct kp_ld *e, size_t n);
+size_t kp_ld_compress(struct kp_ld *e, const uint8_t *in, size_t n,
+		      uint8_t *out, size_t room);
+
 #endif /* KPIPE_ZINTERNAL_H */

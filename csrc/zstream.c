@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -31,6 +33,13 @@
 #define MEM_LEVEL 8
 
 enum zkind { ZK_NONE, ZK_DEFLATE, ZK_INFLATE };
+
+/* Whether a compression stream runs whole on libdeflate (zwhole.c). */
+enum zwhole {
+	W_OFF,       /* no: zlib or ISA-L */
+	W_UNDECIDED, /* maybe: the first step looks at the input */
+	W_ON         /* yes: the input goes into whole, then libdeflate */
+};
 
 enum zphase {
 	PH_NONE,   /* never reset, or the last reset failed */
@@ -59,7 +68,16 @@ struct kp_z {
 	 * trailer, which parse_trailer takes before any other input. */
 	uint8_t back[8];
 	size_t back_pos, back_len;
-	int zlevel; /* the level the deflate state is set up for */
+	/* libdeflate (zwhole.c): the input kept until it is all there, and
+	 * then compressed at once into pend. */
+	struct kp_ld *ld;
+	int whole_state; /* enum zwhole */
+	int whole_done;  /* the deflate data is in pend */
+	uint8_t *whole;
+	size_t whole_len, whole_cap;
+	int64_t whole_max; /* KP_Z_WHOLE_MAX, or less in tests */
+	int64_t size_hint; /* memory input's announced size, or -1 */
+	int zlevel;        /* the level the deflate state is set up for */
 	int mode, format, level, phase;
 	int64_t max_out;
 	size_t bufsize;
@@ -119,6 +137,7 @@ kp_z *kp_z_new(int64_t bufsize)
 	if (z == NULL)
 		return NULL;
 	z->bufsize = (size_t)bufsize;
+	z->whole_max = KP_Z_WHOLE_MAX;
 	z->inbuf = malloc(z->bufsize);
 	z->outbuf = malloc(z->bufsize);
 	if (z->inbuf == NULL || z->outbuf == NULL) {
@@ -145,6 +164,8 @@ void kp_z_free(kp_z *z)
 		return;
 	end_zlib(z);
 	kp_isal_free(z->isal);
+	kp_ld_free(z->ld);
+	free(z->whole);
 	free(z->stage);
 	free(z->inbuf);
 	free(z->outbuf);
@@ -258,6 +279,19 @@ static int ready_engine(kp_z *z, int mode, int level)
 				     : kp_isal_inflate_reset(z->isal);
 }
 
+/* Asks for huge pages under a large buffer: a whole stream's buffers are
+ * written once from end to end, and on 4 KiB pages their faults cost more
+ * than the copies. Only advice: refused, the buffer works as it is. */
+static void advise_huge(void *p, size_t n)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~(huge - 1);
+
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
 static int reserve_pend(kp_z *z, size_t n)
 {
 	if (z->pend_cap >= n)
@@ -265,9 +299,26 @@ static int reserve_pend(kp_z *z, size_t n)
 	uint8_t *p = realloc(z->pend, n);
 	if (p == NULL)
 		return -ENOMEM;
+	advise_huge(p, n);
 	z->pend = p;
 	z->pend_cap = n;
 	return 0;
+}
+
+/* pend grows to hold libdeflate's whole output; a stream that ends, or a
+ * new one, gives that memory back, keeping what ISA-L's stages need. */
+#define KP_PEND_KEEP ((size_t)KP_ISAL_OUT_MAX)
+
+static void release_whole(kp_z *z)
+{
+	free(z->whole);
+	z->whole = NULL;
+	z->whole_len = z->whole_cap = 0;
+	if (z->pend_cap > KP_PEND_KEEP) {
+		free(z->pend);
+		z->pend = NULL;
+		z->pend_cap = z->pend_pos = z->pend_end = 0;
+	}
 }
 
 /* The wrapper's header, written into pend at reset: that copies the
@@ -349,6 +400,12 @@ int kp_z_reset(kp_z *z, int mode, int format, int level, int64_t max_out,
 	z->in_total = z->out_total = z->produced = 0;
 	z->have_first = 0;
 	memset(&z->first, 0, sizeof(z->first));
+	release_whole(z);
+	z->whole_done = 0;
+	z->size_hint = -1;
+	z->whole_state = mode == KP_Z_COMPRESS && kp_ld_deflates(level)
+				 ? W_UNDECIDED
+				 : W_OFF;
 	if (mode == KP_Z_COMPRESS && (r = stage_header(z, hdr)) < 0)
 		return r;
 	if ((r = ready_engine(z, mode, level)) < 0)
@@ -393,6 +450,35 @@ static int in_ended(const struct step *s)
 	return s->src >= 0 ? s->z->src_eof : s->in_eof;
 }
 
+static int grow_whole(kp_z *z, size_t n);
+static int whole_to_zlib(kp_z *z);
+
+/* fill_input for a stream running whole: the read goes straight into the
+ * whole buffer, which grows up to whole_max (then zlib takes over). */
+static int fill_whole(struct step *s)
+{
+	kp_z *z = s->z;
+	ssize_t n;
+	int r;
+
+	if ((r = grow_whole(z, 1)) != 0)
+		return r < 0 ? r : whole_to_zlib(z);
+	do {
+		n = read(s->src, z->whole + z->whole_len,
+			 z->whole_cap - z->whole_len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		s->res->side = KP_SIDE_SRC;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? KP_Z_AGAIN
+							       : -errno;
+	}
+	if (n == 0)
+		z->src_eof = 1;
+	z->whole_len += (size_t)n;
+	z->in_total += n;
+	return 0;
+}
+
 /* Called with no input left: one read from the fd, or NEED_INPUT. */
 static int fill_input(struct step *s)
 {
@@ -402,6 +488,8 @@ static int fill_input(struct step *s)
 	if (s->src < 0)
 		return KP_Z_NEED_INPUT;
 	z->in_pos = z->in_end = 0;
+	if (z->whole_state == W_ON)
+		return fill_whole(s);
 	do {
 		n = read(s->src, z->inbuf, z->bufsize);
 	} while (n < 0 && errno == EINTR);
@@ -482,6 +570,19 @@ static void emit_pending(struct step *s)
 
 /* ---- compression --------------------------------------------------------- */
 
+/* Deflate data an engine wrote into pend goes out before anything else:
+ * 1 while some is held (more_out says whether the window took it all). */
+static int emit_held(struct step *s)
+{
+	kp_z *z = s->z;
+
+	if (z->pend_pos >= z->pend_end)
+		return 0;
+	emit_pending(s);
+	z->more_out = z->pend_pos < z->pend_end;
+	return 1;
+}
+
 /* A zlib call that moved nothing twice in a row with room on both sides
  * would loop for ever: refuse to. */
 static int stalled(struct step *s, size_t used, size_t got)
@@ -505,11 +606,8 @@ static int run_isal_deflate(struct step *s, const uint8_t *ip, size_t n,
 	size_t take, used, got;
 	int done, r;
 
-	if (z->pend_pos < z->pend_end) {
-		emit_pending(s);
-		z->more_out = z->pend_pos < z->pend_end;
+	if (emit_held(s))
 		return 0;
-	}
 	z->more_out = 0;
 	if (z->isal_done) {
 		stage_trailer(z);
@@ -551,6 +649,150 @@ static int run_isal_deflate(struct step *s, const uint8_t *ip, size_t n,
 	return 0;
 }
 
+/* Input longer than a whole stream may keep: zlib takes over at the same
+ * level, compressing what was kept into pend first. */
+static int whole_to_zlib(kp_z *z)
+{
+	int zr;
+
+	z->whole_state = W_OFF;
+	z->check = check_add(z->format, z->check, z->whole, z->whole_len);
+	z->isize = (uint32_t)z->whole_len;
+	int r = reserve_pend(z, deflateBound(&z->zs, (uLong)z->whole_len));
+	if (r < 0)
+		return r;
+	z->zs.next_in = z->whole;
+	z->zs.avail_in = (uInt)z->whole_len;
+	z->zs.next_out = z->pend;
+	z->zs.avail_out = (uInt)z->pend_cap;
+	zr = deflate(&z->zs, Z_NO_FLUSH);
+	size_t left = z->zs.avail_in, got = z->pend_cap - z->zs.avail_out;
+	z->zs.next_in = NULL;
+	z->zs.next_out = NULL;
+	if (zr != Z_OK || left != 0)
+		return zr == Z_MEM_ERROR ? -ENOMEM : KP_ZE_STATE;
+	z->pend_pos = 0;
+	z->pend_end = got;
+	z->more_out = got > 0;
+	free(z->whole);
+	z->whole = NULL;
+	z->whole_len = z->whole_cap = 0;
+	return 0;
+}
+
+/* Makes room for n more bytes of whole input: 0, 1 when that would pass
+ * whole_max, or -ENOMEM. */
+static int grow_whole(kp_z *z, size_t n)
+{
+	size_t want = z->whole_len + n, cap = z->whole_cap;
+
+	if (want <= cap)
+		return 0;
+	if ((int64_t)want > z->whole_max)
+		return 1;
+	if (cap == 0) /* the first: the size announced */
+		cap = want;
+	while (cap < want)
+		cap *= 2;
+	if ((int64_t)cap > z->whole_max)
+		cap = (size_t)z->whole_max;
+	uint8_t *p = realloc(z->whole, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	advise_huge(p, cap);
+	z->whole = p;
+	z->whole_cap = cap;
+	return 0;
+}
+
+/* run_deflate on libdeflate: the input is kept until it has all come, then
+ * compressed in one call into pend, which is emitted as the wrappers are. */
+static int run_whole(struct step *s, const uint8_t *ip, size_t n, int all_in)
+{
+	kp_z *z = s->z;
+	int r;
+
+	if (emit_held(s))
+		return 0;
+	z->more_out = 0;
+	if (z->whole_done) {
+		stage_trailer(z);
+		z->phase = PH_TRAILER;
+		return 0;
+	}
+	if ((r = grow_whole(z, n)) != 0)
+		return r < 0 ? r : whole_to_zlib(z);
+	if (n > 0)
+		memcpy(z->whole + z->whole_len, ip, n);
+	z->whole_len += n;
+	in_take(s, n);
+	if (!all_in)
+		return 0;
+	z->check = check_add(z->format, z->check, z->whole, z->whole_len);
+	z->isize = (uint32_t)z->whole_len;
+	if ((r = reserve_pend(z, kp_ld_bound(z->ld, z->whole_len))) < 0)
+		return r;
+	size_t got = kp_ld_compress(z->ld, z->whole, z->whole_len, z->pend,
+				    z->pend_cap);
+	if (got == 0)
+		return KP_ZE_STATE; /* pend has room for libdeflate's bound */
+	free(z->whole);
+	z->whole = NULL;
+	z->whole_len = z->whole_cap = 0;
+	z->pend_pos = 0;
+	z->pend_end = got;
+	z->whole_done = 1;
+	z->more_out = 1;
+	return 0;
+}
+
+/* At the first step of a stream that may run whole: whether its input is
+ * known to be at most whole_max bytes, and if so the libdeflate compressor
+ * and a buffer for all of it. */
+static int decide_whole(kp_z *z, int src_fd)
+{
+	int64_t n = z->size_hint;
+	struct stat st;
+	int r;
+
+	z->whole_state = W_OFF;
+	if (src_fd >= 0) {
+		off_t off;
+		n = -1;
+		if (fstat(src_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (off = lseek(src_fd, 0, SEEK_CUR)) >= 0 &&
+		    st.st_size >= off)
+			n = (int64_t)(st.st_size - off);
+	}
+	if (n < 0 || n > z->whole_max)
+		return 0;
+	if (z->ld == NULL && (z->ld = kp_ld_new()) == NULL)
+		return -ENOMEM;
+	if ((r = kp_ld_reset(z->ld, z->level)) < 0)
+		return r;
+	/* One byte more than the size: the read that finds the end of a
+	 * file has room, so a file that grew since is noticed too. */
+	if ((r = grow_whole(z, (size_t)n + 1)) != 0)
+		return r < 0 ? r : KP_ZE_STATE;
+	z->whole_state = W_ON;
+	return 0;
+}
+
+int kp_z_size_hint(kp_z *z, int64_t n)
+{
+	if (z == NULL || z->phase != PH_HEADER || z->in_total != 0 ||
+	    z->out_total != 0 || n < 0)
+		return KP_ZE_STATE;
+	z->size_hint = n;
+	return 0;
+}
+
+void kp_z_test_whole_max(kp_z *z, int64_t max)
+{
+	if (z != NULL && max >= 0 && max <= KP_Z_WHOLE_MAX)
+		z->whole_max = max;
+}
+
 static int run_deflate(struct step *s)
 {
 	kp_z *z = s->z;
@@ -563,6 +805,10 @@ static int run_deflate(struct step *s)
 
 	if (z->use_isal)
 		return run_isal_deflate(s, ip, n, all_in);
+	if (z->whole_state == W_ON)
+		return run_whole(s, ip, n, all_in);
+	if (emit_held(s)) /* what whole_to_zlib wrote */
+		return 0;
 	z->zs.next_in = (Bytef *)(uintptr_t)ip;
 	z->zs.avail_in = (uInt)n;
 	z->zs.next_out = s->win + z->out_end;
@@ -834,6 +1080,7 @@ static int run(struct step *s)
 			if ((r = deliver(s)) != 0)
 				return r;
 			z->phase = PH_DONE;
+			release_whole(z);
 			return KP_Z_DONE;
 		}
 		if (z->phase == PH_LIMIT) {
@@ -904,6 +1151,11 @@ int kp_z_step(kp_z *z, int src_fd, int dst_fd, const uint8_t *in,
 	} else {
 		s.win = out;
 		s.wcap = (size_t)out_cap;
+	}
+	if (z->whole_state == W_UNDECIDED &&
+	    (r = decide_whole(z, src_fd)) < 0) {
+		z->phase = PH_DEAD;
+		return r;
 	}
 	/* Memory output handed over by the last call is the caller's now. */
 	if (dst_fd < 0)

@@ -167,6 +167,7 @@ struct run {
 	int64_t out_cap;
 	struct buf *sink; /* memory output */
 	int64_t written;  /* sum of res.written */
+	int announce;     /* tell z the memory input's size (kp_z_size_hint) */
 };
 
 /* Steps z until DONE or an error and returns that; fails the test on
@@ -176,6 +177,9 @@ static int drive(kp_z *z, struct run *r)
 	size_t off = 0;
 
 	r->written = 0;
+	if (r->announce && r->src < 0 &&
+	    !CHECK_EQ(kp_z_size_hint(z, (int64_t)r->in_len), 0))
+		return KP_ZE_STATE;
 	for (long iter = 0; iter < 50L * 1000 * 1000; iter++) {
 		kp_z_result res;
 		size_t n = r->in_len - off;
@@ -217,10 +221,11 @@ static int drive(kp_z *z, struct run *r)
 	return KP_ZE_STATE;
 }
 
-/* Memory to memory in one go: returns the final status. */
+/* Memory to memory in one go, the input's size announced (as the Go side
+ * does for a bytes.Reader): returns the final status. */
 static int mem_run(kp_z *z, const uint8_t *in, size_t n, struct buf *out)
 {
-	struct run r = { -1, -1, in, n, 0, NULL, 0, out, 0 };
+	struct run r = { -1, -1, in, n, 0, NULL, 0, out, 0, 1 };
 	return drive(z, &r);
 }
 
@@ -318,7 +323,7 @@ static int expected(int format, int level, const uint8_t *in, size_t n,
 	struct buf back = { 0 };
 	int r;
 
-	if (!kp_isal_deflates(level))
+	if (!kp_isal_deflates(level) && !kp_ld_deflates(level))
 		return zlib_reference(format, level, in, n, out);
 	if (!CHECK_EQ(compress_mem(format, level, NULL, in, n, out), KP_Z_DONE))
 		return -1;
@@ -346,12 +351,13 @@ static void compress_paths(int format, int level, const uint8_t *data, size_t n,
 		goto out;
 	for (int path = 0; path < (all_paths ? 3 : 1); path++) {
 		struct buf got = { 0 };
-		struct run r = { src, dst, NULL, 0, 0, NULL, 0, &got, 0 };
+		struct run r = { src, dst, NULL, 0, 0, NULL, 0, &got, 0, 0 };
 		if (path == 1) { /* memory -> fd */
 			r.src = -1;
 			r.in = data;
 			r.in_len = n;
 			r.in_piece = 100 * KIB + 3;
+			r.announce = 1;
 		} else if (path == 2) { /* fd -> memory */
 			r.dst = -1;
 		}
@@ -397,7 +403,7 @@ static void decompress_paths(int format, const struct buf *comp,
 	for (int path = 0; path < 4 + (small_outs ? 3 : 0); path++) {
 		struct buf got = { 0 };
 		uint8_t outbuf[4093];
-		struct run r = { src, dst, NULL, 0, 0, NULL, 0, &got, 0 };
+		struct run r = { src, dst, NULL, 0, 0, NULL, 0, &got, 0, 0 };
 		if (path == 1 || path >= 3) { /* memory input */
 			r.src = -1;
 			r.in = comp->p;
@@ -484,6 +490,104 @@ static void test_round_trips(void)
 				}
 }
 
+/* libdeflate's whole-stream path at levels 4 to 9: memory whose size is
+ * announced and a regular file give the same bytes; memory not announced
+ * goes through zlib, byte for byte zlib's own output; input longer than
+ * whole_max, announced or found so, falls back to zlib, with the same bytes
+ * as zlib alone. */
+static void test_whole_engine(void)
+{
+	static const int levels[] = { 4, 6, 9 };
+	size_t n = 700 * KIB + 5;
+	uint8_t *data = make_data(n, TEXT, 51);
+
+	if (data == NULL)
+		return;
+	for (size_t f = 0; f < 2; f++)
+		for (size_t l = 0; l < 3; l++) {
+			int format = formats[f], level = levels[l];
+			struct buf whole = { 0 }, ref = { 0 }, got = { 0 };
+			kp_z *z = kp_z_new(0);
+			int src = shm_file_with(data, n), dst = shm_file();
+			if (!CHECK(z != NULL) || src < 0 || dst < 0)
+				goto next;
+			if (!CHECK_EQ(zlib_reference(format, level, data, n,
+						     &ref),
+				      0) ||
+			    !CHECK_EQ(compress_mem(format, level, NULL, data, n,
+						   &whole),
+				      KP_Z_DONE))
+				goto next;
+			/* libdeflate's bytes differ from zlib's. */
+			CHECK_EQ(kp_ld_deflates(level), kp_ld_available());
+			CHECK_EQ(whole.len != ref.len ||
+					 memcmp(whole.p, ref.p, ref.len) != 0,
+				 kp_ld_available());
+			/* A regular file runs whole too: fd -> memory. */
+			struct run fr = { src,  -1, NULL, 0, 0,
+					  NULL, 0,  &got, 0, 0 };
+			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
+					    NULL),
+				 0);
+			CHECK_EQ(drive(z, &fr), KP_Z_DONE);
+			same(&got, whole.p, whole.len);
+			buf_free(&got);
+			/* Memory in pieces, not announced: zlib. */
+			struct run mr = { -1,   -1, data, n, 64 * KIB,
+					  NULL, 0,  &got, 0, 0 };
+			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
+					    NULL),
+				 0);
+			CHECK_EQ(drive(z, &mr), KP_Z_DONE);
+			same(&got, ref.p, ref.len);
+			buf_free(&got);
+			/* Announced as less than whole_max but longer: the
+			 * buffer grows, then zlib takes over. */
+			kp_z_test_whole_max(z, 300 * KIB);
+			struct run ur = { -1,   -1, data, n, 100 * KIB,
+					  NULL, 0,  &got, 0, 0 };
+			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
+					    NULL),
+				 0);
+			CHECK_EQ(kp_z_size_hint(z, 50 * KIB), 0);
+			CHECK_EQ(drive(z, &ur), KP_Z_DONE);
+			same(&got, ref.p, ref.len);
+			buf_free(&got);
+			/* A file longer than whole_max: zlib from the start. */
+			CHECK_SYS(lseek(src, 0, SEEK_SET));
+			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
+					    NULL),
+				 0);
+			CHECK_EQ(drive(z, &fr), KP_Z_DONE);
+			same(&got, ref.p, ref.len);
+			buf_free(&got);
+			/* A file whose size is under whole_max, from an
+			 * offset: whole again, and only what follows it. */
+			CHECK_SYS(lseek(src, (off_t)(n - 200 * KIB), SEEK_SET));
+			struct buf tail = { 0 };
+			CHECK_EQ(compress_mem(format, level, NULL,
+					      data + n - 200 * KIB, 200 * KIB,
+					      &tail),
+				 KP_Z_DONE);
+			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
+					    NULL),
+				 0);
+			CHECK_EQ(drive(z, &fr), KP_Z_DONE);
+			same(&got, tail.p, tail.len);
+			buf_free(&tail);
+			/* Announcing is refused once the stream has begun. */
+			CHECK_EQ(kp_z_size_hint(z, 1), KP_ZE_STATE);
+		next:
+			buf_free(&got);
+			buf_free(&whole);
+			buf_free(&ref);
+			kp_z_free(z);
+			close_fd(src);
+			close_fd(dst);
+		}
+	free(data);
+}
+
 /* Compression into a caller's tiny buffer, and with input in tiny pieces. */
 static void test_compress_small_pieces(void)
 {
@@ -501,7 +605,7 @@ static void test_compress_small_pieces(void)
 			uint8_t out[7];
 			struct buf got = { 0 };
 			struct run r = { -1,  -1,      data, n, 13 * (c + 1),
-					 out, caps[c], &got, 0 };
+					 out, caps[c], &got, 0, 0 };
 			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, formats[f], 6, -1,
 					    NULL),
 				 0);
@@ -806,7 +910,7 @@ static void test_ours_reads_gzip_command(void)
 		CHECK_SYS(lseek(comp, 0, SEEK_SET));
 		CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL),
 			 0);
-		struct run r = { comp, out, NULL, 0, 0, NULL, 0, &got, 0 };
+		struct run r = { comp, out, NULL, 0, 0, NULL, 0, &got, 0, 0 };
 		CHECK_EQ(drive(z, &r), KP_Z_DONE);
 		read_file(out, &got);
 		same(&got, data, n);
@@ -863,7 +967,7 @@ static void test_multi_member(void)
 	for (int path = 0; path < 2; path++) {
 		kp_z *z = kp_z_new(4096);
 		int src = shm_file_with(all.p, all.len), dst = shm_file();
-		struct run r = { src, dst, NULL, 0, 0, NULL, 0, &got, 0 };
+		struct run r = { src, dst, NULL, 0, 0, NULL, 0, &got, 0, 0 };
 		if (path == 1) {
 			r.src = r.dst = -1;
 			r.in = all.p;
@@ -1395,6 +1499,7 @@ out:
 
 static const struct check_case cases[] = {
 	CHECK_CASE(test_round_trips),
+	CHECK_CASE(test_whole_engine),
 	CHECK_CASE(test_compress_small_pieces),
 	CHECK_CASE(test_byte_at_a_time_pipe),
 	CHECK_CASE(test_full_destination_pipe),
