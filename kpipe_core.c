@@ -12,4 +12,5 @@
 #include "csrc/zformat.c"
 #include "csrc/zisal.c"
 #include "csrc/zwhole.c"
+#include "csrc/zpar.c"
 #include "csrc/zstream.c"

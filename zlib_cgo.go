@@ -67,6 +67,9 @@ func (c Codec) compress(dst io.Writer, src io.Reader, format zFormat, hdr *GzipH
 	if st := zs.reset(format, level, -1, ch); st < 0 {
 		return 0, zs.resetErr(st)
 	}
+	if c.Threads > 1 {
+		C.kp_z_threads(zs.z, C.int(c.Threads))
+	}
 	err = zs.transfer(dst, src)
 	return zs.written, err
 }

@@ -437,6 +437,17 @@ int kp_z_gzip_header(const kp_z *z, kp_gz_header *hdr);
 #define KP_Z_WHOLE_MAX ((int64_t)256 << 20)
 int kp_z_size_hint(kp_z *z, int64_t n);
 
+/* Lets a compression stream, after kp_z_reset and before its first
+ * kp_z_step, use up to n threads: with n > 1, and at the levels zlib or
+ * libdeflate run (all but 1 to 3 where ISA-L runs, whose one thread is
+ * faster than zlib on several), the input is cut into 1 MiB blocks that
+ * worker threads compress while the step reads and writes, and the output
+ * stays one stream, the same bytes whatever n > 1 is. Threads start as
+ * blocks come (one for a small input) and are joined when the stream ends,
+ * fails, is reset or freed; memory is about 4.2 MiB per thread. Returns 0,
+ * or KP_ZE_STATE when called out of place or with n < 1. */
+int kp_z_threads(kp_z *z, int n);
+
 /* For tests: lowers KP_Z_WHOLE_MAX for z (until it is freed). */
 void kp_z_test_whole_max(kp_z *z, int64_t max);
 

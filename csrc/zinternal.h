@@ -144,4 +144,34 @@ size_t kp_ld_bound(struct kp_ld *e, size_t n);
 size_t kp_ld_compress(struct kp_ld *e, const uint8_t *in, size_t n,
 		      uint8_t *out, size_t room);
 
+/* ---- many threads for one stream (zpar.c) -------------------------------- */
+
+#define KP_PAR_BLOCK ((size_t)1 << 20) /* input per block */
+#define KP_PAR_MAX_THREADS 64
+
+/* A stream's workers for format at kpipe's level (zlib, or libdeflate at
+ * the levels kp_ld_deflates) on up to threads threads, started as blocks
+ * come: NULL when threads < 2 or out of memory. kp_par_free stops and joins
+ * them (a block being compressed is finished first) and frees all. */
+struct kp_par *kp_par_new(int format, int level, int threads);
+void kp_par_free(struct kp_par *p);
+
+/* The input: kp_par_room is the room left in the block being filled, or -1
+ * while every block is in flight; kp_par_take copies what fits and returns
+ * it; kp_par_submit hands the block to the workers (last: it ends the
+ * input; it may be empty). Returns 0 or -EAGAIN when no thread starts. */
+int64_t kp_par_room(const struct kp_par *p);
+size_t kp_par_take(struct kp_par *p, const uint8_t *in, size_t n);
+int kp_par_submit(struct kp_par *p, int last);
+
+/* The output, block by block in order: kp_par_next returns 1 with the
+ * oldest block's deflate data, its input's length and check (CRC-32 or
+ * Adler-32 of that block alone) and whether it was the last, once it is
+ * compressed (with wait, waiting for that); 0 when it is not (or none is in
+ * flight); or the block's error. kp_par_release frees the block after its
+ * output has been copied. */
+int kp_par_next(struct kp_par *p, int wait, const uint8_t **out,
+		size_t *out_len, uint32_t *check, size_t *in_len, int *last);
+void kp_par_release(struct kp_par *p);
+
 #endif /* KPIPE_ZINTERNAL_H */

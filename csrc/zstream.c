@@ -77,7 +77,11 @@ struct kp_z {
 	size_t whole_len, whole_cap;
 	int64_t whole_max; /* KP_Z_WHOLE_MAX, or less in tests */
 	int64_t size_hint; /* memory input's announced size, or -1 */
-	int zlevel;        /* the level the deflate state is set up for */
+	/* Many threads (zpar.c): the workers, while the stream runs. */
+	int threads;
+	struct kp_par *par;
+	int par_sent_last, par_done;
+	int zlevel; /* the level the deflate state is set up for */
 	int mode, format, level, phase;
 	int64_t max_out;
 	size_t bufsize;
@@ -165,6 +169,7 @@ void kp_z_free(kp_z *z)
 	end_zlib(z);
 	kp_isal_free(z->isal);
 	kp_ld_free(z->ld);
+	kp_par_free(z->par);
 	free(z->whole);
 	free(z->stage);
 	free(z->inbuf);
@@ -311,6 +316,8 @@ static int reserve_pend(kp_z *z, size_t n)
 
 static void release_whole(kp_z *z)
 {
+	kp_par_free(z->par); /* joins its threads */
+	z->par = NULL;
 	free(z->whole);
 	z->whole = NULL;
 	z->whole_len = z->whole_cap = 0;
@@ -403,9 +410,9 @@ int kp_z_reset(kp_z *z, int mode, int format, int level, int64_t max_out,
 	release_whole(z);
 	z->whole_done = 0;
 	z->size_hint = -1;
-	z->whole_state = mode == KP_Z_COMPRESS && kp_ld_deflates(level)
-				 ? W_UNDECIDED
-				 : W_OFF;
+	z->threads = 1;
+	z->par_sent_last = z->par_done = 0;
+	z->whole_state = mode == KP_Z_COMPRESS ? W_UNDECIDED : W_OFF;
 	if (mode == KP_Z_COMPRESS && (r = stage_header(z, hdr)) < 0)
 		return r;
 	if ((r = ready_engine(z, mode, level)) < 0)
@@ -756,6 +763,12 @@ static int decide_whole(kp_z *z, int src_fd)
 	int r;
 
 	z->whole_state = W_OFF;
+	if (z->threads > 1 && !z->use_isal) {
+		z->par = kp_par_new(z->format, z->level, z->threads);
+		return z->par != NULL ? 0 : -ENOMEM;
+	}
+	if (!kp_ld_deflates(z->level))
+		return 0;
 	if (src_fd >= 0) {
 		off_t off;
 		n = -1;
@@ -778,6 +791,15 @@ static int decide_whole(kp_z *z, int src_fd)
 	return 0;
 }
 
+int kp_z_threads(kp_z *z, int n)
+{
+	if (z == NULL || z->phase != PH_HEADER || z->in_total != 0 ||
+	    z->out_total != 0 || n < 1)
+		return KP_ZE_STATE;
+	z->threads = n;
+	return 0;
+}
+
 int kp_z_size_hint(kp_z *z, int64_t n)
 {
 	if (z == NULL || z->phase != PH_HEADER || z->in_total != 0 ||
@@ -793,6 +815,75 @@ void kp_z_test_whole_max(kp_z *z, int64_t max)
 		z->whole_max = max;
 }
 
+/* The check of the data so far followed by a block's (of n bytes). */
+static uint32_t check_join(int format, uint32_t c, uint32_t block, size_t n)
+{
+	return format == KP_Z_GZIP
+		       ? (uint32_t)crc32_combine(c, block, (z_off_t)n)
+		       : (uint32_t)adler32_combine(c, block, (z_off_t)n);
+}
+
+/* run_deflate on many threads: the input goes into blocks for the workers,
+ * and each block's output, in order, into pend. */
+static int run_par(struct step *s, const uint8_t *ip, size_t n, int all_in)
+{
+	kp_z *z = s->z;
+	struct kp_par *p = z->par;
+	int r, wait = 1;
+
+	if (emit_held(s))
+		return 0;
+	z->more_out = 0;
+	if (z->par_done) {
+		stage_trailer(z);
+		z->phase = PH_TRAILER;
+		return 0;
+	}
+	if (!z->par_sent_last) {
+		int64_t room = kp_par_room(p);
+		/* A full block goes once what follows it is known, so that
+		 * the blocks, and the output, depend on the data alone: the
+		 * last when the input ends right there. */
+		if (room == 0 && (n > 0 || all_in)) {
+			if ((r = kp_par_submit(p, all_in && n == 0)) < 0)
+				return r;
+			z->par_sent_last = all_in && n == 0;
+			room = kp_par_room(p);
+		}
+		if (!z->par_sent_last && room > 0) {
+			size_t took = kp_par_take(p, ip, n);
+			in_take(s, took);
+			if (all_in && took == n && kp_par_room(p) > 0) {
+				if ((r = kp_par_submit(p, 1)) < 0)
+					return r;
+				z->par_sent_last = 1;
+			}
+			if (took > 0)
+				return 0;
+		}
+		/* Wait for a block only when no input can be taken. */
+		wait = z->par_sent_last || kp_par_room(p) < 0;
+	}
+	const uint8_t *out;
+	size_t out_len, in_len;
+	uint32_t check;
+	int last;
+	r = kp_par_next(p, wait, &out, &out_len, &check, &in_len, &last);
+	if (r <= 0)
+		return r; /* 0: nothing ready, and input is wanted */
+	if ((r = reserve_pend(z, out_len)) < 0)
+		return r;
+	memcpy(z->pend, out, out_len);
+	z->check = check_join(z->format, z->check, check, in_len);
+	z->isize += (uint32_t)in_len;
+	kp_par_release(p);
+	z->pend_pos = 0;
+	z->pend_end = out_len;
+	z->par_done = last;
+	z->more_out = 1;
+	return 0;
+}
+
 static int run_deflate(struct step *s)
 {
 	kp_z *z = s->z;
@@ -805,6 +896,8 @@ static int run_deflate(struct step *s)
 
 	if (z->use_isal)
 		return run_isal_deflate(s, ip, n, all_in);
+	if (z->par != NULL)
+		return run_par(s, ip, n, all_in);
 	if (z->whole_state == W_ON)
 		return run_whole(s, ip, n, all_in);
 	if (emit_held(s)) /* what whole_to_zlib wrote */
@@ -1164,6 +1257,8 @@ int kp_z_step(kp_z *z, int src_fd, int dst_fd, const uint8_t *in,
 	r = run(&s);
 
 	res->consumed = s.in_off;
+	if (r < 0)
+		release_whole(z); /* no thread outlives a failed stream */
 	if (dst_fd < 0 && out != NULL)
 		z->out_pos = z->out_end = 0; /* the caller's out is not kept */
 	if (r < 0)

@@ -3,6 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -585,6 +586,122 @@ static void test_whole_engine(void)
 			close_fd(src);
 			close_fd(dst);
 		}
+	free(data);
+}
+
+/* Threads in this process (the workers of a stream included). */
+static int thread_count(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	if (!CHECK(d != NULL))
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Compresses in[0..n) on threads threads, memory (in pieces of piece
+ * bytes) or a file (piece 0) to memory. */
+static int compress_threads(int format, int level, int threads,
+			    const uint8_t *in, size_t n, size_t piece,
+			    struct buf *out)
+{
+	kp_z *z = kp_z_new(0);
+	int src = piece == 0 ? shm_file_with(in, n) : -1, st = KP_ZE_STATE;
+	struct run r = { src,
+			 -1,
+			 src < 0 ? in : NULL,
+			 src < 0 ? n : 0,
+			 piece,
+			 NULL,
+			 0,
+			 out,
+			 0,
+			 0 };
+
+	if (CHECK(z != NULL) && (piece > 0 || src >= 0) &&
+	    CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1, NULL),
+		     0) &&
+	    CHECK_EQ(kp_z_threads(z, threads), 0))
+		st = drive(z, &r);
+	kp_z_free(z);
+	close_fd(src);
+	return st;
+}
+
+/* Many threads for one stream: the output decodes to the input, is the
+ * same bytes for 2 and 5 threads, from memory in pieces and from a file;
+ * the threads are gone when the stream ends or fails. */
+static void test_threads(void)
+{
+	static const int levels[] = { 1, 4, 6, -2 };
+	static const size_t sizes[] = { 0, 1, MIB, 3 * MIB + 333 * KIB };
+	int before = thread_count();
+	uint8_t *data = make_data(sizes[3], TEXT, 61);
+
+	if (data == NULL)
+		return;
+	for (size_t f = 0; f < 2; f++)
+		for (size_t l = 0; l < 4; l++)
+			for (size_t i = 0; i < 4; i++) {
+				int format = formats[f], level = levels[l];
+				size_t n = sizes[i];
+				struct buf two = { 0 }, five = { 0 },
+					   file = { 0 }, back = { 0 };
+				if (CHECK_EQ(compress_threads(format, level, 2,
+							      data, n,
+							      100 * KIB, &two),
+					     KP_Z_DONE) &&
+				    CHECK_EQ(zlib_decode(format, &two, &back),
+					     0) &&
+				    !same(&back, data, n))
+					check_note("%s level %d size %zu",
+						   fnames[f], level, n);
+				CHECK_EQ(compress_threads(format, level, 5,
+							  data, n, 64 * KIB + 1,
+							  &five),
+					 KP_Z_DONE);
+				same(&five, two.p, two.len);
+				CHECK_EQ(compress_threads(format, level, 2,
+							  data, n, 0, &file),
+					 KP_Z_DONE);
+				same(&file, two.p, two.len);
+				buf_free(&two);
+				buf_free(&five);
+				buf_free(&file);
+				buf_free(&back);
+			}
+	CHECK_EQ(thread_count(), before);
+
+	/* A destination that fails mid-stream (a pipe whose reader is
+	 * gone): the error comes back and no worker stays. */
+	int p[2];
+	kp_z *z = kp_z_new(0);
+	if (CHECK(z != NULL) && CHECK_SYS(pipe2(p, O_CLOEXEC))) {
+		close_fd(p[0]);
+		struct run r = { -1,   p[1], data, sizes[3], 256 * KIB,
+				 NULL, 0,    NULL, 0,        0 };
+		CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, NULL),
+			 0);
+		CHECK_EQ(kp_z_threads(z, 2), 0);
+		CHECK_EQ(drive(z, &r), -EPIPE);
+		CHECK_EQ(thread_count(), before);
+		close_fd(p[1]);
+	}
+	kp_z_free(z);
+	/* Out of place: after the first step, or no threads. */
+	z = kp_z_new(0);
+	if (CHECK(z != NULL)) {
+		CHECK_EQ(kp_z_threads(z, 2), KP_ZE_STATE); /* never reset */
+		CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, NULL),
+			 0);
+		CHECK_EQ(kp_z_threads(z, 0), KP_ZE_STATE);
+	}
+	kp_z_free(z);
 	free(data);
 }
 
@@ -1500,6 +1617,7 @@ out:
 static const struct check_case cases[] = {
 	CHECK_CASE(test_round_trips),
 	CHECK_CASE(test_whole_engine),
+	CHECK_CASE(test_threads),
 	CHECK_CASE(test_compress_small_pieces),
 	CHECK_CASE(test_byte_at_a_time_pipe),
 	CHECK_CASE(test_full_destination_pipe),
