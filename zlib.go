@@ -56,21 +56,35 @@ const (
 // handling come from a Go implementation (see Implementation).
 type Codec struct {
 	// Level is the compression level: BestSpeed (1) to BestCompression
-	// (9), HuffmanOnly (-2), or 0 or DefaultCompression (-1) for zlib's
+	// (9), HuffmanOnly (-2), or 0 or DefaultCompression (-1) for the
 	// default, 6. Unlike compress/flate, 0 does not mean "store": it is the
 	// zero value. Other values make the compressing methods fail.
 	//
-	// Where ISA-L runs (see CompressionEngine), levels 1 to 3 are ISA-L's
-	// levels 1 to 3 (on a tar of Go sources: ratio 3.04, 3.08 and 3.17 at
-	// about 500, 500 and 330 MB/s on one core, where zlib gives 3.07 to
-	// 3.24 at 80 to 110 MB/s), and 4 to 9 zlib's, each smaller than the
-	// one before. ISA-L's bytes differ from zlib's at the same level; the
-	// same input gives the same bytes at a given level with a given
-	// engine, whatever the endpoints and reads. Per stream the C side
-	// holds at most about 1.1 MiB, pooled between calls: two 128 KiB
-	// buffers, and ISA-L's deflate state (80 KiB), level buffer (340
-	// KiB), inflate state (85 KiB), kpipe's 64 KiB input stage and 260 KiB
-	// output room for it, or zlib's state (under 300 KiB) where zlib runs.
+	// Each level runs on the engine that is fastest at its ratio (see
+	// CompressionEngine; the figures are MB/s on one core at size ratio,
+	// on a tar of Go's source, where zlib's levels 1, 6 and 9 give 112
+	// @3.67, 38 @4.41 and 13 @4.45):
+	//
+	//	level  engine                      MB/s @ ratio
+	//	1-3    ISA-L's levels 1-3          570 @3.75, 490 @3.79, 340 @3.94
+	//	4-9    libdeflate's 5, 6, 7, 8,    126 @4.43, 101 @4.48, 77 @4.51,
+	//	       9 and 10                    45 @4.54, 36 @4.54, 12 @4.70
+	//
+	// Each level is smaller than the one before it. libdeflate compresses
+	// a whole input in one call, so it runs where the input's size is
+	// known when the call starts and is at most 256 MiB: a *bytes.Reader,
+	// *strings.Reader or *bytes.Buffer, or an *os.File that is a regular
+	// file. Other sources (pipes, sockets, other readers), and input that
+	// turns out longer, run on zlib at the same level, which streams; so
+	// does every level where a library is missing, and HuffmanOnly. The
+	// engines write different bytes; for a given input, level and
+	// engine the bytes are the same whatever the reads.
+	//
+	// Memory, in C and pooled between calls: about 1.1 MiB per stream
+	// (two 128 KiB buffers and the engine's state: ISA-L's about 850 KiB,
+	// zlib's under 300 KiB), and while libdeflate runs, the input and the
+	// output whole (up to twice the input's size, given back when the call
+	// ends).
 	Level int
 	// MaxOutput, when > 0, bounds what Inflate and Gunzip write: rather
 	// than write byte MaxOutput+1 they stop with ErrTooLarge, having
@@ -78,7 +92,21 @@ type Codec struct {
 	// build), and return MaxOutput. 0 means no limit.
 	MaxOutput int64
 	// Threads is how many threads may compress one stream (Deflate and
-	// Gzip): 0 or 1 for one, the calling thread.
+	// Gzip): 0 or 1 for one, the calling thread, which is the default
+	// because a server that compresses many responses at once already
+	// keeps its cores busy, one call on each. With Threads > 1 and a
+	// level zlib or libdeflate runs (all but 1 to 3 where ISA-L runs: its
+	// one thread is faster than zlib on several), the input is cut into 1
+	// MiB blocks compressed by up to Threads C threads while the calling
+	// thread reads and writes, pigz's way; the output is still one stream
+	// (one gzip member), and libdeflate runs at levels 4 to 9 on every
+	// source. Its bytes depend on the data and level alone, not on Threads
+	// (> 1), the reads or the engine's timing; they differ from the one-
+	// thread output, a little larger (about 0.3%). Each thread holds about
+	// 4.5 MiB while the call runs; threads start as blocks come (a small
+	// input starts one) and are gone when the call returns, whether it
+	// succeeded, failed or was cancelled. Builds without the C core use one
+	// thread. Negative values make the compressing methods fail.
 	Threads int
 }
 
@@ -165,6 +193,9 @@ func (c Codec) Gunzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, err
 
 // level returns the C stream's level for c.Level.
 func (c Codec) level() (int, error) {
+	if c.Threads < 0 {
+		return 0, fmt.Errorf("kpipe: invalid Codec.Threads %d: want 0 or more", c.Threads)
+	}
 	switch {
 	case c.Level == 0 || c.Level == DefaultCompression:
 		return DefaultCompression, nil

@@ -482,3 +482,7 @@ func flateError(err error) error {
 	}
 	return err
 }
+
+// zWorkers returns the compression worker threads alive in the process:
+// none, as this build compresses on the calling goroutine.
+func zWorkers() int64 { return 0 }

@@ -184,6 +184,10 @@ func (zs *zstream) reset(format zFormat, level int, maxOut int64, hdr *C.kp_gz_h
 // zs.in and zs.out). It advances zs.in past the bytes taken and adds the
 // bytes delivered to zs.written. It returns the bytes delivered by this call
 // and, for KP_Z_AGAIN and errno failures, the side concerned.
+// zWorkers returns the compression worker threads alive in the process
+// (see Codec.Threads), for tests.
+func zWorkers() int64 { return int64(C.kp_z_test_workers()) }
+
 // sizeHint tells a compression stream, before its first step, that its
 // memory input is n bytes: known in advance, it may be compressed whole
 // (see kp_z_size_hint). Decompression ignores it.

@@ -448,6 +448,9 @@ int kp_z_size_hint(kp_z *z, int64_t n);
  * or KP_ZE_STATE when called out of place or with n < 1. */
 int kp_z_threads(kp_z *z, int n);
 
+/* For tests: the worker threads of kp_z_threads alive in the process. */
+int64_t kp_z_test_workers(void);
+
 /* For tests: lowers KP_Z_WHOLE_MAX for z (until it is freed). */
 void kp_z_test_whole_max(kp_z *z, int64_t max);
 

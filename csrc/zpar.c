@@ -24,6 +24,14 @@
 
 #define KP_PAR_DICT ((size_t)32 * 1024)
 
+/* Worker threads alive in the process, for tests (kp_z_test_workers). */
+static _Atomic int64_t live_workers;
+
+int64_t kp_z_test_workers(void)
+{
+	return live_workers;
+}
+
 enum job_state { J_FREE, J_QUEUED, J_RUNNING, J_DONE };
 
 struct job {
@@ -179,6 +187,7 @@ static void *work(void *arg)
 	struct kp_par *p = arg;
 	struct worker w;
 
+	live_workers++;
 	memset(&w, 0, sizeof(w));
 	w.scratch = malloc(SCRATCH_LEN);
 	pthread_mutex_lock(&p->mu);
@@ -206,6 +215,7 @@ static void *work(void *arg)
 		(void)inflateEnd(&w.inf);
 	kp_ld_free(w.ld);
 	free(w.scratch);
+	live_workers--;
 	return NULL;
 }
 
