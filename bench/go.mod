@@ -1,9 +1,9 @@
 module github.com/kpipe/kpipe/bench
 
-go 1.22
+go 1.25
 
 require (
-	github.com/klauspost/compress v1.18.0
+	github.com/klauspost/compress v1.20.4
 	github.com/kpipe/kpipe v0.0.0
 )
 
