@@ -7,6 +7,9 @@ require (
 	github.com/kpipe/kpipe v0.0.0
 )
 
-require golang.org/x/sys v0.30.0
+require (
+	github.com/klauspost/pgzip v1.3.0
+	golang.org/x/sys v0.30.0
+)
 
 replace github.com/kpipe/kpipe => ../
