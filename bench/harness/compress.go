@@ -96,8 +96,9 @@ func compressSections(cfg Config, sweepIn, gunzipIn compressInput) []Section {
 				"(tmpfs): kpipe.Gunzip (cgo), kp_gzip -d (kpipe's C loop alone, no Go), kp_gzip -d -bare " +
 				"(a plain C zlib loop), compress/gzip and klauspost/compress/gzip (io.Copy from a gzip.Reader " +
 				"on the file), and the programs gzip -d -c, pigz -d -c, igzip -d -c (ISA-L) and " +
-				"libdeflate-gunzip -c, the input file as their standard input. MB/s count the uncompressed " +
-				"bytes. Each peer's output is checked to be the input, outside the timed part.",
+				"libdeflate-gunzip -c, the input file as their standard input (libdeflate works on whole " +
+				"buffers: its program reads all of the input, then writes all of the output). MB/s count the " +
+				"uncompressed bytes. Each peer's output is checked to be the input, outside the timed part.",
 			Metrics: []Metric{Throughput, CPUPerGiB},
 			Groups:  []Group{newCompressGroup(cfg, gunzipIn, compressCases(bench.GunzipMethods(kpGzip)), true).group(compressBaseline)},
 		},
