@@ -24,6 +24,8 @@ import (
 //	              gunzip: io.Copy from a new gzip.Reader on the file
 //	klauspost     github.com/klauspost/compress/gzip, used the same way
 //	gzipcmd       the gzip(1) command: gzip -6 -n -c, gzip -d -c
+//	pigzcmd, igzipcmd, libdeflatecmd
+//	              Gunzip only: pigz -d -c, igzip -d -c, libdeflate-gunzip -c
 //
 // One op is the whole corpus; run with -benchtime 3x or so. Both directions
 // report the uncompressed size with SetBytes, so that their MB/s compare;

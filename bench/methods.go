@@ -16,6 +16,7 @@ import (
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/klauspost/pgzip"
 	"github.com/kpipe/kpipe"
 )
 
@@ -78,11 +79,86 @@ func GzipMethods(level int, kpGzip func() (string, error)) []Method {
 	}
 }
 
+// GzipLevelMethods returns the ways to gzip a file at level (1 to 9) that
+// the harness's level sweep sets side by side, those that have the level,
+// in table order. Their Peer names the peer without the level:
+//
+//   - kpipe: kpipe.Codec{Level: level}.Gzip between *os.File, one thread
+//   - kpipeThreads: the same with Codec.Threads = threads
+//   - klauspost: github.com/klauspost/compress/gzip, io.Copy from the file
+//     into a new gzip.Writer over a 64 KiB bufio.Writer on the output file
+//   - pgzip: github.com/klauspost/pgzip used the same way, threads blocks
+//     of 1 MiB compressed at once (its default with GOMAXPROCS = threads)
+//   - compressgzip: Go's compress/gzip used the same way
+//   - zlibC: kp_gzip -bare -l LEVEL, a plain C zlib loop
+//   - gzipcmd: gzip -LEVEL -n -c
+//   - pigzcmd: pigz -LEVEL -n -p THREADS -c
+//   - igzipcmd: igzip -LEVEL -n -c (ISA-L; levels 1 to 3 only)
+//   - libdeflatecmd: libdeflate-gzip -LEVEL -n -c
+//
+// The programs read the input file as their standard input and write the
+// output file as their standard output. kpGzip is as for GzipMethods.
+func GzipLevelMethods(level, threads int, kpGzip func() (string, error)) []Method {
+	lv := fmt.Sprintf("-%d", level)
+	ms := []Method{
+		{Name: "kpipe", Peer: "kpipe (1 thread)", Run: func(_ context.Context, dst, src *os.File) (time.Duration, error) {
+			_, err := kpipe.Codec{Level: level}.Gzip(dst, src, nil)
+			return 0, err
+		}},
+		{Name: "kpipeThreads", Peer: "kpipe (" + threadsWord(threads) + ")", Run: func(_ context.Context, dst, src *os.File) (time.Duration, error) {
+			_, err := kpipe.Codec{Level: level, Threads: threads}.Gzip(dst, src, nil)
+			return 0, err
+		}},
+		{Name: "klauspost", Peer: "klauspost/compress", Run: func(_ context.Context, dst, src *os.File) (time.Duration, error) {
+			return 0, goCompress(dst, src, func(w io.Writer) (io.WriteCloser, error) {
+				return kgzip.NewWriterLevel(w, level)
+			})
+		}},
+		{Name: "pgzip", Peer: "pgzip (" + threadsWord(threads) + ")", Run: func(_ context.Context, dst, src *os.File) (time.Duration, error) {
+			return 0, goCompress(dst, src, func(w io.Writer) (io.WriteCloser, error) {
+				zw, err := pgzip.NewWriterLevel(w, level)
+				if err != nil {
+					return nil, err
+				}
+				return zw, zw.SetConcurrency(pgzipBlock, threads)
+			})
+		}},
+		{Name: "compressgzip", Peer: "compress/gzip", Run: func(_ context.Context, dst, src *os.File) (time.Duration, error) {
+			return 0, goCompress(dst, src, func(w io.Writer) (io.WriteCloser, error) {
+				return gzip.NewWriterLevel(w, level)
+			})
+		}},
+		programMethod("zlibC", "zlib bare C loop", kpGzip, "-bare", "-l", fmt.Sprint(level)),
+		programMethod("gzipcmd", "gzip command", GzipCommand, lv, "-n", "-c"),
+		programMethod("pigzcmd", "pigz command ("+threadsWord(threads)+")", commandFinder("pigz"), lv, "-n", "-p", fmt.Sprint(threads), "-c"),
+	}
+	if level <= igzipMaxLevel {
+		ms = append(ms, programMethod("igzipcmd", "igzip command", commandFinder("igzip"), lv, "-n", "-c"))
+	}
+	return append(ms, programMethod("libdeflatecmd", "libdeflate-gzip command", commandFinder("libdeflate-gzip"), lv, "-n", "-c"))
+}
+
+// pgzipBlock is the size of pgzip's blocks: its default, 1 MiB.
+const pgzipBlock = 1 << 20
+
+// igzipMaxLevel is the highest level of the igzip command (ISA-L).
+const igzipMaxLevel = 3
+
+// threadsWord returns "1 thread" or "N threads".
+func threadsWord(n int) string {
+	if n == 1 {
+		return "1 thread"
+	}
+	return fmt.Sprintf("%d threads", n)
+}
+
 // GunzipMethods returns the ways to gunzip a file, in table order, the
-// decompressing forms of GzipMethods: kpipe (kpipe.Gunzip), kpipeC (kp_gzip
-// -d), zlibC (kp_gzip -d -bare), compressgzip and klauspost (io.Copy from a
-// new gzip.Reader on the file into the output file) and gzipcmd (gzip -d
-// -c). kpGzip is as for GzipMethods.
+// decompressing forms of GzipMethods and more programs: kpipe
+// (kpipe.Gunzip), kpipeC (kp_gzip -d), zlibC (kp_gzip -d -bare),
+// compressgzip and klauspost (io.Copy from a new gzip.Reader on the file
+// into the output file), gzipcmd (gzip -d -c), pigzcmd (pigz -d -c),
+// igzipcmd (igzip -d -c) and libdeflatecmd (libdeflate-gunzip -c, which
+// reads its standard input whole). kpGzip is as for GzipMethods.
 func GunzipMethods(kpGzip func() (string, error)) []Method {
 	return []Method{
 		{Name: "kpipe", Peer: "kpipe (cgo)", Run: func(_ context.Context, dst, src *os.File) (time.Duration, error) {
@@ -102,6 +178,9 @@ func GunzipMethods(kpGzip func() (string, error)) []Method {
 			})
 		}},
 		programMethod("gzipcmd", "gzip command", GzipCommand, "-d", "-c"),
+		programMethod("pigzcmd", "pigz command", commandFinder("pigz"), "-d", "-c"),
+		programMethod("igzipcmd", "igzip command", commandFinder("igzip"), "-d", "-c"),
+		programMethod("libdeflatecmd", "libdeflate-gunzip command", commandFinder("libdeflate-gunzip"), "-c"),
 	}
 }
 
@@ -119,22 +198,36 @@ func programMethod(name, peer string, find func() (string, error), args ...strin
 		}}
 }
 
-var (
-	gzipOnce sync.Once
-	gzipPath string // the gzip command, once GzipCommand succeeded
-	gzipErr  error
-)
-
 // GzipCommand returns the path of the gzip command, looked up in PATH once
 // per process.
-func GzipCommand() (string, error) {
-	gzipOnce.Do(func() {
-		gzipPath, gzipErr = exec.LookPath("gzip")
-		if gzipErr != nil {
-			gzipErr = fmt.Errorf("no gzip command: %w", gzipErr)
-		}
-	})
-	return gzipPath, gzipErr
+func GzipCommand() (string, error) { return Command("gzip") }
+
+// A lookup is the outcome of a command's look-up in PATH.
+type lookup struct {
+	path string
+	err  error
+}
+
+var commands sync.Map // command name -> lookup, once Command looked it up
+
+// Command returns the path of the command name, looked up in PATH once per
+// process, or an error that names the command.
+func Command(name string) (string, error) {
+	if l, ok := commands.Load(name); ok {
+		return l.(lookup).path, l.(lookup).err
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		err = fmt.Errorf("no %s command: %w", name, err)
+	}
+	l, _ := commands.LoadOrStore(name, lookup{path, err})
+	return l.(lookup).path, l.(lookup).err
+}
+
+// commandFinder returns the function that finds the command name (see
+// Command), for a Method's Needs.
+func commandFinder(name string) func() (string, error) {
+	return func() (string, error) { return Command(name) }
 }
 
 // Rewind puts dst and src back at offset 0, as Method.Run wants them.

@@ -18,14 +18,34 @@ import (
 type compressGroup struct {
 	cfg        Config
 	in         compressInput
-	methods    []bench.Method
-	skips      []string // per method: why it cannot run here, or ""
+	cases      []compressCase
+	skips      []string // per case: why it cannot run here, or ""
 	decompress bool     // Gunzip (input is the gzip form) rather than Gzip
 
 	files   compressFiles
 	want    bench.Digest // the uncompressed data, what outputs are checked against
 	src     *os.File
-	outputs []*compressOutput // per method; nil for a skipped one
+	outputs []*compressOutput // per case; nil for a skipped one
+}
+
+// A compressCase is a method of a compression group as the report shows
+// it.
+type compressCase struct {
+	m       bench.Method
+	peer    string // the Case's Peer
+	series  string // its Series and Point, in a sweep
+	point   string
+	file    string // names the case's output file, unique in the group
+	maxRuns int    // its MaxRuns
+}
+
+// compressCases returns the cases of methods, each its own peer.
+func compressCases(methods []bench.Method) []compressCase {
+	cases := make([]compressCase, len(methods))
+	for i, m := range methods {
+		cases[i] = compressCase{m: m, peer: m.Peer, file: m.Name}
+	}
+	return cases
 }
 
 // compressOutput is a peer's output file, overwritten by each run.
@@ -35,29 +55,29 @@ type compressOutput struct {
 	verified bool // the output has been checked once in this group's runs
 }
 
-// newCompressGroup returns the group of methods on in; decompress makes it
-// a Gunzip group. The methods' programs are looked for now, so that a peer
+// newCompressGroup returns the group of cases on in; decompress makes it a
+// Gunzip group. The methods' programs are looked for now, so that a peer
 // whose program is missing is skipped with the reason.
-func newCompressGroup(cfg Config, in compressInput, methods []bench.Method, decompress bool) *compressGroup {
-	g := &compressGroup{cfg: cfg, in: in, methods: methods, decompress: decompress, skips: make([]string, len(methods))}
-	for i, m := range methods {
-		if m.Needs == nil {
+func newCompressGroup(cfg Config, in compressInput, cases []compressCase, decompress bool) *compressGroup {
+	g := &compressGroup{cfg: cfg, in: in, cases: cases, decompress: decompress, skips: make([]string, len(cases))}
+	for i, c := range cases {
+		if c.m.Needs == nil {
 			continue
 		}
-		if _, err := m.Needs(); err != nil {
+		if _, err := c.m.Needs(); err != nil {
 			g.skips[i] = err.Error()
 		}
 	}
 	return g
 }
 
-// group returns the harness Group that runs g.
-func (g *compressGroup) group() Group {
-	gr := Group{Setting: g.in.setting, Baseline: compressBaseline, Setup: g.setup, Teardown: g.teardown}
-	for i, m := range g.methods {
-		gr.Cases = append(gr.Cases, Case{Peer: m.Peer, Skip: g.skips[i], Run: func(ctx context.Context) (Sample, error) {
-			return g.run(ctx, i)
-		}})
+// group returns the harness Group that runs g, whose ratios divide by
+// baseline ("" for none).
+func (g *compressGroup) group(baseline string) Group {
+	gr := Group{Setting: g.in.setting, Baseline: baseline, Setup: g.setup, Teardown: g.teardown}
+	for i, c := range g.cases {
+		gr.Cases = append(gr.Cases, Case{Peer: c.peer, Series: c.series, Point: c.point, Skip: g.skips[i], MaxRuns: c.maxRuns,
+			Run: func(ctx context.Context) (Sample, error) { return g.run(ctx, i) }})
 	}
 	return gr
 }
@@ -77,7 +97,7 @@ func (g *compressGroup) setup(ctx context.Context) error {
 	if g.cfg.Dir == "" {
 		return errors.New("compression: no work directory (Config.Dir)")
 	}
-	g.outputs = make([]*compressOutput, len(g.methods))
+	g.outputs = make([]*compressOutput, len(g.cases))
 	files, err := g.in.make(ctx, g.cfg.Dir, g.name(), g.decompress)
 	g.files = files
 	if err != nil {
@@ -101,18 +121,18 @@ func (g *compressGroup) setup(ctx context.Context) error {
 	if !g.decompress {
 		prealloc /= 2
 	}
-	for i, m := range g.methods {
+	for i, c := range g.cases {
 		if g.skips[i] != "" {
 			continue
 		}
-		path := filepath.Join(g.cfg.Dir, fmt.Sprintf("%s-out-%s", g.name(), m.Name))
+		path := filepath.Join(g.cfg.Dir, fmt.Sprintf("%s-out-%s", g.name(), c.file))
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
-			return fmt.Errorf("%s output: %w", m.Peer, err)
+			return fmt.Errorf("%s output: %w", c.peer, err)
 		}
 		g.outputs[i] = &compressOutput{path: path, f: f}
 		if err := compressPrealloc(f, prealloc); err != nil {
-			return fmt.Errorf("%s output: %w", m.Peer, err)
+			return fmt.Errorf("%s output: %w", c.peer, err)
 		}
 	}
 	return nil
@@ -137,12 +157,12 @@ func (g *compressGroup) teardown() {
 	g.files = compressFiles{}
 }
 
-// run does one run of method i: it times the method alone, then cuts its
+// run does one run of case i: it times the method alone, then cuts its
 // output to size and, the first time, checks it.
 func (g *compressGroup) run(ctx context.Context, i int) (Sample, error) {
-	m, out := g.methods[i], g.outputs[i]
+	m, peer, out := g.cases[i].m, g.cases[i].peer, g.outputs[i]
 	if out == nil || g.src == nil {
-		return Sample{}, fmt.Errorf("%s: group not set up", m.Peer)
+		return Sample{}, fmt.Errorf("%s: group not set up", peer)
 	}
 	if err := bench.Rewind(out.f, g.src); err != nil {
 		return Sample{}, err
@@ -156,11 +176,11 @@ func (g *compressGroup) run(ctx context.Context, i int) (Sample, error) {
 		cpu = childCPU
 	}
 	if err != nil {
-		return Sample{}, fmt.Errorf("%s: %w", m.Peer, err)
+		return Sample{}, fmt.Errorf("%s: %w", peer, err)
 	}
 	n, err := bench.CutOutput(out.f)
 	if err != nil {
-		return Sample{}, fmt.Errorf("%s: %w", m.Peer, err)
+		return Sample{}, fmt.Errorf("%s: %w", peer, err)
 	}
 	if !out.verified {
 		verify := bench.VerifyGzip
@@ -168,7 +188,7 @@ func (g *compressGroup) run(ctx context.Context, i int) (Sample, error) {
 			verify = bench.VerifyGunzip
 		}
 		if err := verify(out.path, g.want); err != nil {
-			return Sample{}, fmt.Errorf("%s: wrong output: %w", m.Peer, err)
+			return Sample{}, fmt.Errorf("%s: wrong output: %w", peer, err)
 		}
 		out.verified = true
 	}

@@ -67,6 +67,93 @@ func compressCorpusInput(quick bool) compressInput {
 	}
 }
 
+// The sample that the Gzip levels section compresses: sweepChunks pieces
+// of sweepChunk bytes of the corpus (sweepQuickChunks with Config.Quick).
+const (
+	sweepChunk       = 1 << 20
+	sweepChunks      = 16
+	sweepQuickChunks = 4
+)
+
+// compressSweepInput returns the input of the Gzip levels section: a sample
+// of the bench package's corpus (see bench.Load), sweepChunks pieces of
+// sweepChunk bytes taken at even steps from its start to its end and put
+// one after another (see compressSampleFile), made in the work directory
+// for the run; with quick, sweepQuickChunks pieces. Without quick the corpus
+// is loaded at once, so that the setting can give its size.
+func compressSweepInput(quick bool) compressInput {
+	chunks := sweepChunks
+	if quick {
+		chunks = sweepQuickChunks
+	}
+	mib := chunks * sweepChunk >> 20
+	whole := "a tar of the Go toolchain's source tree ($(go env GOROOT)/src)"
+	setting := fmt.Sprintf("Go source tar, %d MiB sample", mib)
+	if !quick {
+		if c, err := bench.Load(); err == nil {
+			setting = fmt.Sprintf("Go source tar (%s), %d MiB sample", c.Version, mib)
+			whole = fmt.Sprintf("a tar of the Go toolchain's source tree ($(go env GOROOT)/src, %s, %d MB)",
+				c.Version, (c.Size+500_000)/1_000_000)
+		}
+	}
+	return compressInput{
+		setting: setting,
+		about: fmt.Sprintf("a %d MiB sample of %s: %d pieces of %d MiB taken at even steps from its start "+
+			"to its end, put one after another", mib, whole, chunks, sweepChunk>>20),
+		make: func(_ context.Context, dir, prefix string, _ bool) (compressFiles, error) {
+			c, err := bench.Load()
+			if err != nil {
+				return compressFiles{}, err
+			}
+			files := compressFiles{raw: filepath.Join(dir, prefix+"-input")}
+			files.made = append(files.made, files.raw)
+			return files, compressSampleFile(files.raw, c.Tar, chunks, sweepChunk)
+		},
+	}
+}
+
+// compressSampleFile writes to a new file at dst chunks pieces of chunk
+// bytes of the file at src, one after another: the first at its start, the
+// last at its end and the others evenly between. A file of chunks*chunk
+// bytes or fewer is copied whole.
+func compressSampleFile(dst, src string, chunks int, chunk int64) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("input sample: %w", err)
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return fmt.Errorf("input sample: %w", err)
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("input sample: %w", err)
+	}
+	defer func() {
+		if cerr := out.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("input sample: %w", cerr)
+		}
+	}()
+	size := st.Size()
+	if chunks < 1 || size <= int64(chunks)*chunk {
+		if _, err := io.Copy(out, in); err != nil {
+			return fmt.Errorf("input sample %s: %w", dst, err)
+		}
+		return nil
+	}
+	for i := 0; i < chunks; i++ {
+		var off int64
+		if chunks > 1 {
+			off = int64(i) * (size - chunk) / int64(chunks-1)
+		}
+		if _, err := io.Copy(out, io.NewSectionReader(in, off, chunk)); err != nil {
+			return fmt.Errorf("input sample %s: %w", dst, err)
+		}
+	}
+	return nil
+}
+
 // compressCorpusDir names the directory of the bench package's corpus for
 // the report.
 func compressCorpusDir() string {

@@ -71,9 +71,18 @@ func (s Sample) NsPerOp() float64 {
 type Case struct {
 	// Peer names what is measured, e.g. "kpipe.Copy" or "io.Copy".
 	Peer string
+	// Series and Point place the case on a curve in a section with Curves:
+	// Series names the curve (a peer at each of its levels, e.g.
+	// "compress/gzip") and Point the case's place on it (e.g. "6", its
+	// level). Other sections leave them empty.
+	Series, Point string
 	// Skip, when not empty, says why the case cannot run here (a program
 	// that is not installed, for instance); the report shows the reason.
 	Skip string
+	// MaxRuns, when > 0, caps the case's runs below Options.Runs, for a
+	// slow case. Its runs are the group's first ones, so that its run i
+	// still sits beside run i of the other cases.
+	MaxRuns int
 	// Run performs one measured run. It must leave the machine as it found
 	// it (no files, processes or fds left behind) and return promptly once
 	// ctx is done.
@@ -151,6 +160,33 @@ type Section struct {
 	// column ("how much faster" than the baseline) and the chart use.
 	Metrics []Metric
 	Groups  []Group
+	// Curves, if not nil, makes the section a sweep: its cases are points
+	// of curves (Case.Series and Case.Point), which the chart draws as
+	// throughput against size ratio, and the report adds the tables that
+	// Curves asks for.
+	Curves *Curves
+}
+
+// Curves describes a section whose cases are points of curves, such as
+// compressors at each of their levels: the chart draws a line per series
+// through its points, throughput (y) against size ratio (x), and the report
+// adds a table per EqualRatio. Its Metrics should include Throughput,
+// CPUPerGiB and SizeRatio.
+type Curves struct {
+	// Point names what a case's Point is, as a column heading: "Level".
+	Point string
+	// EqualRatio lists the tables that set a series against another at
+	// equal size ratio.
+	EqualRatio []EqualRatio
+}
+
+// An EqualRatio asks for a table that sets each point of the series Series
+// against the curve of the series Against at the same size ratio: Against's
+// MB/s and CPU s/GiB are interpolated on its curve (its points sorted by
+// size ratio) at the point's ratio, run by run, and the table gives the
+// speed ratio Series / Against.
+type EqualRatio struct {
+	Series, Against string
 }
 
 // Config is what every section needs to know about the run.

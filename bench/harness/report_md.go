@@ -50,7 +50,7 @@ func writeMarkdownHeader(w io.Writer, info SysInfo, cfg Config, runs int) {
 }
 
 // writeMarkdownSection writes one section: its title, its paragraph and its
-// table.
+// table, and for a section with Curves its equal-ratio tables.
 func writeMarkdownSection(w io.Writer, sr SectionResult, runs int) {
 	fmt.Fprintf(w, "## %s\n\n", mdText(sr.Name))
 	if about := strings.TrimSpace(sr.About); about != "" {
@@ -65,33 +65,161 @@ func writeMarkdownSection(w io.Writer, sr SectionResult, runs int) {
 	for _, m := range sr.Metrics {
 		head = append(head, m.Unit())
 	}
+	ratio := len(sr.Metrics) > 0 && hasBaseline(sr)
 	ratioHead, markBaseline := ratioHeader(sr)
-	if len(sr.Metrics) > 0 {
+	if ratio {
 		head = append(head, ratioHead)
 	}
 	head = append(head, "Runs")
-	writeRow(w, head)
-	align := make([]string, len(head))
-	for i := range align {
-		align[i] = "---:"
-	}
-	align[0], align[1] = "---", "---"
-	writeRow(w, align)
+	var rows [][]string
 	for _, g := range sr.Groups {
 		for i, r := range g.Rows {
 			setting := ""
 			if i == 0 {
 				setting = g.Setting
 			}
-			writeRow(w, markdownRow(sr.Metrics, g, r, setting, markBaseline))
+			rows = append(rows, markdownRow(sr.Metrics, g, r, setting, ratio, markBaseline))
 		}
 	}
+	writeTable(w, head, 2, rows)
 	fmt.Fprintln(w)
-	if runs == 1 {
-		fmt.Fprint(w, "Figures are from a single run; ratios are computed run by run (against the baseline's run beside it).\n\n")
-	} else {
-		fmt.Fprintf(w, "Figures are medians of %d runs, with the minimum and maximum in parentheses; ratios are computed run by run (each run against the baseline's run beside it), then their median taken.\n\n", runs)
+	fmt.Fprint(w, runsNote(sr, runs, ratio))
+	if sr.Curves != nil {
+		for _, er := range sr.Curves.EqualRatio {
+			writeEqualRatio(w, sr, er)
+		}
 	}
+}
+
+// writeTable writes a Markdown table: the heading row, the alignment row
+// (the first left columns aligned left, the figures' columns right) and
+// the rows.
+func writeTable(w io.Writer, head []string, left int, rows [][]string) {
+	writeRow(w, head)
+	align := make([]string, len(head))
+	for i := range align {
+		align[i] = "---:"
+		if i < left {
+			align[i] = "---"
+		}
+	}
+	writeRow(w, align)
+	for _, r := range rows {
+		writeRow(w, r)
+	}
+}
+
+// runsNote returns the paragraph under a section's table that says what
+// its figures are; ratio says that the table has a ratio column.
+func runsNote(sr SectionResult, runs int, ratio bool) string {
+	var b strings.Builder
+	if runs == 1 {
+		b.WriteString("Figures are from a single run")
+		if ratio {
+			b.WriteString("; ratios are computed run by run (against the baseline's run beside it)")
+		}
+		b.WriteString(".\n\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "Figures are medians of %d runs, with the minimum and maximum in parentheses", runs)
+	if capped(sr, runs) {
+		b.WriteString(" (of fewer runs where the Runs column says so: slow cases run fewer times)")
+	}
+	if ratio {
+		b.WriteString("; ratios are computed run by run (each run against the baseline's run beside it), then their median taken")
+	}
+	b.WriteString(".\n\n")
+	return b.String()
+}
+
+// capped reports whether a case of sr that did not fail ran fewer than
+// runs times.
+func capped(sr SectionResult, runs int) bool {
+	for _, g := range sr.Groups {
+		for _, r := range g.Rows {
+			if r.Skip == "" && r.Err == nil && len(r.Samples) > 0 && len(r.Samples) < runs {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasBaseline reports whether a group of sr has a baseline, which its table
+// gives a ratio column.
+func hasBaseline(sr SectionResult) bool {
+	for _, g := range sr.Groups {
+		if g.Baseline != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeEqualRatio writes the table that sets every point of er.Series
+// against the curve of er.Against at equal size ratio (see equalRatioRows),
+// and the count of points at least as fast.
+func writeEqualRatio(w io.Writer, sr SectionResult, er EqualRatio) {
+	point := "Point"
+	if sr.Curves != nil && sr.Curves.Point != "" {
+		point = sr.Curves.Point
+	}
+	fmt.Fprintf(w, "### %s against %s at equal ratio\n\n", mdText(er.Series), mdText(er.Against))
+	head := []string{"Setting", point, er.Series + " MB/s", "CPU s/GiB", "size ratio",
+		er.Against + " MB/s at that ratio", "CPU s/GiB", "× vs " + er.Against, "Runs"}
+	var rows [][]string
+	met, measured := 0, 0
+	for _, g := range sr.Groups {
+		setting := g.Setting
+		for _, r := range equalRatioRows(g, er) {
+			rows = append(rows, equalRatioCells(r, setting, er.Against))
+			setting = ""
+			if r.Runs > 0 {
+				measured++
+				if r.Met() {
+					met++
+				}
+			}
+		}
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(w, "%s did not run.\n\n", mdText(er.Series))
+		return
+	}
+	writeTable(w, head, 2, rows)
+	fmt.Fprintln(w)
+	word := strings.ToLower(point) + "s"
+	fmt.Fprintf(w, "%s is at least as fast as %s at equal size ratio at %d of %d %s (a ratio beyond %s's best counts as met). "+
+		"%s's MB/s and CPU s/GiB at a ratio are interpolated linearly between its two points whose ratios enclose it; "+
+		"below its lowest ratio, its point of lowest ratio stands. Each run of a point is set against the curve of the same run, "+
+		"the speed ratio taken run by run, then the medians.\n\n",
+		mdText(er.Series), mdText(er.Against), met, measured, word, mdText(er.Against), mdText(er.Against))
+}
+
+// equalRatioCells returns the cells of one row of an equal-ratio table.
+func equalRatioCells(r equalRatioRow, setting, against string) []string {
+	row := []string{setting, r.Point}
+	if r.Runs == 0 {
+		why := r.Why
+		if why == "" {
+			why = "not run"
+		}
+		return append(row, shorten(why, 160), "—", "—", "—", "—", "—", "0")
+	}
+	row = append(row, formatSummary(r.MBps), formatSummary(r.CPU), formatSummary(r.Ratio))
+	if r.Speed.N == 0 {
+		best := formatFloat(r.Best.Median, 2)
+		return append(row, fmt.Sprintf("beyond %s's best ratio (%s)", against, best), "—", "met", strconv.Itoa(r.Runs))
+	}
+	mbps := formatSummary(r.AgainstMBps)
+	if r.Below > 0 {
+		mbps += fmt.Sprintf(" (at its lowest ratio, %s)", formatFloat(r.Lowest.Median, 2))
+	}
+	speed := formatRatio(r.Speed)
+	if r.Beyond > 0 {
+		speed += fmt.Sprintf("; beyond its best ratio in %d runs", r.Beyond)
+	}
+	return append(row, mbps, formatSummary(r.AgainstCPU), speed, strconv.Itoa(r.Runs))
 }
 
 // ratioHeader names the ratio column after the baseline when every group of
@@ -111,8 +239,9 @@ func ratioHeader(sr SectionResult) (head string, markBaseline bool) {
 	return "× vs " + base, false
 }
 
-// markdownRow returns the cells of one case's row.
-func markdownRow(metrics []Metric, g GroupResult, r Result, setting string, markBaseline bool) []string {
+// markdownRow returns the cells of one case's row; ratio asks for the
+// ratio column.
+func markdownRow(metrics []Metric, g GroupResult, r Result, setting string, ratio, markBaseline bool) []string {
 	peer := r.Peer
 	if markBaseline && r.Peer == g.Baseline {
 		peer += " (baseline)"
@@ -122,7 +251,7 @@ func markdownRow(metrics []Metric, g GroupResult, r Result, setting string, mark
 		for range metrics {
 			row = append(row, "—")
 		}
-		if len(metrics) > 0 {
+		if ratio {
 			row = append(row, "—")
 		}
 	}
@@ -146,7 +275,7 @@ func markdownRow(metrics []Metric, g GroupResult, r Result, setting string, mark
 		for _, m := range metrics {
 			row = append(row, formatSummary(r.Summary(m)))
 		}
-		if len(metrics) > 0 {
+		if ratio {
 			row = append(row, ratioCell(g, r.Peer, metrics[0]))
 		}
 	}
@@ -162,6 +291,11 @@ func ratioCell(g GroupResult, peer string, m Metric) string {
 	if !ok {
 		return "—"
 	}
+	return formatRatio(s)
+}
+
+// formatRatio formats a summary of ratios as "1.23× (1.10–1.30)".
+func formatRatio(s Summary) string {
 	if s.N == 1 || s.Min == s.Max {
 		return fmt.Sprintf("%.2f×", s.Median)
 	}

@@ -73,11 +73,15 @@ func hslHex(h, s, l float64) string {
 // one panel per section whose first metric is Throughput, with a group of
 // horizontal bars per setting and a bar per peer (the median, with a whisker
 // from the minimum to the maximum run), each peer in the same colour
-// throughout the chart.
+// throughout the chart; and one panel per section with Curves, its
+// throughput (log scale) against its size ratio, a line per series through
+// its points (medians, with whiskers from the minimum to the maximum MB/s).
 func WriteSVG(w io.Writer, info SysInfo, results []SectionResult) error {
 	var panels []SectionResult
 	for _, sr := range results {
-		if len(sr.Metrics) > 0 && sr.Metrics[0] == Throughput && len(sr.Groups) > 0 {
+		curves := sr.Curves != nil
+		bars := len(sr.Metrics) > 0 && sr.Metrics[0] == Throughput
+		if (curves || bars) && len(sr.Groups) > 0 {
 			panels = append(panels, sr)
 		}
 	}
@@ -86,7 +90,7 @@ func WriteSVG(w io.Writer, info SysInfo, results []SectionResult) error {
 
 	height := svgMargin + svgTitleH + len(legendRows)*svgLegendRow + svgMargin
 	for _, p := range panels {
-		height += panelHeight(p) + svgPanelGap
+		height += anyPanelHeight(p) + svgPanelGap
 	}
 	if len(panels) == 0 {
 		height += 40
@@ -115,8 +119,12 @@ func WriteSVG(w io.Writer, info SysInfo, results []SectionResult) error {
 	}
 	labelW := labelWidth(panels)
 	for _, p := range panels {
-		writePanel(bw, p, colours, labelW, y)
-		y += panelHeight(p) + svgPanelGap
+		if p.Curves != nil {
+			writeCurvePanel(bw, p, colours, y)
+		} else {
+			writePanel(bw, p, colours, labelW, y)
+		}
+		y += anyPanelHeight(p) + svgPanelGap
 	}
 	fmt.Fprintln(bw, "</svg>")
 	if err := bw.Flush(); err != nil {
@@ -134,21 +142,35 @@ func chartSubtitle(info SysInfo) string {
 	return strings.Join(parts, " · ")
 }
 
-// colourMap gives every peer of the chart its colour.
+// colourMap gives every peer and series of the chart its colour.
 type colourMap struct {
-	order []string          // peers in order of first appearance
-	of    map[string]string // peer -> colour
+	order []string          // the bar panels' peers in order of first appearance, for the legend
+	of    map[string]string // peer or series -> colour
 }
 
-// peerColours assigns the palette's colours to the peers of panels, in
-// order of first appearance.
+// peerColours assigns the palette's colours to the peers of the bar panels
+// and the series of the curve panels, in order of first appearance; a
+// series and a peer of the same name share a colour.
 func peerColours(panels []SectionResult) colourMap {
 	cm := colourMap{of: map[string]string{}}
+	add := func(name string) {
+		if _, seen := cm.of[name]; !seen {
+			cm.of[name] = peerColour(len(cm.of))
+		}
+	}
+	legend := map[string]bool{}
 	for _, p := range panels {
 		for _, g := range p.Groups {
 			for _, r := range g.Rows {
-				if _, seen := cm.of[r.Peer]; !seen {
-					cm.of[r.Peer] = peerColour(len(cm.order))
+				if p.Curves != nil {
+					if r.Series != "" {
+						add(r.Series)
+					}
+					continue
+				}
+				add(r.Peer)
+				if !legend[r.Peer] {
+					legend[r.Peer] = true
 					cm.order = append(cm.order, r.Peer)
 				}
 			}
@@ -190,6 +212,9 @@ func textWidth(s string) int { return len([]rune(s)) * 7 }
 func labelWidth(panels []SectionResult) int {
 	w := svgLabelMin
 	for _, p := range panels {
+		if p.Curves != nil {
+			continue
+		}
 		for _, g := range p.Groups {
 			w = max(w, textWidth(g.Setting)+8)
 		}
@@ -205,7 +230,16 @@ func fitText(s string, width int) string {
 	return cutRunes(s, max(width/7, 2))
 }
 
-// panelHeight returns the height of a section's panel.
+// anyPanelHeight returns the height of a section's panel, of bars or of
+// curves.
+func anyPanelHeight(p SectionResult) int {
+	if p.Curves != nil {
+		return curvePanelHeight(p)
+	}
+	return panelHeight(p)
+}
+
+// panelHeight returns the height of a section's panel of bars.
 func panelHeight(p SectionResult) int {
 	h := svgPanelHead
 	for _, g := range p.Groups {

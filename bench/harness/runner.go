@@ -23,6 +23,8 @@ type Options struct {
 // A Result is what the runs of one case gave.
 type Result struct {
 	Peer    string
+	Series  string   // the case's Series (sections with Curves)
+	Point   string   // the case's Point (sections with Curves)
 	Skip    string   // the case's Skip, if it was skipped
 	Err     error    // the error that stopped its runs, if any
 	Samples []Sample // one per completed run, in run order
@@ -41,6 +43,7 @@ type SectionResult struct {
 	Name    string
 	About   string
 	Metrics []Metric
+	Curves  *Curves // the section's Curves
 	Groups  []GroupResult
 }
 
@@ -57,7 +60,7 @@ func Run(ctx context.Context, sections []Section, opt Options) ([]SectionResult,
 	defer p.finish()
 	out := make([]SectionResult, 0, len(sections))
 	for _, s := range sections {
-		sr := SectionResult{Name: s.Name, About: s.About, Metrics: s.Metrics}
+		sr := SectionResult{Name: s.Name, About: s.About, Metrics: s.Metrics, Curves: s.Curves}
 		for _, g := range s.Groups {
 			gr, err := runGroup(ctx, s.Name, g, runs, p)
 			sr.Groups = append(sr.Groups, gr)
@@ -78,7 +81,7 @@ func countRuns(sections []Section, runs int) int {
 		for _, g := range s.Groups {
 			for _, c := range g.Cases {
 				if c.Skip == "" {
-					n += runs
+					n += caseRuns(c, runs)
 				}
 			}
 		}
@@ -86,12 +89,20 @@ func countRuns(sections []Section, runs int) int {
 	return n
 }
 
+// caseRuns returns the number of runs of c when the others make runs.
+func caseRuns(c Case, runs int) int {
+	if c.MaxRuns > 0 {
+		return min(c.MaxRuns, runs)
+	}
+	return runs
+}
+
 // runGroup runs a group's cases interleaved: run 1 of every case, then run
-// 2 of every case, and so on.
+// 2 of every case, and so on; a case with MaxRuns drops out after its last.
 func runGroup(ctx context.Context, section string, g Group, runs int, p *progress) (GroupResult, error) {
 	gr := GroupResult{Setting: g.Setting, Baseline: g.Baseline, Rows: make([]Result, len(g.Cases))}
 	for i, c := range g.Cases {
-		gr.Rows[i] = Result{Peer: c.Peer, Skip: c.Skip}
+		gr.Rows[i] = Result{Peer: c.Peer, Series: c.Series, Point: c.Point, Skip: c.Skip}
 	}
 	if g.Teardown != nil {
 		defer g.Teardown()
@@ -105,7 +116,7 @@ func runGroup(ctx context.Context, section string, g Group, runs int, p *progres
 			for i := range gr.Rows {
 				if gr.Rows[i].Skip == "" {
 					gr.Rows[i].Skip = "setup failed: " + err.Error()
-					p.skip(runs)
+					p.skip(caseRuns(g.Cases[i], runs))
 				}
 			}
 			return gr, ctx.Err()
@@ -114,7 +125,8 @@ func runGroup(ctx context.Context, section string, g Group, runs int, p *progres
 	for run := 1; run <= runs; run++ {
 		for i, c := range g.Cases {
 			r := &gr.Rows[i]
-			if r.Skip != "" {
+			n := caseRuns(c, runs)
+			if r.Skip != "" || run > n {
 				continue
 			}
 			if r.Err != nil {
@@ -124,7 +136,7 @@ func runGroup(ctx context.Context, section string, g Group, runs int, p *progres
 			if err := ctx.Err(); err != nil {
 				return gr, err
 			}
-			p.show(fmt.Sprintf("%s · %s · %s · run %d/%d", section, g.Setting, c.Peer, run, runs))
+			p.show(fmt.Sprintf("%s · %s · %s · run %d/%d", section, g.Setting, c.Peer, run, n))
 			start := time.Now()
 			s, err := c.Run(ctx)
 			p.done(time.Since(start))

@@ -1,0 +1,146 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+)
+
+// curvesFixture returns a sweep section of hand-made results: the series k
+// and a (a's third point ran twice), and a series whose program is missing.
+func curvesFixture() SectionResult {
+	pt := func(series, point string, samples ...Sample) Result {
+		return Result{Peer: series + ", level " + point, Series: series, Point: point, Samples: samples}
+	}
+	g := GroupResult{Setting: "sample, 1 MB", Rows: []Result{
+		// k: ratios 2.5, 3.5 and 5; a: ratios 2, 3 and 4.
+		pt("k", "1", ratioSample(500, 400000), ratioSample(600, 400000), ratioSample(400, 400000)),
+		pt("k", "2", ratioSample(150, 285714), ratioSample(150, 285714), ratioSample(150, 285714)),
+		pt("k", "3", ratioSample(20, 200000), ratioSample(20, 200000)),
+		pt("a", "1", ratioSample(400, 500000), ratioSample(400, 500000), ratioSample(400, 500000)),
+		pt("a", "2", ratioSample(200, 333333), ratioSample(200, 333333), ratioSample(200, 333333)),
+		pt("a", "3", ratioSample(100, 250000), ratioSample(100, 250000), ratioSample(100, 250000)),
+		{Peer: "missing, level 1", Series: "missing", Point: "1", Skip: "missing is not in PATH"},
+	}}
+	return SectionResult{
+		Name: "Gzip levels", About: "A sweep.", Metrics: []Metric{Throughput, CPUPerGiB, SizeRatio},
+		Curves: &Curves{Point: "Level", EqualRatio: []EqualRatio{{Series: "k", Against: "a"}}},
+		Groups: []GroupResult{g},
+	}
+}
+
+func TestWriteMarkdownCurves(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, testSysInfo(), Config{}, 3, []SectionResult{curvesFixture()}); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		// No baseline: no ratio column.
+		"| Setting | Peer | MB/s | CPU s/GiB | size ratio | Runs |",
+		"| sample, 1 MB | k, level 1 | 500 (400–600) |",
+		"| | k, level 3 | 20.0 |",
+		"| 5.00 | 2 |",
+		"skipped: missing is not in PATH",
+		"(of fewer runs where the Runs column says so: slow cases run fewer times).",
+		"### k against a at equal ratio",
+		"| Setting | Level | k MB/s | CPU s/GiB | size ratio | a MB/s at that ratio | CPU s/GiB | × vs a | Runs |",
+		// Level 1, ratio 2.5: a at 300 MB/s, k 500 (400–600).
+		"| sample, 1 MB | 1 | 500 (400–600) | — | 2.50 | 300 | — | 1.67× (1.33–2.00) | 3 |",
+		// Level 2, ratio 3.5: a at 150 MB/s.
+		"| | 2 | 150 | — | 3.50 | 150 | — | 1.00× | 3 |",
+		"| | 3 | 20.0 | — | 5.00 | beyond a's best ratio (4.00) | — | met | 2 |",
+		"k is at least as fast as a at equal size ratio at 3 of 3 levels",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "× vs baseline") || strings.Contains(md, "ratios are computed run by run (each run against the baseline") {
+		t.Error("a section without a baseline has a ratio column")
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+}
+
+func TestWriteSVGCurves(t *testing.T) {
+	results := append(reportFixture(), curvesFixture())
+	var b bytes.Buffer
+	if err := WriteSVG(&b, testSysInfo(), results); err != nil {
+		t.Fatal(err)
+	}
+	svg := b.String()
+	curves, points, bars := 0, 0, 0
+	var texts []string
+	stroke := map[string]bool{}
+	dec := xml.NewDecoder(strings.NewReader(svg))
+	inText := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v\n%s", err, svg)
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			switch {
+			case el.Name.Local == "path" && attr(el, "class") == "curve":
+				curves++
+				stroke[attr(el, "stroke")] = true
+			case el.Name.Local == "circle" && attr(el, "class") == "point":
+				points++
+			case el.Name.Local == "rect" && attr(el, "class") == "bar":
+				bars++
+			case el.Name.Local == "text":
+				inText++
+			}
+		case xml.EndElement:
+			if el.Name.Local == "text" {
+				inText--
+			}
+		case xml.CharData:
+			if inText > 0 {
+				texts = append(texts, string(el))
+			}
+		}
+	}
+	if curves != 2 || len(stroke) != 2 {
+		t.Errorf("%d curves in %d colours, want 2 in 2", curves, len(stroke))
+	}
+	if points != 6 {
+		t.Errorf("%d points, want 6", points)
+	}
+	if bars != 4 {
+		t.Errorf("%d bars, want the 4 of File copy (the sweep draws none)", bars)
+	}
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{"Gzip levels (MB/s against size ratio)", "sample, 1 MB", "MB/s (log scale)", "missing: no figures", "k", "a"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("chart text lacks %q", want)
+		}
+	}
+	if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") {
+		t.Error("chart has NaN or Inf coordinates")
+	}
+	if t.Failed() {
+		t.Log(svg)
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	got := logTicks(10, 1000)
+	want := []float64{10, 20, 50, 100, 200, 500, 1000}
+	if len(got) != len(want) {
+		t.Fatalf("logTicks(10, 1000) = %v, want %v", got, want)
+	}
+	for i := range want {
+		if !near(got[i], want[i]) {
+			t.Fatalf("logTicks(10, 1000) = %v, want %v", got, want)
+		}
+	}
+}
