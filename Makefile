@@ -124,7 +124,7 @@ c-compat: deps
 ## to 4s: every run but the full-size one takes it (make soak is the long
 ## soak).
 # The compression tests, run once more with KPIPE_ZENGINE=zlib: zlib where
-# ISA-L would run.
+# ISA-L or libdeflate would run.
 ZLIB_RUN ?= Zlib|Gzip|Gunzip|Inflate|Deflate|Codec|Invalid|Trunc|Member|Header|Bomb|Stream|Fuzz|Compression|Example
 FULL_SIZE_RUN ?= 'Alloc|^(TestCancelHandsBack|TestFaultBackPressure|TestZlibEndpoints|TestSpliceChunksMatrix|TestProxyIntegrity)$$'
 test: deps c-test c-sanitize vet

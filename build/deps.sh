@@ -11,7 +11,7 @@
 # "deps: would install ..." (or nothing), and changes nothing.
 set -euo pipefail
 
-packages=(ca-certificates gcc make pkg-config cmake liburing-dev zlib1g-dev libisal-dev libdeflate-dev netcat-openbsd curl gzip "$@")
+packages=(ca-certificates gcc make pkg-config cmake liburing-dev zlib1g-dev libisal-dev libdeflate-dev netcat-openbsd curl gzip pigz isal libdeflate-tools python3 "$@")
 
 # browser prints the first headless browser on PATH, or nothing.
 browser() {
