@@ -1,5 +1,5 @@
 /*
- * kp_gzip [-d] [-l LEVEL] [-b BUFSIZE] [-bare]: gzip (or with -d gunzip)
+ * kp_gzip [-d] [-l LEVEL] [-t THREADS] [-b BUFSIZE] [-bare]: gzip (or with -d
  * stdin to stdout, and print the bytes read and written and the seconds
  * taken on stderr.
  *
@@ -25,7 +25,7 @@
 #include "kpipe.h"
 
 struct opts {
-	int decompress, level, bare;
+	int decompress, level, bare, threads;
 	int64_t bufsize;
 };
 
@@ -43,7 +43,8 @@ static double now(void)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: kp_gzip [-d] [-l LEVEL] [-b BUFSIZE[K|M]] [-bare]\n");
+		"usage: kp_gzip [-d] [-l LEVEL] [-t THREADS] [-b BUFSIZE[K|M]] "
+		"[-bare]\n");
 	return 2;
 }
 
@@ -67,6 +68,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->decompress = 0;
 	o->level = -1;
 	o->bare = 0;
+	o->threads = 1;
 	o->bufsize = 128 * 1024;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-d") == 0) {
@@ -79,6 +81,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (*end != '\0' || v < -2 || v > 9)
 				return -1;
 			o->level = (int)v;
+		} else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || v < 1 || v > 64)
+				return -1;
+			o->threads = (int)v;
 		} else if (strcmp(argv[i], "-b") == 0 && i + 1 < argc) {
 			if (parse_size(argv[++i], &o->bufsize) < 0)
 				return -1;
@@ -123,6 +131,8 @@ static int run_kp(const struct opts *o, int64_t *in, int64_t *out)
 	}
 	r = kp_z_reset(z, o->decompress ? KP_Z_DECOMPRESS : KP_Z_COMPRESS,
 		       KP_Z_GZIP, o->level, -1, NULL);
+	if (r == 0 && !o->decompress)
+		r = kp_z_threads(z, o->threads);
 	/* stdin and stdout block: the step runs to the end or an error. */
 	if (r == 0)
 		r = kp_z_step(z, 0, 1, NULL, 0, 0, NULL, 0, &res);
