@@ -1,7 +1,7 @@
 /*
  * kp_gzip [-d] [-l LEVEL] [-t THREADS] [-b BUFSIZE] [-bare]: gzip (or with -d
- * stdin to stdout, and print the bytes read and written and the seconds
- * taken on stderr.
+ * gunzip) stdin to stdout, and print the bytes read and written and the
+ * seconds taken on stderr.
  *
  * Without -bare it runs a kp_z from fd to fd. With -bare it is a bare zlib
  * loop in the manner of zlib's examples/zpipe.c (deflateInit2/inflateInit2
