@@ -396,6 +396,8 @@ int kp_z_reset(kp_z *z, int mode, int format, int level, int64_t max_out,
 	    (format != KP_Z_ZLIB && format != KP_Z_GZIP) ||
 	    (mode == KP_Z_COMPRESS && !valid_level(level)))
 		return -EINVAL;
+	if (level == -1)
+		level = 6; /* zlib's default, and every engine's */
 	z->mode = mode;
 	z->format = format;
 	z->level = mode == KP_Z_COMPRESS ? level : 0;

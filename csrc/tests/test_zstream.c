@@ -324,7 +324,8 @@ static int expected(int format, int level, const uint8_t *in, size_t n,
 	struct buf back = { 0 };
 	int r;
 
-	if (!kp_isal_deflates(level) && !kp_ld_deflates(level))
+	if (!kp_isal_deflates(level) &&
+	    !kp_ld_deflates(level == -1 ? 6 : level))
 		return zlib_reference(format, level, in, n, out);
 	if (!CHECK_EQ(compress_mem(format, level, NULL, in, n, out), KP_Z_DONE))
 		return -1;
