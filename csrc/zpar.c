@@ -167,6 +167,11 @@ static int block_ld(struct kp_par *p, struct worker *w, struct job *j)
 		return -ENOMEM;
 	if ((r = kp_ld_reset(w->ld, p->level)) < 0)
 		return r;
+	if (j->in_len == 0 && j->last) { /* as zlib ends a stream */
+		memcpy(j->out, "\x03\x00", 2);
+		j->out_len = 2;
+		return 0;
+	}
 	j->out_len =
 		kp_ld_compress(w->ld, j->in, j->in_len, j->out, j->out_cap);
 	if (j->out_len == 0)

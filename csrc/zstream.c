@@ -741,8 +741,15 @@ static int run_whole(struct step *s, const uint8_t *ip, size_t n, int all_in)
 	z->isize = (uint32_t)z->whole_len;
 	if ((r = reserve_pend(z, kp_ld_bound(z->ld, z->whole_len))) < 0)
 		return r;
-	size_t got = kp_ld_compress(z->ld, z->whole, z->whole_len, z->pend,
-				    z->pend_cap);
+	/* Empty input: the shortest stream, one empty final fixed block, as
+	 * zlib writes it (libdeflate writes a stored block). */
+	static const uint8_t empty[2] = { 0x03, 0x00 };
+	size_t got = sizeof(empty);
+	if (z->whole_len == 0)
+		memcpy(z->pend, empty, got);
+	else
+		got = kp_ld_compress(z->ld, z->whole, z->whole_len, z->pend,
+				     z->pend_cap);
 	if (got == 0)
 		return KP_ZE_STATE; /* pend has room for libdeflate's bound */
 	free(z->whole);
