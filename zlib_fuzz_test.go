@@ -193,5 +193,16 @@ func FuzzGzipRoundTrip(f *testing.F) {
 		if err != nil || !bytes.Equal(ref, data) {
 			t.Fatalf("compress/gzip: %d bytes, %v", len(ref), err)
 		}
+		// The streaming engine (a reader of unknown size) and the
+		// threads' blocks decode to the same data.
+		for _, c := range []Codec{c, {Level: c.Level, Threads: 2}} {
+			comp.Reset()
+			if _, err := c.Gzip(&comp, plainReader{bytes.NewReader(data)}, nil); err != nil {
+				t.Fatalf("%+v from a stream: %v", c, err)
+			}
+			if ref, _, err := refGunzip(comp.Bytes()); err != nil || !bytes.Equal(ref, data) {
+				t.Fatalf("%+v from a stream: compress/gzip: %d bytes, %v", c, len(ref), err)
+			}
+		}
 	})
 }
