@@ -462,19 +462,14 @@ static int in_ended(const struct step *s)
 static int grow_whole(kp_z *z, size_t n);
 static int whole_to_zlib(kp_z *z);
 
-/* fill_input for a stream running whole: the read goes straight into the
- * whole buffer, which grows up to whole_max (then zlib takes over). */
-static int fill_whole(struct step *s)
+/* One read from the source into buf[0..cap): 0 with *got (0 at end of
+ * input, which sets src_eof), KP_Z_AGAIN or -errno. */
+static int read_src(struct step *s, uint8_t *buf, size_t cap, size_t *got)
 {
-	kp_z *z = s->z;
 	ssize_t n;
-	int r;
 
-	if ((r = grow_whole(z, 1)) != 0)
-		return r < 0 ? r : whole_to_zlib(z);
 	do {
-		n = read(s->src, z->whole + z->whole_len,
-			 z->whole_cap - z->whole_len);
+		n = read(s->src, buf, cap);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		s->res->side = KP_SIDE_SRC;
@@ -482,36 +477,33 @@ static int fill_whole(struct step *s)
 							       : -errno;
 	}
 	if (n == 0)
-		z->src_eof = 1;
-	z->whole_len += (size_t)n;
-	z->in_total += n;
+		s->z->src_eof = 1;
+	s->z->in_total += n;
+	*got = (size_t)n;
 	return 0;
 }
 
-/* Called with no input left: one read from the fd, or NEED_INPUT. */
+/* Called with no input left: one read from the fd, or NEED_INPUT. A stream
+ * running whole reads straight into its whole buffer, which grows up to
+ * whole_max (then zlib takes over). */
 static int fill_input(struct step *s)
 {
 	kp_z *z = s->z;
-	ssize_t n;
+	size_t got;
+	int r;
 
 	if (s->src < 0)
 		return KP_Z_NEED_INPUT;
 	z->in_pos = z->in_end = 0;
-	if (z->whole_state == W_ON)
-		return fill_whole(s);
-	do {
-		n = read(s->src, z->inbuf, z->bufsize);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		s->res->side = KP_SIDE_SRC;
-		return errno == EAGAIN || errno == EWOULDBLOCK ? KP_Z_AGAIN
-							       : -errno;
-	}
-	if (n == 0)
-		z->src_eof = 1;
-	z->in_end = (size_t)n;
-	z->in_total += n;
-	return 0;
+	if (z->whole_state != W_ON)
+		return read_src(s, z->inbuf, z->bufsize, &z->in_end);
+	if ((r = grow_whole(z, 1)) != 0)
+		return r < 0 ? r : whole_to_zlib(z);
+	r = read_src(s, z->whole + z->whole_len, z->whole_cap - z->whole_len,
+		     &got);
+	if (r == 0)
+		z->whole_len += got;
+	return r;
 }
 
 /* ---- output ---------------------------------------------------------------- */
@@ -800,10 +792,17 @@ static int decide_whole(kp_z *z, int src_fd)
 	return 0;
 }
 
+/* Whether z is reset and has not yet taken or given a byte: the settings
+ * below apply only then. */
+static int unstarted(const kp_z *z)
+{
+	return z != NULL && z->phase == PH_HEADER && z->in_total == 0 &&
+	       z->out_total == 0;
+}
+
 int kp_z_threads(kp_z *z, int n)
 {
-	if (z == NULL || z->phase != PH_HEADER || z->in_total != 0 ||
-	    z->out_total != 0 || n < 1)
+	if (!unstarted(z) || n < 1)
 		return KP_ZE_STATE;
 	z->threads = n;
 	return 0;
@@ -811,8 +810,7 @@ int kp_z_threads(kp_z *z, int n)
 
 int kp_z_size_hint(kp_z *z, int64_t n)
 {
-	if (z == NULL || z->phase != PH_HEADER || z->in_total != 0 ||
-	    z->out_total != 0 || n < 0)
+	if (!unstarted(z) || n < 0)
 		return KP_ZE_STATE;
 	z->size_hint = n;
 	return 0;

@@ -492,6 +492,19 @@ static void test_round_trips(void)
 				}
 }
 
+/* Resets z to compress, announces hint bytes of memory input (-1: none),
+ * runs r and checks that it wrote exactly want; r->sink is emptied. */
+static void rerun(kp_z *z, int format, int level, int64_t hint, struct run *r,
+		  const struct buf *want)
+{
+	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1, NULL), 0);
+	if (hint >= 0)
+		CHECK_EQ(kp_z_size_hint(z, hint), 0);
+	CHECK_EQ(drive(z, r), KP_Z_DONE);
+	same(r->sink, want->p, want->len);
+	buf_free(r->sink);
+}
+
 /* libdeflate's whole-stream path at levels 4 to 9: memory whose size is
  * announced and a regular file give the same bytes; memory not announced
  * goes through zlib, byte for byte zlib's own output; input longer than
@@ -528,41 +541,20 @@ static void test_whole_engine(void)
 			/* A regular file runs whole too: fd -> memory. */
 			struct run fr = { src,  -1, NULL, 0, 0,
 					  NULL, 0,  &got, 0, 0 };
-			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
-					    NULL),
-				 0);
-			CHECK_EQ(drive(z, &fr), KP_Z_DONE);
-			same(&got, whole.p, whole.len);
-			buf_free(&got);
+			rerun(z, format, level, -1, &fr, &whole);
 			/* Memory in pieces, not announced: zlib. */
 			struct run mr = { -1,   -1, data, n, 64 * KIB,
 					  NULL, 0,  &got, 0, 0 };
-			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
-					    NULL),
-				 0);
-			CHECK_EQ(drive(z, &mr), KP_Z_DONE);
-			same(&got, ref.p, ref.len);
-			buf_free(&got);
+			rerun(z, format, level, -1, &mr, &ref);
 			/* Announced as less than whole_max but longer: the
 			 * buffer grows, then zlib takes over. */
 			kp_z_test_whole_max(z, 300 * KIB);
 			struct run ur = { -1,   -1, data, n, 100 * KIB,
 					  NULL, 0,  &got, 0, 0 };
-			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
-					    NULL),
-				 0);
-			CHECK_EQ(kp_z_size_hint(z, 50 * KIB), 0);
-			CHECK_EQ(drive(z, &ur), KP_Z_DONE);
-			same(&got, ref.p, ref.len);
-			buf_free(&got);
+			rerun(z, format, level, 50 * KIB, &ur, &ref);
 			/* A file longer than whole_max: zlib from the start. */
 			CHECK_SYS(lseek(src, 0, SEEK_SET));
-			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
-					    NULL),
-				 0);
-			CHECK_EQ(drive(z, &fr), KP_Z_DONE);
-			same(&got, ref.p, ref.len);
-			buf_free(&got);
+			rerun(z, format, level, -1, &fr, &ref);
 			/* A file whose size is under whole_max, from an
 			 * offset: whole again, and only what follows it. */
 			CHECK_SYS(lseek(src, (off_t)(n - 200 * KIB), SEEK_SET));
@@ -571,11 +563,7 @@ static void test_whole_engine(void)
 					      data + n - 200 * KIB, 200 * KIB,
 					      &tail),
 				 KP_Z_DONE);
-			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, format, level, -1,
-					    NULL),
-				 0);
-			CHECK_EQ(drive(z, &fr), KP_Z_DONE);
-			same(&got, tail.p, tail.len);
+			rerun(z, format, level, -1, &fr, &tail);
 			buf_free(&tail);
 			/* Announcing is refused once the stream has begun. */
 			CHECK_EQ(kp_z_size_hint(z, 1), KP_ZE_STATE);
