@@ -69,6 +69,13 @@ func TestCompressionEngines(t *testing.T) {
 	}
 }
 
+var errWriterFails = errors.New("this writer fails")
+
+// failingWriter fails every Write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errWriterFails }
+
 // TestCompressionThreadsGone: a compression on many threads that fails
 // (its destination's reader gone) or that succeeds leaves no worker thread
 // behind; a negative Threads is refused before anything is read.
@@ -84,6 +91,13 @@ func TestCompressionThreadsGone(t *testing.T) {
 		}
 		if n := zWorkers(); n != 0 {
 			t.Errorf("level %d: %d worker threads alive after a failed compression", level, n)
+		}
+		// An io.Writer that fails: the C stream is given up, not failed.
+		if _, err := c.Gzip(failingWriter{}, bytes.NewReader(data), nil); !errors.Is(err, errWriterFails) {
+			t.Errorf("level %d: into a failing writer: %v", level, err)
+		}
+		if n := zWorkers(); n != 0 {
+			t.Errorf("level %d: %d worker threads alive after a writer failed", level, n)
 		}
 		var buf bytes.Buffer
 		if _, err := c.Gzip(&buf, bytes.NewReader(data), nil); err != nil {

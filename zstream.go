@@ -125,6 +125,9 @@ func getZ(mode zMode) (*zstream, error) {
 
 // putZ returns zs to the pool, or frees it when the pool is full.
 func putZ(zs *zstream) {
+	// A stream given up half-way (its io.Writer failed, a deadline
+	// passed) gives back its threads and whole-input buffers now.
+	C.kp_z_idle(zs.z)
 	zs.in, zs.inLen, zs.inEOF, zs.out = nil, 0, false, nil
 	zs.op = fdOp{}
 	zs.feed.reset(nil, nil)

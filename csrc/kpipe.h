@@ -437,6 +437,11 @@ int kp_z_gzip_header(const kp_z *z, kp_gz_header *hdr);
 #define KP_Z_WHOLE_MAX ((int64_t)256 << 20)
 int kp_z_size_hint(kp_z *z, int64_t n);
 
+/* Ends z's stream wherever it is, keeping z for a later kp_z_reset: its
+ * worker threads are joined and a whole stream's buffers freed, so that a
+ * kp_z kept idle holds only its fixed state. */
+void kp_z_idle(kp_z *z);
+
 /* Lets a compression stream, after kp_z_reset and before its first
  * kp_z_step, use up to n threads: with n > 1, and at the levels zlib or
  * libdeflate run (all but 1 to 3 where ISA-L runs, whose one thread is

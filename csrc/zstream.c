@@ -792,6 +792,14 @@ static int decide_whole(kp_z *z, int src_fd)
 	return 0;
 }
 
+void kp_z_idle(kp_z *z)
+{
+	if (z == NULL)
+		return;
+	release_whole(z);
+	z->phase = PH_NONE;
+}
+
 /* Whether z is reset and has not yet taken or given a byte: the settings
  * below apply only then. */
 static int unstarted(const kp_z *z)
