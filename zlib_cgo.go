@@ -31,15 +31,14 @@ func ZlibVersion() string {
 // (klauspost/compress). Every engine writes and reads standard zlib and
 // gzip streams, with the same checks and errors.
 func CompressionEngine() string {
-	switch isal, ld := C.kp_isal_available() == 1, C.kp_ld_available() == 1; {
-	case isal && ld:
-		return "isa-l+libdeflate+zlib"
-	case isal:
-		return "isa-l+zlib"
-	case ld:
-		return "libdeflate+zlib"
+	engine := "zlib"
+	if C.kp_ld_available() == 1 {
+		engine = "libdeflate+" + engine
 	}
-	return "zlib"
+	if C.kp_isal_available() == 1 {
+		engine = "isa-l+" + engine
+	}
+	return engine
 }
 
 // zlibCompatible reports whether the zlib loaded at run time has the major
@@ -68,7 +67,9 @@ func (c Codec) compress(dst io.Writer, src io.Reader, format zFormat, hdr *GzipH
 		return 0, zs.resetErr(st)
 	}
 	if c.Threads > 1 {
-		C.kp_z_threads(zs.z, C.int(c.Threads))
+		if st := zStatus(C.kp_z_threads(zs.z, C.int(c.Threads))); st < 0 {
+			return 0, zs.resetErr(st)
+		}
 	}
 	err = zs.transfer(dst, src)
 	return zs.written, err

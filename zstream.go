@@ -193,11 +193,10 @@ func zWorkers() int64 { return int64(C.kp_z_test_workers()) }
 
 // sizeHint tells a compression stream, before its first step, that its
 // memory input is n bytes: known in advance, it may be compressed whole
-// (see kp_z_size_hint). Decompression ignores it.
+// (see kp_z_size_hint). Decompression ignores it. Called right after a
+// reset, it cannot be out of place, the one error kp_z_size_hint has.
 func (zs *zstream) sizeHint(n int) {
-	if zs.mode == zCompress {
-		C.kp_z_size_hint(zs.z, C.int64_t(n))
-	}
+	C.kp_z_size_hint(zs.z, C.int64_t(n))
 }
 
 func (zs *zstream) step(srcFD, dstFD int) (int64, side) {

@@ -407,3 +407,38 @@ int kp_ztrail_check(const struct kp_ztrail *t, uint32_t check, uint32_t isize)
 			       : KP_ZE_CHECKSUM;
 	return get_be32(t->b) == check ? 0 : KP_ZE_CHECKSUM;
 }
+
+/* ---- checks and zlib settings ---------------------------------------------- */
+
+uint32_t kp_zcheck_init(int format)
+{
+	return format == KP_Z_GZIP ? (uint32_t)crc32(0L, Z_NULL, 0)
+				   : (uint32_t)adler32(0L, Z_NULL, 0);
+}
+
+uint32_t kp_zcheck_add(int format, uint32_t c, const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		return c;
+	if (format == KP_Z_GZIP)
+		return kp_isal_available() ? kp_isal_crc32(c, p, n)
+					   : (uint32_t)crc32(c, p, (uInt)n);
+	return (uint32_t)adler32(c, p, (uInt)n);
+}
+
+uint32_t kp_zcheck_join(int format, uint32_t a, uint32_t b, size_t n)
+{
+	return format == KP_Z_GZIP
+		       ? (uint32_t)crc32_combine(a, b, (z_off_t)n)
+		       : (uint32_t)adler32_combine(a, b, (z_off_t)n);
+}
+
+int kp_zlib_level(int level)
+{
+	return level == -2 ? Z_DEFAULT_COMPRESSION : level;
+}
+
+int kp_zlib_strategy(int level)
+{
+	return level == -2 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
+}

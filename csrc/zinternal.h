@@ -42,6 +42,19 @@ void kp_zf_gzip_trailer(uint32_t crc, uint32_t isize,
 			uint8_t out[KP_GZ_TRAILER_LEN]);
 void kp_zf_zlib_trailer(uint32_t adler, uint8_t out[KP_ZL_TRAILER_LEN]);
 
+/* ---- checks and zlib settings ------------------------------------------- */
+
+/* The check of no data for format (CRC-32 for gzip, Adler-32 for zlib),
+ * that check continued over p[0..n), and the check of data a followed by
+ * data b of n bytes, from the checks of each. */
+uint32_t kp_zcheck_init(int format);
+uint32_t kp_zcheck_add(int format, uint32_t c, const uint8_t *p, size_t n);
+uint32_t kp_zcheck_join(int format, uint32_t a, uint32_t b, size_t n);
+
+/* zlib's level and strategy for a kpipe level (-2: Huffman coding only). */
+int kp_zlib_level(int level);
+int kp_zlib_strategy(int level);
+
 /* ---- header parser ------------------------------------------------------ */
 
 /*
@@ -136,7 +149,8 @@ int kp_ld_deflates(int level);
  * makes it ready for level (-EINVAL where libdeflate does not run it,
  * -ENOMEM); kp_ld_bound is the most kp_ld_compress can write for n input
  * bytes, and kp_ld_compress writes raw deflate data for all of in[0..n)
- * into out[0..room) and returns its length, or 0 when room is too small. */
+ * into out[0..room) and returns its length (for no input, one empty fixed
+ * block, as zlib writes it), or 0 when room is too small. */
 struct kp_ld *kp_ld_new(void);
 void kp_ld_free(struct kp_ld *e);
 int kp_ld_reset(struct kp_ld *e, int level);

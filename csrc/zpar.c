@@ -32,10 +32,8 @@ int64_t kp_z_test_workers(void)
 	return live_workers;
 }
 
-enum job_state { J_FREE, J_QUEUED, J_RUNNING, J_DONE };
-
 struct job {
-	int state; /* enum job_state, under the lock */
+	int done; /* compressed (under the lock) */
 	int last;
 	int err; /* 0 or a kp_z_step error */
 	uint8_t *in;
@@ -133,13 +131,10 @@ static int unfinish(struct worker *w, struct job *j)
 
 static int block_zlib(struct kp_par *p, struct worker *w, struct job *j)
 {
-	int level = p->level == -2 ? Z_DEFAULT_COMPRESSION : p->level;
-	int strategy = p->level == -2 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
-
 	if (!w->def_ok) {
 		memset(&w->def, 0, sizeof(w->def));
-		if (deflateInit2(&w->def, level, Z_DEFLATED, -15, 8,
-				 strategy) != Z_OK)
+		if (deflateInit2(&w->def, kp_zlib_level(p->level), Z_DEFLATED,
+				 -15, 8, kp_zlib_strategy(p->level)) != Z_OK)
 			return -ENOMEM;
 		w->def_ok = 1;
 	} else if (deflateReset(&w->def) != Z_OK) {
@@ -167,24 +162,11 @@ static int block_ld(struct kp_par *p, struct worker *w, struct job *j)
 		return -ENOMEM;
 	if ((r = kp_ld_reset(w->ld, p->level)) < 0)
 		return r;
-	if (j->in_len == 0 && j->last) { /* as zlib ends a stream */
-		memcpy(j->out, "\x03\x00", 2);
-		j->out_len = 2;
-		return 0;
-	}
 	j->out_len =
 		kp_ld_compress(w->ld, j->in, j->in_len, j->out, j->out_cap);
 	if (j->out_len == 0)
 		return KP_ZE_STATE;
 	return j->last ? 0 : unfinish(w, j);
-}
-
-static uint32_t block_check(int format, const uint8_t *p, size_t n)
-{
-	if (format == KP_Z_GZIP)
-		return kp_isal_available() ? kp_isal_crc32(0, p, n)
-					   : (uint32_t)crc32(0L, p, (uInt)n);
-	return (uint32_t)adler32(1L, p, (uInt)n);
 }
 
 static void *work(void *arg)
@@ -202,15 +184,15 @@ static void *work(void *arg)
 		if (p->stop)
 			break;
 		struct job *j = &p->jobs[p->next_take++ % p->njobs];
-		j->state = J_RUNNING;
 		pthread_mutex_unlock(&p->mu);
 		int r = w.scratch == NULL ? -ENOMEM
 			: p->use_ld       ? block_ld(p, &w, j)
 					  : block_zlib(p, &w, j);
-		j->check = block_check(p->format, j->in, j->in_len);
+		j->check = kp_zcheck_add(p->format, kp_zcheck_init(p->format),
+					 j->in, j->in_len);
 		pthread_mutex_lock(&p->mu);
 		j->err = r;
-		j->state = J_DONE;
+		j->done = 1;
 		pthread_cond_broadcast(&p->done);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -243,24 +225,14 @@ struct kp_par *kp_par_new(int format, int level, int threads)
 	p->nthreads = threads;
 	p->njobs = 2 * (size_t)threads;
 	p->jobs = calloc(p->njobs, sizeof(*p->jobs));
-	if (p->jobs == NULL || pthread_mutex_init(&p->mu, NULL) != 0) {
-		free(p->jobs);
-		free(p);
-		return NULL;
-	}
-	if (pthread_cond_init(&p->work, NULL) != 0) {
-		pthread_mutex_destroy(&p->mu);
-		free(p->jobs);
-		free(p);
-		return NULL;
-	}
-	if (pthread_cond_init(&p->done, NULL) != 0) {
-		pthread_cond_destroy(&p->work);
-		pthread_mutex_destroy(&p->mu);
-		free(p->jobs);
-		free(p);
-		return NULL;
-	}
+	if (p->jobs == NULL)
+		goto free_p;
+	if (pthread_mutex_init(&p->mu, NULL) != 0)
+		goto free_jobs;
+	if (pthread_cond_init(&p->work, NULL) != 0)
+		goto destroy_mu;
+	if (pthread_cond_init(&p->done, NULL) != 0)
+		goto destroy_work;
 	/* Room for a block's worst case: zlib's bound, libdeflate's is
 	 * smaller, and 5 bytes for the stored block after it. */
 	size_t cap = (size_t)compressBound((uLong)KP_PAR_BLOCK) + 64;
@@ -275,6 +247,16 @@ struct kp_par *kp_par_new(int format, int level, int threads)
 		}
 	}
 	return p;
+
+destroy_work:
+	pthread_cond_destroy(&p->work);
+destroy_mu:
+	pthread_mutex_destroy(&p->mu);
+free_jobs:
+	free(p->jobs);
+free_p:
+	free(p);
+	return NULL;
 }
 
 void kp_par_free(struct kp_par *p)
@@ -343,7 +325,7 @@ int kp_par_submit(struct kp_par *p, int last)
 	j->last = last;
 	j->err = 0;
 	pthread_mutex_lock(&p->mu);
-	j->state = J_QUEUED;
+	j->done = 0;
 	p->next_fill++;
 	/* Threads start on demand, one per block in flight up to nthreads:
 	 * a small input starts one. */
@@ -368,9 +350,9 @@ int kp_par_next(struct kp_par *p, int wait, const uint8_t **out,
 		return 0;
 	j = &p->jobs[p->next_emit % p->njobs];
 	pthread_mutex_lock(&p->mu);
-	while (wait && j->state != J_DONE)
+	while (wait && !j->done)
 		pthread_cond_wait(&p->done, &p->mu);
-	int done = j->state == J_DONE;
+	int done = j->done;
 	pthread_mutex_unlock(&p->mu);
 	if (!done)
 		return 0;
@@ -388,7 +370,6 @@ void kp_par_release(struct kp_par *p)
 {
 	struct job *j = &p->jobs[p->next_emit % p->njobs];
 
-	j->state = J_FREE;
 	j->in_len = 0;
 	p->next_emit++;
 }

@@ -36,8 +36,8 @@ enum zkind { ZK_NONE, ZK_DEFLATE, ZK_INFLATE };
 
 /* Whether a compression stream runs whole on libdeflate (zwhole.c). */
 enum zwhole {
-	W_OFF,       /* no: zlib or ISA-L */
-	W_UNDECIDED, /* maybe: the first step looks at the input */
+	W_OFF,       /* no: zlib, ISA-L or threads */
+	W_UNDECIDED, /* maybe: the first step chooses (choose_engine) */
 	W_ON         /* yes: the input goes into whole, then libdeflate */
 };
 
@@ -63,7 +63,9 @@ struct kp_z {
 	int use_isal;
 	uint8_t *stage; /* ISA-L deflate: input waiting for a whole stage */
 	size_t stage_len;
-	int isal_done; /* ISA-L deflate: the stream ended; pend holds its end */
+	/* Compress on ISA-L, libdeflate or threads: the engine has written
+	 * all of its deflate data (into pend); the trailer follows. */
+	int body_done;
 	/* Bytes ISA-L read past a member's deflate data: the first of its
 	 * trailer, which parse_trailer takes before any other input. */
 	uint8_t back[8];
@@ -72,7 +74,6 @@ struct kp_z {
 	 * then compressed at once into pend. */
 	struct kp_ld *ld;
 	int whole_state; /* enum zwhole */
-	int whole_done;  /* the deflate data is in pend */
 	uint8_t *whole;
 	size_t whole_len, whole_cap;
 	int64_t whole_max; /* KP_Z_WHOLE_MAX, or less in tests */
@@ -80,7 +81,7 @@ struct kp_z {
 	/* Many threads (zpar.c): the workers, while the stream runs. */
 	int threads;
 	struct kp_par *par;
-	int par_sent_last, par_done;
+	int par_sent_last;
 	int zlevel; /* the level the deflate state is set up for */
 	int mode, format, level, phase;
 	int64_t max_out;
@@ -125,6 +126,8 @@ struct step {
 
 /* ---- set-up -------------------------------------------------------------- */
 
+static void release_stream(kp_z *z);
+
 kp_z *kp_z_new(int64_t bufsize)
 {
 	kp_z *z;
@@ -168,9 +171,8 @@ void kp_z_free(kp_z *z)
 		return;
 	end_zlib(z);
 	kp_isal_free(z->isal);
+	release_stream(z);
 	kp_ld_free(z->ld);
-	kp_par_free(z->par);
-	free(z->whole);
 	free(z->stage);
 	free(z->inbuf);
 	free(z->outbuf);
@@ -183,25 +185,14 @@ static int zlib_init_error(int zr)
 	return zr == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
 }
 
-/* zlib's level and strategy for a kpipe level (-2: Huffman coding only). */
-static int zlib_level(int level)
-{
-	return level == -2 ? Z_DEFAULT_COMPRESSION : level;
-}
-
-static int zlib_strategy(int level)
-{
-	return level == -2 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
-}
-
 static int init_deflate(kp_z *z, int level)
 {
 	int zr;
 
 	end_zlib(z);
 	memset(&z->zs, 0, sizeof(z->zs));
-	zr = deflateInit2(&z->zs, zlib_level(level), Z_DEFLATED,
-			  RAW_WINDOW_BITS, MEM_LEVEL, zlib_strategy(level));
+	zr = deflateInit2(&z->zs, kp_zlib_level(level), Z_DEFLATED,
+			  RAW_WINDOW_BITS, MEM_LEVEL, kp_zlib_strategy(level));
 	if (zr != Z_OK)
 		return zlib_init_error(zr);
 	z->zkind = ZK_DEFLATE;
@@ -217,8 +208,8 @@ static int ready_deflate(kp_z *z, int level)
 	if (z->zkind != ZK_DEFLATE || deflateReset(&z->zs) != Z_OK)
 		return init_deflate(z, level);
 	if (z->zlevel != level) {
-		if (deflateParams(&z->zs, zlib_level(level),
-				  zlib_strategy(level)) != Z_OK)
+		if (deflateParams(&z->zs, kp_zlib_level(level),
+				  kp_zlib_strategy(level)) != Z_OK)
 			return init_deflate(z, level);
 		z->zlevel = level;
 	}
@@ -238,22 +229,6 @@ static int ready_inflate(kp_z *z)
 		return zlib_init_error(zr);
 	z->zkind = ZK_INFLATE;
 	return 0;
-}
-
-static uint32_t check_init(int format)
-{
-	return format == KP_Z_GZIP ? (uint32_t)crc32(0L, Z_NULL, 0)
-				   : (uint32_t)adler32(0L, Z_NULL, 0);
-}
-
-static uint32_t check_add(int format, uint32_t c, const uint8_t *p, size_t n)
-{
-	if (n == 0)
-		return c;
-	if (format == KP_Z_GZIP)
-		return kp_isal_available() ? kp_isal_crc32(c, p, n)
-					   : (uint32_t)crc32(c, p, (uInt)n);
-	return (uint32_t)adler32(c, p, (uInt)n);
 }
 
 static int reserve_pend(kp_z *z, size_t n);
@@ -278,7 +253,6 @@ static int ready_engine(kp_z *z, int mode, int level)
 		if ((r = reserve_pend(z, KP_ISAL_OUT_MAX)) < 0)
 			return r;
 		z->stage_len = 0;
-		z->isal_done = 0;
 	}
 	return mode == KP_Z_COMPRESS ? kp_isal_deflate_reset(z->isal, level)
 				     : kp_isal_inflate_reset(z->isal);
@@ -314,13 +288,20 @@ static int reserve_pend(kp_z *z, size_t n)
  * new one, gives that memory back, keeping what ISA-L's stages need. */
 #define KP_PEND_KEEP ((size_t)KP_ISAL_OUT_MAX)
 
-static void release_whole(kp_z *z)
+static void free_whole(kp_z *z)
 {
-	kp_par_free(z->par); /* joins its threads */
-	z->par = NULL;
 	free(z->whole);
 	z->whole = NULL;
 	z->whole_len = z->whole_cap = 0;
+}
+
+/* Gives back what one stream holds beyond the fixed state: its threads
+ * (joined), a whole stream's buffers. */
+static void release_stream(kp_z *z)
+{
+	kp_par_free(z->par);
+	z->par = NULL;
+	free_whole(z);
 	if (z->pend_cap > KP_PEND_KEEP) {
 		free(z->pend);
 		z->pend = NULL;
@@ -372,7 +353,7 @@ static void stage_trailer(kp_z *z)
 static void start_member(kp_z *z, int keep_fields)
 {
 	kp_zhead_init(&z->head, z->format, keep_fields);
-	z->check = check_init(z->format);
+	z->check = kp_zcheck_init(z->format);
 	z->isize = 0;
 	z->back_pos = z->back_len = 0;
 	z->phase = PH_HEADER;
@@ -409,11 +390,11 @@ int kp_z_reset(kp_z *z, int mode, int format, int level, int64_t max_out,
 	z->in_total = z->out_total = z->produced = 0;
 	z->have_first = 0;
 	memset(&z->first, 0, sizeof(z->first));
-	release_whole(z);
-	z->whole_done = 0;
+	release_stream(z);
+	z->body_done = 0;
 	z->size_hint = -1;
 	z->threads = 1;
-	z->par_sent_last = z->par_done = 0;
+	z->par_sent_last = 0;
 	z->whole_state = mode == KP_Z_COMPRESS ? W_UNDECIDED : W_OFF;
 	if (mode == KP_Z_COMPRESS && (r = stage_header(z, hdr)) < 0)
 		return r;
@@ -607,20 +588,12 @@ static int run_isal_deflate(struct step *s, const uint8_t *ip, size_t n,
 	size_t take, used, got;
 	int done, r;
 
-	if (emit_held(s))
-		return 0;
-	z->more_out = 0;
-	if (z->isal_done) {
-		stage_trailer(z);
-		z->phase = PH_TRAILER;
-		return 0;
-	}
 	take = KP_ISAL_STAGE - z->stage_len;
 	if (take > n)
 		take = n;
 	memcpy(z->stage + z->stage_len, ip, take);
 	z->stage_len += take;
-	z->check = check_add(z->format, z->check, ip, take);
+	z->check = kp_zcheck_add(z->format, z->check, ip, take);
 	z->isize += (uint32_t)take;
 	in_take(s, take);
 	int last = all_in && take == n;
@@ -645,7 +618,7 @@ static int run_isal_deflate(struct step *s, const uint8_t *ip, size_t n,
 	z->stage_len = 0;
 	z->pend_pos = 0;
 	z->pend_end = got;
-	z->isal_done = done;
+	z->body_done = done;
 	z->more_out = got > 0; /* ISA-L may keep a stage's output for later */
 	return 0;
 }
@@ -657,7 +630,7 @@ static int whole_to_zlib(kp_z *z)
 	int zr;
 
 	z->whole_state = W_OFF;
-	z->check = check_add(z->format, z->check, z->whole, z->whole_len);
+	z->check = kp_zcheck_add(z->format, z->check, z->whole, z->whole_len);
 	z->isize = (uint32_t)z->whole_len;
 	int r = reserve_pend(z, deflateBound(&z->zs, (uLong)z->whole_len));
 	if (r < 0)
@@ -675,9 +648,7 @@ static int whole_to_zlib(kp_z *z)
 	z->pend_pos = 0;
 	z->pend_end = got;
 	z->more_out = got > 0;
-	free(z->whole);
-	z->whole = NULL;
-	z->whole_len = z->whole_cap = 0;
+	free_whole(z);
 	return 0;
 }
 
@@ -713,14 +684,6 @@ static int run_whole(struct step *s, const uint8_t *ip, size_t n, int all_in)
 	kp_z *z = s->z;
 	int r;
 
-	if (emit_held(s))
-		return 0;
-	z->more_out = 0;
-	if (z->whole_done) {
-		stage_trailer(z);
-		z->phase = PH_TRAILER;
-		return 0;
-	}
 	if ((r = grow_whole(z, n)) != 0)
 		return r < 0 ? r : whole_to_zlib(z);
 	if (n > 0)
@@ -729,35 +692,26 @@ static int run_whole(struct step *s, const uint8_t *ip, size_t n, int all_in)
 	in_take(s, n);
 	if (!all_in)
 		return 0;
-	z->check = check_add(z->format, z->check, z->whole, z->whole_len);
+	z->check = kp_zcheck_add(z->format, z->check, z->whole, z->whole_len);
 	z->isize = (uint32_t)z->whole_len;
 	if ((r = reserve_pend(z, kp_ld_bound(z->ld, z->whole_len))) < 0)
 		return r;
-	/* Empty input: the shortest stream, one empty final fixed block, as
-	 * zlib writes it (libdeflate writes a stored block). */
-	static const uint8_t empty[2] = { 0x03, 0x00 };
-	size_t got = sizeof(empty);
-	if (z->whole_len == 0)
-		memcpy(z->pend, empty, got);
-	else
-		got = kp_ld_compress(z->ld, z->whole, z->whole_len, z->pend,
-				     z->pend_cap);
+	size_t got = kp_ld_compress(z->ld, z->whole, z->whole_len, z->pend,
+				    z->pend_cap);
 	if (got == 0)
 		return KP_ZE_STATE; /* pend has room for libdeflate's bound */
-	free(z->whole);
-	z->whole = NULL;
-	z->whole_len = z->whole_cap = 0;
+	free_whole(z);
 	z->pend_pos = 0;
 	z->pend_end = got;
-	z->whole_done = 1;
+	z->body_done = 1;
 	z->more_out = 1;
 	return 0;
 }
 
-/* At the first step of a stream that may run whole: whether its input is
- * known to be at most whole_max bytes, and if so the libdeflate compressor
- * and a buffer for all of it. */
-static int decide_whole(kp_z *z, int src_fd)
+/* At a compression's first step: its threads (kp_z_threads), or whether
+ * its input is known to be at most whole_max bytes, and if so the
+ * libdeflate compressor and a buffer for all of it. */
+static int choose_engine(kp_z *z, int src_fd)
 {
 	int64_t n = z->size_hint;
 	struct stat st;
@@ -796,7 +750,7 @@ void kp_z_idle(kp_z *z)
 {
 	if (z == NULL)
 		return;
-	release_whole(z);
+	release_stream(z);
 	z->phase = PH_NONE;
 }
 
@@ -830,14 +784,6 @@ void kp_z_test_whole_max(kp_z *z, int64_t max)
 		z->whole_max = max;
 }
 
-/* The check of the data so far followed by a block's (of n bytes). */
-static uint32_t check_join(int format, uint32_t c, uint32_t block, size_t n)
-{
-	return format == KP_Z_GZIP
-		       ? (uint32_t)crc32_combine(c, block, (z_off_t)n)
-		       : (uint32_t)adler32_combine(c, block, (z_off_t)n);
-}
-
 /* run_deflate on many threads: the input goes into blocks for the workers,
  * and each block's output, in order, into pend. */
 static int run_par(struct step *s, const uint8_t *ip, size_t n, int all_in)
@@ -846,14 +792,6 @@ static int run_par(struct step *s, const uint8_t *ip, size_t n, int all_in)
 	struct kp_par *p = z->par;
 	int r, wait = 1;
 
-	if (emit_held(s))
-		return 0;
-	z->more_out = 0;
-	if (z->par_done) {
-		stage_trailer(z);
-		z->phase = PH_TRAILER;
-		return 0;
-	}
 	if (!z->par_sent_last) {
 		int64_t room = kp_par_room(p);
 		/* A full block goes once what follows it is known, so that
@@ -889,12 +827,12 @@ static int run_par(struct step *s, const uint8_t *ip, size_t n, int all_in)
 	if ((r = reserve_pend(z, out_len)) < 0)
 		return r;
 	memcpy(z->pend, out, out_len);
-	z->check = check_join(z->format, z->check, check, in_len);
+	z->check = kp_zcheck_join(z->format, z->check, check, in_len);
 	z->isize += (uint32_t)in_len;
 	kp_par_release(p);
 	z->pend_pos = 0;
 	z->pend_end = out_len;
-	z->par_done = last;
+	z->body_done = last;
 	z->more_out = 1;
 	return 0;
 }
@@ -909,14 +847,22 @@ static int run_deflate(struct step *s)
 		     (s->src >= 0 || (int64_t)n == s->in_len - s->in_off);
 	int zr;
 
+	/* What an engine wrote into pend goes first; zlib writes into the
+	 * window, and into pend only when it takes over from libdeflate. */
+	if (emit_held(s))
+		return 0;
+	z->more_out = 0;
+	if (z->body_done) {
+		stage_trailer(z);
+		z->phase = PH_TRAILER;
+		return 0;
+	}
 	if (z->use_isal)
 		return run_isal_deflate(s, ip, n, all_in);
 	if (z->par != NULL)
 		return run_par(s, ip, n, all_in);
 	if (z->whole_state == W_ON)
 		return run_whole(s, ip, n, all_in);
-	if (emit_held(s)) /* what whole_to_zlib wrote */
-		return 0;
 	z->zs.next_in = (Bytef *)(uintptr_t)ip;
 	z->zs.avail_in = (uInt)n;
 	z->zs.next_out = s->win + z->out_end;
@@ -926,7 +872,7 @@ static int run_deflate(struct step *s)
 	z->more_out = z->zs.avail_out == 0;
 	z->zs.next_in = NULL;
 	z->zs.next_out = NULL;
-	z->check = check_add(z->format, z->check, ip, used);
+	z->check = kp_zcheck_add(z->format, z->check, ip, used);
 	z->isize += (uint32_t)used;
 	in_take(s, used);
 	z->out_end += got;
@@ -1034,7 +980,7 @@ static int count_output(kp_z *z, const uint8_t *op, size_t got)
 		z->phase = PH_LIMIT;
 		return 1;
 	}
-	z->check = check_add(z->format, z->check, op, got);
+	z->check = kp_zcheck_add(z->format, z->check, op, got);
 	z->isize += (uint32_t)got;
 	z->out_end += got;
 	return 0;
@@ -1188,7 +1134,7 @@ static int run(struct step *s)
 			if ((r = deliver(s)) != 0)
 				return r;
 			z->phase = PH_DONE;
-			release_whole(z);
+			release_stream(z);
 			return KP_Z_DONE;
 		}
 		if (z->phase == PH_LIMIT) {
@@ -1261,7 +1207,7 @@ int kp_z_step(kp_z *z, int src_fd, int dst_fd, const uint8_t *in,
 		s.wcap = (size_t)out_cap;
 	}
 	if (z->whole_state == W_UNDECIDED &&
-	    (r = decide_whole(z, src_fd)) < 0) {
+	    (r = choose_engine(z, src_fd)) < 0) {
 		z->phase = PH_DEAD;
 		return r;
 	}
@@ -1273,7 +1219,7 @@ int kp_z_step(kp_z *z, int src_fd, int dst_fd, const uint8_t *in,
 
 	res->consumed = s.in_off;
 	if (r < 0)
-		release_whole(z); /* no thread outlives a failed stream */
+		release_stream(z); /* no thread outlives a failed stream */
 	if (dst_fd < 0 && out != NULL)
 		z->out_pos = z->out_end = 0; /* the caller's out is not kept */
 	if (r < 0)

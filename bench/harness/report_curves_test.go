@@ -3,7 +3,6 @@ package harness
 import (
 	"bytes"
 	"encoding/xml"
-	"io"
 	"strings"
 	"testing"
 )
@@ -76,39 +75,21 @@ func TestWriteSVGCurves(t *testing.T) {
 	curves, points, bars := 0, 0, 0
 	var texts []string
 	stroke := map[string]bool{}
-	dec := xml.NewDecoder(strings.NewReader(svg))
-	inText := 0
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
+	walkSVG(t, svg, func(el xml.StartElement) {
+		switch {
+		case el.Name.Local == "path" && attr(el, "class") == "curve":
+			curves++
+			stroke[attr(el, "stroke")] = true
+		case el.Name.Local == "circle" && attr(el, "class") == "point":
+			points++
+		case el.Name.Local == "rect" && attr(el, "class") == "bar":
+			bars++
 		}
-		if err != nil {
-			t.Fatalf("chart is not well-formed XML: %v\n%s", err, svg)
+	}, func(s string, inText bool) {
+		if inText {
+			texts = append(texts, s)
 		}
-		switch el := tok.(type) {
-		case xml.StartElement:
-			switch {
-			case el.Name.Local == "path" && attr(el, "class") == "curve":
-				curves++
-				stroke[attr(el, "stroke")] = true
-			case el.Name.Local == "circle" && attr(el, "class") == "point":
-				points++
-			case el.Name.Local == "rect" && attr(el, "class") == "bar":
-				bars++
-			case el.Name.Local == "text":
-				inText++
-			}
-		case xml.EndElement:
-			if el.Name.Local == "text" {
-				inText--
-			}
-		case xml.CharData:
-			if inText > 0 {
-				texts = append(texts, string(el))
-			}
-		}
-	}
+	})
 	if curves != 2 || len(stroke) != 2 {
 		t.Errorf("%d curves in %d colours, want 2 in 2", curves, len(stroke))
 	}

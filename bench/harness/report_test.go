@@ -149,48 +149,28 @@ func TestWriteSVG(t *testing.T) {
 
 	bars, texts := 0, []string{}
 	fills := map[string]string{} // bar tooltip peer -> fill
-	dec := xml.NewDecoder(strings.NewReader(svg))
-	var inText int
 	var lastBarFill string
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
+	walkSVG(t, svg, func(el xml.StartElement) {
+		if el.Name.Local == "script" {
+			t.Error("chart has a script")
 		}
-		if err != nil {
-			t.Fatalf("chart is not well-formed XML: %v\n%s", err, svg)
+		if el.Name.Local == "rect" && attr(el, "class") == "bar" {
+			bars++
+			lastBarFill = attr(el, "fill")
 		}
-		switch el := tok.(type) {
-		case xml.StartElement:
-			if el.Name.Local == "script" {
-				t.Error("chart has a script")
+	}, func(s string, inText bool) {
+		if inText {
+			texts = append(texts, s)
+		} else if lastBarFill != "" && strings.Contains(s, ":") {
+			// The bar's <title>: "peer, setting: ...".
+			peer, _, _ := strings.Cut(s, ",")
+			if f, ok := fills[peer]; ok && f != lastBarFill {
+				t.Errorf("peer %s drawn in %s and %s", peer, f, lastBarFill)
 			}
-			if el.Name.Local == "text" {
-				inText++
-			}
-			if el.Name.Local == "rect" && attr(el, "class") == "bar" {
-				bars++
-				lastBarFill = attr(el, "fill")
-			}
-		case xml.EndElement:
-			if el.Name.Local == "text" {
-				inText--
-			}
-		case xml.CharData:
-			s := string(el)
-			if inText > 0 {
-				texts = append(texts, s)
-			} else if lastBarFill != "" && strings.Contains(s, ":") {
-				// The bar's <title>: "peer, setting: ...".
-				peer, _, _ := strings.Cut(s, ",")
-				if f, ok := fills[peer]; ok && f != lastBarFill {
-					t.Errorf("peer %s drawn in %s and %s", peer, f, lastBarFill)
-				}
-				fills[peer] = lastBarFill
-				lastBarFill = ""
-			}
+			fills[peer] = lastBarFill
+			lastBarFill = ""
 		}
-	}
+	})
 	// Only "File copy" is a throughput section: 2 bars at 7 MB (the skipped
 	// and failed peers have none) and 2 at 70 MB.
 	if bars != 4 {
@@ -246,5 +226,36 @@ func TestPeerColoursDistinct(t *testing.T) {
 			t.Errorf("peers %d and %d share colour %s", j, i, c)
 		}
 		seen[c] = i
+	}
+}
+
+// walkSVG decodes the chart svg, failing the test when it is not
+// well-formed XML, and calls start for every element and chars for every
+// run of character data, saying whether it is inside a <text>.
+func walkSVG(t *testing.T, svg string, start func(xml.StartElement), chars func(s string, inText bool)) {
+	t.Helper()
+	dec := xml.NewDecoder(strings.NewReader(svg))
+	inText := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v\n%s", err, svg)
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			if el.Name.Local == "text" {
+				inText++
+			}
+			start(el)
+		case xml.EndElement:
+			if el.Name.Local == "text" {
+				inText--
+			}
+		case xml.CharData:
+			chars(string(el), inText > 0)
+		}
 	}
 }
