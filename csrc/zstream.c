@@ -470,7 +470,7 @@ static int read_src(struct step *s, uint8_t *buf, size_t cap, size_t *got)
 static int fill_input(struct step *s)
 {
 	kp_z *z = s->z;
-	size_t got;
+	size_t got = 0;
 	int r;
 
 	if (s->src < 0)
