@@ -26,9 +26,11 @@ type Config struct {
 	Rings int
 	// RingEntries is the submission queue size of each ring; 0 means 256.
 	RingEntries int
-	// PipeSize is the capacity asked for each transfer's private pipe; 0
-	// means the kernel's default (64 KiB). The kernel may refuse growth
-	// (pipe-user-pages limits); transfers then run on smaller pipes.
+	// PipeSize is the capacity asked for the pipe a transfer moves its
+	// bytes through; 0 means the kernel's default (64 KiB) to begin with,
+	// grown to 1 MiB once a transfer has moved a pipe's worth. The kernel
+	// may refuse growth (pipe-user-pages limits); transfers then run on
+	// smaller pipes.
 	PipeSize int
 	// IdleTimeout ends a transfer that moves no byte for that long with an
 	// error wrapping ErrIdleTimeout. 0 means no limit.
@@ -195,17 +197,19 @@ func (e *Engine) closeRings() {
 	}
 }
 
-// begin registers a transfer (and t, on the poll backend, so that Close can
-// end it); it fails once Close has begun.
-func (e *Engine) begin(t *pollTransfer) error {
+// begin registers transfers (each t, on the poll backend, so that Close
+// can end it; nil for a ring's transfer); it fails once Close has begun.
+func (e *Engine) begin(ts ...*pollTransfer) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closing {
 		return ErrEngineClosed
 	}
-	e.active++
-	if t != nil {
-		e.polls[t] = struct{}{}
+	e.active += len(ts)
+	for _, t := range ts {
+		if t != nil {
+			e.polls[t] = struct{}{}
+		}
 	}
 	return nil
 }
@@ -231,8 +235,19 @@ func (e *Engine) end(t *pollTransfer) {
 // When ctx is done the transfer is cancelled in the kernel and DoubleSplice
 // returns ctx.Err() once the kernel has let go of the transfer's pipe,
 // within milliseconds on every backend, descriptors in blocking mode
-// included; src and dst stay open and usable. Closing src or dst does not
-// end a transfer: cancel ctx (or shut the socket down) instead.
+// included; src and dst stay open and usable.
+//
+// The poll backend works on the caller's own descriptors, as io.Copy does:
+// a read deadline on src or a write deadline on dst ends the transfer with
+// an error wrapping os.ErrDeadlineExceeded, and closing either ends it.
+// Cancellation and Config.IdleTimeout act through those same deadlines
+// (src's read deadline, dst's write deadline), which the transfer clears
+// when it returns; a deadline the caller set is then gone. The pipe in the
+// middle comes from a pool and goes back to it whenever it is empty and
+// src has nothing to read, so an idle transfer holds no descriptor. The
+// io_uring backend's ring works on private duplicates of the descriptors
+// instead: there, closing src or dst does not end a transfer; cancel ctx
+// (or shut the socket down).
 //
 // Nothing is lost when a transfer ends early (cancellation, Close,
 // IdleTimeout, a destination that fails): bytes already taken from src
@@ -254,6 +269,15 @@ func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 // had taken and not delivered when it ended come back as for DoubleSplice:
 // Undelivered(err) lists one *UndeliveredError per such direction.
 func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
+	if e.backend == BackendPoll {
+		return e.pollProxy(ctx, a, b)
+	}
+	return e.ringProxy(ctx, a, b)
+}
+
+// ringProxy runs Proxy on io_uring: a DoubleSplice per direction, the
+// second on a goroutine of its own.
+func (e *Engine) ringProxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
 	inner, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var errB error

@@ -152,6 +152,7 @@ func (op *fdOp) outer(fd int) bool {
 		if op.outerIsSrc {
 			outer = &op.src
 		}
+		op.releaseIdlePipe()
 		if outer.pollable(fd) {
 			return false
 		}
@@ -161,6 +162,16 @@ func (op *fdOp) outer(fd int) bool {
 			op.errno, op.err = e, err
 			return true
 		}
+	}
+}
+
+// releaseIdlePipe gives a double splice's pipe back to the pool before the
+// transfer waits for its source with nothing in the pipe: an idle direction
+// holds no descriptor, and inner takes a pipe again when bytes arrive.
+func (op *fdOp) releaseIdlePipe() {
+	if op.xfer != nil && op.outerIsSrc && op.pipe != nil && op.pipe.inPipe == 0 {
+		putPipe(op.pipe)
+		op.pipe = nil
 	}
 }
 
@@ -225,15 +236,10 @@ func (op *fdOp) inner(fd int) {
 		r.moved, r.errno = sysTee(src, dst, op.n)
 		r.eof = r.errno == 0 && r.moved == 0
 	case opSpliceVia:
-		if op.moved >= int64(op.pipe.capacity) {
-			// A transfer that outgrew the pipe gets a bigger one.
-			op.pipe.grow()
+		r = op.spliceVia(src, dst)
+		if op.err != nil {
+			return
 		}
-		limit := op.n
-		if limit >= 0 {
-			limit -= op.moved + int64(op.pipe.inPipe)
-		}
-		r = sysSpliceVia(src, dst, op.pipe, limit)
 	case opCopyRange:
 		r = sysCopyRange(src, dst, op.remaining())
 	case opSendfile:
@@ -266,6 +272,47 @@ func (op *fdOp) inner(fd int) {
 			op.waitOn = sideDst
 		default:
 			op.waitOn = sideNone
+		}
+	}
+}
+
+// spliceVia runs the C loop src -> pooled pipe -> dst, taking a pipe from
+// the pool when the op holds none. A transfer that outgrows its pipe gets a
+// bigger one: while the pipe can still grow, each call of the loop takes at
+// most one pipe's worth, so that the growth happens as soon as it is due.
+func (op *fdOp) spliceVia(src, dst int) ioResult {
+	var sum ioResult
+	for {
+		if op.pipe == nil {
+			p, err := getPipe()
+			if err != nil {
+				op.err = err
+				return sum
+			}
+			op.pipe = p
+			if t := op.xfer; t != nil && t.pipeSize > p.capacity {
+				if granted, err := sysPipeSetSize(p.w, t.pipeSize); err == nil {
+					p.capacity = granted
+				}
+			}
+		}
+		p := op.pipe
+		if op.moved+sum.moved >= int64(p.capacity) {
+			p.grow()
+		}
+		limit := op.n
+		if limit >= 0 {
+			limit -= op.moved + sum.moved + p.inPipe
+		}
+		step := limit
+		if p.mayGrow() && (step < 0 || step > int64(p.capacity)) {
+			step = int64(p.capacity)
+		}
+		r := sysSpliceVia(src, dst, p, step)
+		sum.moved += r.moved
+		sum.errno, sum.eof, sum.side = r.errno, r.eof, r.side
+		if step == limit || r.errno != 0 || r.eof {
+			return sum
 		}
 	}
 }

@@ -136,13 +136,19 @@ func (p *poolPipe) close() {
 	p.r, p.w, p.inPipe = -1, -1, 0
 }
 
+// mayGrow reports whether grow could raise the pipe's capacity now.
+func (p *poolPipe) mayGrow() bool {
+	if p.capacity >= pipeGrowSize {
+		return false
+	}
+	t := pipePool.growRefusedAt.Load()
+	return t == 0 || time.Since(time.Unix(0, t)) >= pipeGrowRetry
+}
+
 // grow raises the pipe's capacity to pipeGrowSize, unless the kernel refused
 // recently; a refusal leaves the pipe as it was and working.
 func (p *poolPipe) grow() {
-	if p.capacity >= pipeGrowSize {
-		return
-	}
-	if t := pipePool.growRefusedAt.Load(); t != 0 && time.Since(time.Unix(0, t)) < pipeGrowRetry {
+	if !p.mayGrow() {
 		return
 	}
 	granted, err := sysPipeSetSize(p.w, pipeGrowSize)

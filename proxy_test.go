@@ -341,16 +341,25 @@ func raiseNoFile(t *testing.T, n uint64) uint64 {
 	return want.Cur
 }
 
-// TestProxyScaleIdle: 1,500 idle proxied connections add few threads, and
-// all of them still answer afterwards.
+// TestProxyScaleIdle: idle proxied connections add few threads, an idle
+// connection costs the poll backend only its sockets (both directions hand
+// their pipes back to the pool), and all of them still answer afterwards.
+// 10,000 connections, with the clients, the proxy and the upstream all in
+// this process, where RLIMIT_NOFILE can be raised to 65,536; where the hard
+// limit is lower, as many as it allows (four sockets each). 1,500 under the
+// race detector (which allows 8,128 live goroutines) and on io_uring, whose
+// ring works on duplicates of the sockets and keeps a pipe per direction.
 func TestProxyScaleIdle(t *testing.T) {
-	const conns = 1500
-	// client, accepted, upstream and echo sockets, four duplicates and two
-	// pipes per connection, and room.
-	if lim := raiseNoFile(t, 16*conns+1024); lim < 12*conns+200 {
-		t.Skipf("RLIMIT_NOFILE %d is too low for %d connections", lim, conns)
-	}
+	lim := raiseNoFile(t, 65536)
 	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
+		conns := min(10000, int(lim-512)/4)
+		if raceEnabled || e.Backend() == BackendIOUring {
+			conns = min(conns, 1500)
+		}
+		if conns < 1000 {
+			t.Fatalf("RLIMIT_NOFILE %d allows only %d connections", lim, conns)
+		}
+		baseFDs := openFDs(t)
 		addr, results := proxyServer(t, e, echoServer(t), conns)
 		threads := osThreads(t)
 		clients := make([]*net.TCPConn, 0, conns)
@@ -368,6 +377,14 @@ func TestProxyScaleIdle(t *testing.T) {
 		last := clients[conns-1]
 		roundTripWithin(t, 3*time.Minute, "last connection", last, last, "x")
 		time.Sleep(300 * time.Millisecond)
+		// Client, proxy end, upstream end and echo end: four sockets per
+		// connection, and on the poll backend nothing else (the two
+		// listeners and the pool's idle pipes aside).
+		perConn := float64(openFDs(t)-baseFDs-2) / float64(conns)
+		t.Logf("%d idle proxied connections: %.2f descriptors each (4 sockets)", conns, perConn)
+		if e.Backend() == BackendPoll && perConn > 4 {
+			t.Errorf("%d idle proxied connections hold %.2f descriptors each, want their 4 sockets", conns, perConn)
+		}
 		added := osThreads(t) - threads
 		t.Logf("%d idle proxied connections added %d threads", conns, added)
 		if added >= 64 {
@@ -405,5 +422,58 @@ func TestProxyScaleIdle(t *testing.T) {
 		for _, c := range clients {
 			c.Close()
 		}
+	})
+}
+
+// TestProxyAllocs checks that Proxy and DoubleSplice on the poll backend
+// allocate nothing in steady state: transfers, proxies and helper
+// goroutines are pooled, and no descriptor is duplicated.
+func TestProxyAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	e, err := NewEngine(Config{ForcePoll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	const runs, size = 220, 4 << 10
+	data := testData(size)
+	// ends returns a connection whose peer has sent data and half-closed.
+	ends := func() *net.UnixConn {
+		c, peer := unixPair(t)
+		if _, err := peer.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		peer.CloseWrite()
+		return c
+	}
+	type set struct{ a, b *net.UnixConn }
+	sets := func() []set {
+		s := make([]set, runs)
+		for i := range s {
+			s[i] = set{ends(), ends()}
+		}
+		return s
+	}
+	ctx := context.Background()
+
+	t.Run("DoubleSplice", func(t *testing.T) {
+		s, i := sets(), 0
+		allocCheck(t, func() {
+			if n, err := e.DoubleSplice(ctx, s[i].b, s[i].a); n != size || err != nil {
+				t.Fatalf("DoubleSplice = %d, %v", n, err)
+			}
+			i++
+		})
+	})
+	t.Run("Proxy", func(t *testing.T) {
+		s, i := sets(), 0
+		allocCheck(t, func() {
+			if x, y, err := e.Proxy(ctx, s[i].a, s[i].b); x != size || y != size || err != nil {
+				t.Fatalf("Proxy = %d, %d, %v", x, y, err)
+			}
+			i++
+		})
 	})
 }
