@@ -180,7 +180,7 @@ HARNESS    := build/kpipe-bench
 
 # The harness, and the pure C programs it compares with, built for speed.
 bench-deps: deps
-	@bash build/deps.sh haproxy
+	@bash build/deps.sh haproxy strace
 	@cmake -S . -B $(BENCH_CDIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BENCH_CDIR) -j --target kp_splice_copy kp_rw_copy kp_gzip >/dev/null
 	cd bench && $(GO) build -o ../$(HARNESS) ./cmd/kpipe-bench

@@ -22,11 +22,13 @@ func (e *Engine) pollDoubleSplice(ctx context.Context, dst io.Writer, src io.Rea
 		pollTransfers.Put(t)
 		return 0, ErrNoFD
 	}
+	// Ready before registered: Close may cancel t as soon as it is.
+	t.start(src, dst, e.cfg.IdleTimeout)
 	if err := e.begin(t); err != nil {
+		t.finish()
 		pollTransfers.Put(t)
 		return 0, err
 	}
-	t.start(src, dst, e.cfg.IdleTimeout)
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, t.cancel)
@@ -71,12 +73,14 @@ func (e *Engine) pollProxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA 
 		pollProxies.Put(p)
 		return 0, 0, ErrNoFD
 	}
+	p.ab.start(a, b, e.cfg.IdleTimeout)
+	p.ba.start(b, a, e.cfg.IdleTimeout)
 	if err := e.begin(&p.ab, &p.ba); err != nil {
+		p.ab.finish()
+		p.ba.finish()
 		pollProxies.Put(p)
 		return 0, 0, err
 	}
-	p.ab.start(a, b, e.cfg.IdleTimeout)
-	p.ba.start(b, a, e.cfg.IdleTimeout)
 	p.a, p.b, p.ctx, p.e = a, b, ctx, e
 	var stop func() bool
 	if ctx.Done() != nil {

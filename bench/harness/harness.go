@@ -24,6 +24,26 @@ type Sample struct {
 	CPU     time.Duration // CPU time of the party under test; 0 if not measured
 	Ops     int64         // operations done (round trips, calls); 0 if not counted
 	Out     int64         // bytes written when they differ from Bytes (compressed size); 0 otherwise
+	Calls   int64         // system calls of the party under test during the run; 0 if not counted
+	IOCalls int64         // of which splice(2) and io_uring_enter(2) calls
+	FDs     float64       // descriptors the party under test holds per idle connection; 0 if not counted
+}
+
+// CallsPerGiB returns the system calls made per GiB moved.
+func (s Sample) CallsPerGiB() float64 {
+	if s.Bytes <= 0 {
+		return 0
+	}
+	return float64(s.Calls) / (float64(s.Bytes) / (1 << 30))
+}
+
+// IOCallsPerGiB returns the splice and io_uring_enter calls made per GiB
+// moved.
+func (s Sample) IOCallsPerGiB() float64 {
+	if s.Bytes <= 0 {
+		return 0
+	}
+	return float64(s.IOCalls) / (float64(s.Bytes) / (1 << 30))
 }
 
 // MBps returns the sample's throughput in decimal megabytes per second.
@@ -113,6 +133,9 @@ const (
 	OpsPerSec                // operations per second, higher is better
 	NsPerOp                  // nanoseconds per operation, lower is better
 	SizeRatio                // uncompressed size / compressed size, higher is better
+	CallsPerGiB              // system calls per GiB, lower is better
+	IOCallsPerGiB            // splice and io_uring_enter calls per GiB, lower is better
+	FDsPerConn               // descriptors per idle connection, lower is better
 )
 
 // Value returns the metric's value for s.
@@ -128,6 +151,12 @@ func (m Metric) Value(s Sample) float64 {
 		return s.NsPerOp()
 	case SizeRatio:
 		return s.SizeRatio()
+	case CallsPerGiB:
+		return s.CallsPerGiB()
+	case IOCallsPerGiB:
+		return s.IOCallsPerGiB()
+	case FDsPerConn:
+		return s.FDs
 	}
 	return 0
 }
@@ -145,6 +174,12 @@ func (m Metric) Unit() string {
 		return "ns/op"
 	case SizeRatio:
 		return "size ratio"
+	case CallsPerGiB:
+		return "syscalls/GiB"
+	case IOCallsPerGiB:
+		return "splice+io_uring_enter/GiB"
+	case FDsPerConn:
+		return "fds per idle conn"
 	}
 	return "?"
 }

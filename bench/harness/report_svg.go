@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -84,6 +85,12 @@ func WriteSVG(w io.Writer, info SysInfo, results []SectionResult) error {
 		if (curves || bars) && len(sr.Groups) > 0 {
 			panels = append(panels, sr)
 		}
+		if !curves && slices.Contains(sr.Metrics, CPUPerGiB) && len(sr.Groups) > 0 {
+			// A second panel of the section: its CPU per GiB.
+			cpu := sr
+			cpu.Metrics = []Metric{CPUPerGiB}
+			panels = append(panels, cpu)
+		}
 	}
 	colours := peerColours(panels)
 	legendRows := legendLayout(colours.order)
@@ -102,7 +109,7 @@ func WriteSVG(w io.Writer, info SysInfo, results []SectionResult) error {
 	fmt.Fprintf(bw, `<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>`+"\n", svgWidth, height)
 	y := svgMargin + 18
 	fmt.Fprintf(bw, `<text x="%d" y="%d" font-size="18" font-weight="bold">%s</text>`+"\n",
-		svgMargin, y, xmlText("kpipe throughput (MB/s, median of runs; whiskers: min–max)"))
+		svgMargin, y, xmlText("kpipe throughput (MB/s) and CPU per GiB (s, lower is better): median of runs; whiskers: min–max"))
 	y += 20
 	fmt.Fprintf(bw, `<text x="%d" y="%d" fill="#444444">%s</text>`+"\n", svgMargin, y, xmlText(chartSubtitle(info)))
 	y += svgTitleH - 38
@@ -252,11 +259,12 @@ func panelHeight(p SectionResult) int {
 func writePanel(w io.Writer, p SectionResult, colours colourMap, labelW, y int) {
 	x0 := svgMargin + labelW
 	plotW := svgWidth - svgMargin - svgValueW - x0
-	top := niceCeil(panelMax(p))
+	m := p.Metrics[0]
+	top := niceCeil(panelMax(p, m))
 	scale := func(v float64) float64 { return float64(x0) + v/top*float64(plotW) }
 
 	fmt.Fprintf(w, `<text x="%d" y="%d" font-size="15" font-weight="bold">%s</text>`+"\n",
-		svgMargin, y+16, xmlText(p.Name+" (MB/s)"))
+		svgMargin, y+16, xmlText(p.Name+" ("+m.Unit()+")"))
 	barsTop := y + svgPanelHead
 	barsBottom := y + panelHeight(p) - svgGroupGap
 	for _, t := range ticks(top) {
@@ -271,7 +279,7 @@ func writePanel(w io.Writer, p SectionResult, colours colourMap, labelW, y int) 
 		fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="end" dominant-baseline="middle">%s<title>%s</title></text>`+"\n",
 			x0-8, by+groupH/2, xmlText(fitText(g.Setting, labelW-8)), xmlText(g.Setting))
 		for _, r := range g.Rows {
-			writeBar(w, g, r, colours.of[r.Peer], x0, by, scale)
+			writeBar(w, g, r, m, colours.of[r.Peer], x0, by, scale)
 			by += svgBarH + svgBarGap
 		}
 		by += svgGroupGap - svgBarGap
@@ -281,9 +289,9 @@ func writePanel(w io.Writer, p SectionResult, colours colourMap, labelW, y int) 
 
 // writeBar draws one peer's bar, whisker and value, or says why there is
 // none.
-func writeBar(w io.Writer, g GroupResult, r Result, colour string, x0, y int, scale func(float64) float64) {
+func writeBar(w io.Writer, g GroupResult, r Result, m Metric, colour string, x0, y int, scale func(float64) float64) {
 	mid := float64(y) + svgBarH/2
-	s := r.Summary(Throughput)
+	s := r.Summary(m)
 	switch {
 	case r.Skip != "" || r.Err != nil || s.N == 0:
 		why := "not run"
@@ -298,9 +306,9 @@ func writeBar(w io.Writer, g GroupResult, r Result, colour string, x0, y int, sc
 		return
 	}
 	end := scale(s.Median)
-	tip := fmt.Sprintf("%s, %s: %s MB/s (%s–%s), %d runs", r.Peer, g.Setting,
-		formatFloat(s.Median, decimals(s.Median)), formatFloat(s.Min, decimals(s.Median)), formatFloat(s.Max, decimals(s.Median)), s.N)
-	if ratio, ok := g.Ratio(r.Peer, Throughput); ok && r.Peer != g.Baseline {
+	tip := fmt.Sprintf("%s, %s: %s %s (%s–%s), %d runs", r.Peer, g.Setting,
+		formatFloat(s.Median, decimals(s.Median)), m.Unit(), formatFloat(s.Min, decimals(s.Median)), formatFloat(s.Max, decimals(s.Median)), s.N)
+	if ratio, ok := g.Ratio(r.Peer, m); ok && r.Peer != g.Baseline {
 		tip += fmt.Sprintf(", %.2f× vs %s", ratio.Median, g.Baseline)
 	}
 	fmt.Fprintf(w, `<rect class="bar" x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s</title></rect>`+"\n",
@@ -314,13 +322,13 @@ func writeBar(w io.Writer, g GroupResult, r Result, colour string, x0, y int, sc
 		math.Max(end, hi)+4, mid, xmlText(formatFloat(s.Median, decimals(s.Median))))
 }
 
-// panelMax returns the largest throughput (the top of a whisker) of a
+// panelMax returns the largest value of metric (the top of a whisker) of a
 // panel, at least a small positive number.
-func panelMax(p SectionResult) float64 {
+func panelMax(p SectionResult, metric Metric) float64 {
 	m := 0.0
 	for _, g := range p.Groups {
 		for _, r := range g.Rows {
-			if s := r.Summary(Throughput); s.N > 0 {
+			if s := r.Summary(metric); s.N > 0 {
 				m = math.Max(m, s.Max)
 			}
 		}
