@@ -128,14 +128,14 @@ type Metric int
 
 // The metrics a section can report.
 const (
-	Throughput Metric = iota // MB/s, higher is better
-	CPUPerGiB                // CPU seconds per GiB, lower is better
-	OpsPerSec                // operations per second, higher is better
-	NsPerOp                  // nanoseconds per operation, lower is better
-	SizeRatio                // uncompressed size / compressed size, higher is better
-	CallsPerGiB              // system calls per GiB, lower is better
-	IOCallsPerGiB            // splice and io_uring_enter calls per GiB, lower is better
-	FDsPerConn               // descriptors per idle connection, lower is better
+	Throughput    Metric = iota // MB/s, higher is better
+	CPUPerGiB                   // CPU seconds per GiB, lower is better
+	OpsPerSec                   // operations per second, higher is better
+	NsPerOp                     // nanoseconds per operation, lower is better
+	SizeRatio                   // uncompressed size / compressed size, higher is better
+	CallsPerGiB                 // system calls per GiB, lower is better
+	IOCallsPerGiB               // splice and io_uring_enter calls per GiB, lower is better
+	FDsPerConn                  // descriptors per idle connection, lower is better
 )
 
 // Value returns the metric's value for s.
