@@ -126,7 +126,7 @@ c-compat: deps
 # The compression tests, run once more with KPIPE_ZENGINE=zlib: zlib where
 # ISA-L or libdeflate would run.
 ZLIB_RUN ?= Zlib|Gzip|Gunzip|Inflate|Deflate|Codec|Invalid|Trunc|Member|Header|Bomb|Stream|Fuzz|Compression|Example
-FULL_SIZE_RUN ?= 'Alloc|^(TestCancelHandsBack|TestFaultBackPressure|TestZlibEndpoints|TestSpliceChunksMatrix|TestProxyIntegrity)$$'
+FULL_SIZE_RUN ?= 'Alloc|^(TestCancelHandsBack|TestFaultBackPressure|TestZlibEndpoints|TestSpliceChunksMatrix|TestProxyIntegrity|TestProxyScaleIdle)$$'
 test: deps c-test c-sanitize vet
 	bash build/deps_test.sh
 	$(GO) test -race -short -count=1 -timeout 15m ./...
