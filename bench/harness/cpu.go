@@ -52,3 +52,60 @@ func pidCPU(pid int) (time.Duration, error) {
 	}
 	return time.Duration(ticks) * clockTick, nil
 }
+
+// cpuSnapshot is the CPU time a process tree has used at one moment, two
+// ways: the total of /proc/PID/stat, in 10 ms ticks, which includes threads
+// that have exited, and each live thread's run time in nanoseconds from
+// /proc/PID/task/TID/schedstat.
+type cpuSnapshot struct {
+	ticks   time.Duration
+	threads map[int]time.Duration // by thread id
+}
+
+// addProcess adds process pid's CPU time to s.
+func (s *cpuSnapshot) addProcess(pid int) error {
+	d, err := pidCPU(pid)
+	if err != nil {
+		return err
+	}
+	s.ticks += d
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, tid))
+		if err != nil {
+			continue // the thread has just exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			s.threads[tid] = time.Duration(ns)
+		}
+	}
+	return nil
+}
+
+// cpuSince returns the CPU time used between snapshots a and b: the sum of
+// the threads' precise run times when every thread of a is still there in
+// b, and the tick count otherwise (a thread that exited in between took its
+// run time with it).
+func cpuSince(a, b cpuSnapshot) time.Duration {
+	var d time.Duration
+	for tid, t1 := range b.threads {
+		d += t1 - a.threads[tid]
+	}
+	for tid := range a.threads {
+		if _, ok := b.threads[tid]; !ok {
+			return b.ticks - a.ticks
+		}
+	}
+	return d
+}

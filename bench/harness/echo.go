@@ -78,7 +78,7 @@ func echoSections(cfg Config, sz echoSizes) []Section {
 			About: fmt.Sprintf("%s Per run %d connections open at once; each writes an equal share of %d MiB, half-closes, "+
 				"and meanwhile reads the echo to its end (the byte count is checked). MB/s is the bytes echoed (counted once) "+
 				"over the wall-clock time of the run, connection set-up included; CPU s/GiB is the server process's user plus "+
-				"system CPU time (from /proc, in 10 ms ticks, all its threads and io_uring workers) per GiB echoed.",
+				"system CPU time (from /proc: the run time of each of its threads and io_uring workers in nanoseconds, /proc/PID/task/TID/schedstat; the 10 ms ticks of /proc/PID/stat when a thread exited during the run) per GiB echoed.",
 				echoServersAbout, sz.streamConns, sz.streamTotal>>20),
 			Metrics: []Metric{Throughput, CPUPerGiB},
 			Groups:  []Group{echoStreamGroup(cfg, peers, sz)},

@@ -89,7 +89,7 @@ func proxyAbout(sz proxySizes) string {
 		"reads and discards; per run the clients open all the connections at once, push %d MiB in total over them (equal shares), "+
 		"half-close (CloseWrite) and wait for the proxy to close its side; the sink's byte count is checked. "+
 		"MB/s is that total over the wall-clock time of the run, connection set-up included; CPU s/GiB is the proxy process's "+
-		"user plus system CPU time (from /proc, in 10 ms ticks, all its threads and io_uring workers) per GiB. "+
+		"user plus system CPU time (from /proc: the run time of each of its threads and io_uring workers in nanoseconds, /proc/PID/task/TID/schedstat; the 10 ms ticks of /proc/PID/stat when a thread exited during the run) per GiB. "+
 		"The clients and the sink run in the harness process. Peers: kpipe's `Engine.Proxy` on an io_uring and on a poll engine; "+
 		"`io.Copy` both ways with a CloseWrite at each end (Go's own splice between TCP sockets; the baseline); "+
 		"a read/write loop with a 64 KiB buffer; %s with `mode tcp` and `option splice-auto`, otherwise its defaults "+

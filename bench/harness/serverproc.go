@@ -117,34 +117,31 @@ func childEnv() []string {
 	return env
 }
 
-// cpu returns the user plus system CPU time the server's process and every
-// process it started have used so far.
-func (p *serverProc) cpu() (time.Duration, error) {
+// cpu returns the CPU time the server's process and every process it
+// started have used so far.
+func (p *serverProc) cpu() (cpuSnapshot, error) {
 	select {
 	case <-p.done:
-		return 0, fmt.Errorf("%s: exited: %v%s", p.name, p.waitErr, p.stderrNote())
+		return cpuSnapshot{}, fmt.Errorf("%s: exited: %v%s", p.name, p.waitErr, p.stderrNote())
 	default:
 	}
-	d, err := treeCPU(p.cmd.Process.Pid)
-	if err != nil {
-		return 0, fmt.Errorf("%s: cpu time: %w", p.name, err)
+	s := cpuSnapshot{threads: map[int]time.Duration{}}
+	if err := s.addTree(p.cmd.Process.Pid); err != nil {
+		return cpuSnapshot{}, fmt.Errorf("%s: cpu time: %w", p.name, err)
 	}
-	return d, nil
+	return s, nil
 }
 
-// treeCPU returns the CPU time of process pid and its descendants, from
-// /proc (a process that ends meanwhile counts as nothing).
-func treeCPU(pid int) (time.Duration, error) {
-	total, err := pidCPU(pid)
-	if err != nil {
-		return 0, err
+// addTree adds the CPU time of process pid and its descendants, from /proc
+// (a process that ends meanwhile counts as nothing).
+func (s *cpuSnapshot) addTree(pid int) error {
+	if err := s.addProcess(pid); err != nil {
+		return err
 	}
 	for _, c := range childPIDs(pid) {
-		if d, err := treeCPU(c); err == nil {
-			total += d
-		}
+		s.addTree(c)
 	}
-	return total, nil
+	return nil
 }
 
 // childPIDs returns the pids of the children of process pid, from

@@ -84,7 +84,7 @@ func runAgainstServer(ctx context.Context, l *lazyServer, load func(ctx context.
 	if err != nil {
 		return Sample{}, err
 	}
-	s.CPU = cpu1 - cpu0
+	s.CPU = cpuSince(cpu0, cpu1)
 	return s, nil
 }
 
