@@ -654,3 +654,40 @@ func TestEngineCloseRace(t *testing.T) {
 		})
 	}
 }
+
+// TestDoubleSpliceIdleHoldsNoPipe: on the poll backend a transfer whose
+// source has nothing to read holds no descriptor beyond the caller's: its
+// pipe is back in the pool (and openFDs closes the pool's pipes) between
+// bursts, and the transfer takes a pipe again when bytes arrive.
+func TestDoubleSpliceIdleHoldsNoPipe(t *testing.T) {
+	e, err := NewEngine(Config{ForcePoll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	src, srcPeer, dst, dstPeer := idleEnds(t)
+	base := openFDs(t)
+	res := spliceAsync(context.Background(), e, dst, src)
+	data := testData(4 << 20)
+	for burst := 0; burst < 3; burst++ {
+		back := drainN(dstPeer, len(data))
+		if _, err := srcPeer.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-back; got.err != nil || got.sum != dataSum(data) {
+			t.Fatalf("burst %d: %d bytes arrived (%v), want the %d sent", burst, got.n, got.err, len(data))
+		}
+		// The transfer is idle now: waitFDs drains the pool each time
+		// it counts, so only a pipe the transfer still held would show.
+		waitFDs(t, "idle after a burst", base, nil)
+	}
+	srcPeer.CloseWrite()
+	if r := <-res; r.err != nil || r.n != 3*int64(len(data)) {
+		t.Fatalf("DoubleSplice = %d, %v; want %d, nil", r.n, r.err, 3*len(data))
+	}
+}
+
+// drainN reads exactly n bytes from r in a goroutine and hashes them.
+func drainN(r io.Reader, n int) <-chan hashResult {
+	return drainAsync(io.LimitReader(r, int64(n)))
+}
