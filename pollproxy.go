@@ -135,7 +135,7 @@ var proxyHelpers struct {
 	work chan *pollProxy
 }
 
-func init() { proxyHelpers.work = make(chan *pollProxy) }
+func init() { proxyHelpers.work = make(chan *pollProxy, 64) }
 
 // startHelper runs p's b to a direction on an idle helper goroutine, or on
 // a new one when none is idle.
