@@ -96,8 +96,8 @@ func TestWriteSVGCurves(t *testing.T) {
 	if points != 6 {
 		t.Errorf("%d points, want 6", points)
 	}
-	if bars != 4 {
-		t.Errorf("%d bars, want the 4 of File copy (the sweep draws none)", bars)
+	if bars != 8 {
+		t.Errorf("%d bars, want the 4 of File copy's MB/s and CPU panels each (the sweep draws none)", bars)
 	}
 	all := strings.Join(texts, "\n")
 	for _, want := range []string{"Gzip levels (MB/s against size ratio)", "sample, 1 MB", "MB/s (log scale)", "missing: no figures", "k", "a"} {

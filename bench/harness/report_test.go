@@ -172,12 +172,13 @@ func TestWriteSVG(t *testing.T) {
 		}
 	})
 	// Only "File copy" is a throughput section: 2 bars at 7 MB (the skipped
-	// and failed peers have none) and 2 at 70 MB.
-	if bars != 4 {
-		t.Errorf("%d bars, want 4", bars)
+	// and failed peers have none) and 2 at 70 MB, in its MB/s panel and
+	// again in its CPU s/GiB panel.
+	if bars != 8 {
+		t.Errorf("%d bars, want 8", bars)
 	}
 	all := strings.Join(texts, "\n")
-	for _, want := range []string{"io.Copy", "kpipe.Copy", "kp_splice_copy", "broken | peer", "File copy", "6.1.0-test", "go1.26.8", "Test CPU <x&y>", "500", "1,500", "3,000"} {
+	for _, want := range []string{"io.Copy", "kpipe.Copy", "kp_splice_copy", "broken | peer", "File copy (MB/s)", "File copy (CPU s/GiB)", "6.1.0-test", "go1.26.8", "Test CPU <x&y>", "500", "1,500", "3,000"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("chart text lacks %q", want)
 		}
