@@ -157,7 +157,7 @@ test-nouring: deps
 	$(GO) test -c -o build/kpipe.test .
 	build/nouring-run build/kpipe.test -test.short -test.count=1 -test.timeout=15m
 
-## soak: the proxy soak test (256 connections, mixed sizes, SHA-256 both
+## soak: the proxy soak test (1,000 connections, mixed sizes, SHA-256 both
 ## ways, descriptors and threads sampled every second) for 5 minutes;
 ## KPIPE_SOAK sets another length
 KPIPE_SOAK ?= 5m

@@ -24,7 +24,7 @@ const (
 	soakEnv     = "KPIPE_SOAK"
 	soakDefault = 10 * time.Second
 	soakShort   = 4 * time.Second // with -short
-	soakConns   = 256
+	soakConns   = 1000
 )
 
 // soakSizes are the transfer sizes the soak's clients pick from: bytes to
@@ -159,7 +159,7 @@ type soakSample struct {
 	fds, threads, workers int
 }
 
-// TestSoakProxy runs a proxy in front of an echo server under 256
+// TestSoakProxy runs a proxy in front of an echo server under 1,000
 // concurrent clients for KPIPE_SOAK (default 10s, 4s with -short), half of it with the
 // package's Proxy on the default engine and half on an engine asked for
 // io_uring. Each client sends transfers of mixed sizes (1 byte to 3 MiB)
