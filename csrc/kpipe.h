@@ -108,6 +108,10 @@ int64_t kp_tee(int in, int out, int64_t len, unsigned int flags);
 kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
 		    int64_t limit, int64_t *in_pipe);
 
+/* kp_splice_via, adding the splice(2) calls it made to *calls. */
+kp_io kp_splice_via_count(int src, int dst, int pr, int pw, int pipe_cap,
+			  int64_t limit, int64_t *in_pipe, uint64_t *calls);
+
 /* ---- copy.c: copy_file_range(2) and sendfile(2) ------------------------- */
 
 /* copy_file_range from in to out at their file offsets until end of input,
