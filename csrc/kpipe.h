@@ -134,9 +134,9 @@ kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit);
 #define KP_URING_POLL_ADD (1u << 2)
 #define KP_URING_ASYNC_CANCEL (1u << 3)
 #define KP_URING_LINK_TIMEOUT (1u << 4)
-#define KP_URING_ALL_NEEDED                                                    \
-	(KP_URING_SPLICE | KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL |         \
-	 KP_URING_LINK_TIMEOUT)
+/* What the double-splice engine (ring.c) submits: polls and their cancels.
+ * It runs the splices itself, with splice(2). */
+#define KP_URING_ALL_NEEDED (KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL)
 
 /* Sets up a small ring, asks which operations it supports and tears it
  * down. Returns 0 and fills *ops, or -errno when io_uring cannot be set up
@@ -194,7 +194,7 @@ typedef struct kp_done {
  * their transfer has moved a pipe's worth; growth refused by the kernel is
  * fine (transfers keep smaller pipes). Submits nothing: the ring's thread
  * does that. Returns 0 or -errno (EPERM/ENOSYS/ENOMEM when io_uring is
- * unavailable; ENOSYS too when it lacks SPLICE, POLL_ADD or ASYNC_CANCEL). */
+ * unavailable; ENOSYS too when it lacks POLL_ADD or ASYNC_CANCEL). */
 int kp_ring_open(kp_ring **ring, unsigned entries, int pipe_size);
 
 /* Any thread: queue a transfer src -> private pipe -> dst until src's end of

@@ -1106,8 +1106,8 @@ int kp_ring_open(kp_ring **ringp, unsigned entries, int pipe_size)
 		ret = -ENOSYS;
 		goto fail;
 	}
-	const unsigned int need = KP_URING_SPLICE | KP_URING_POLL_ADD |
-				  KP_URING_ASYNC_CANCEL;
+	/* What the loop submits: polls, and cancels for them. */
+	const unsigned int need = KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL;
 	unsigned int ops;
 	ret = kp_uring_ops(&r->ring, &ops);
 	if (ret < 0)
