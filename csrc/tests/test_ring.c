@@ -684,7 +684,7 @@ static void test_ring_sizes(void)
 }
 
 /* A file to a socket whose reader is slow: the dst side keeps finding the
- * socket full (POLLOUT waits) while the src side fills the pipe. */
+ * socket full (POLLOUT waits) with the file's bytes in the pipe. */
 static void test_ring_file_to_slow_socket(void)
 {
 	struct runner run;
@@ -856,7 +856,8 @@ static void test_ring_many(void)
 		     "SQ 8, default pipes");
 		runner_stop(&run);
 	}
-	/* One-page pipes: many short splices; the ring waits in ppoll. */
+	/* One-page pipes to begin with (grown once a transfer has moved a
+	 * page): many short splices; the ring waits in ppoll. */
 	force_wait_poll = 1;
 	if (runner_start(&run, 256, 4096) == 0) {
 		many(&run, 50, 64 * KIB, "SQ 256, 4 KiB pipes, ppoll waits");
@@ -1130,7 +1131,8 @@ static void test_ring_peer_closes_dst(void)
 }
 
 /* The same with SIGPIPE neither blocked nor ignored anywhere, in a child:
- * io_uring's splice reports EPIPE instead of raising the signal. */
+ * the ring's thread, which runs the splices, blocks it (kp_ring_run), so
+ * the transfer reports EPIPE and the process lives. */
 static void test_ring_epipe_no_signal(void)
 {
 	RING_OR_SKIP();
@@ -1459,7 +1461,7 @@ close:
 	close_fd(file);
 }
 
-/* 400 transfers waiting for input hold no io-wq workers. */
+/* 400 transfers waiting for input hold no io-wq workers and no pipe. */
 static void test_ring_idle_threads(void)
 {
 	enum { N = 400 };
