@@ -342,13 +342,14 @@ func raiseNoFile(t *testing.T, n uint64) uint64 {
 }
 
 // TestProxyScaleIdle: idle proxied connections add few threads, an idle
-// connection costs the poll backend only its sockets (both directions hand
+// connection costs the poll backend only its sockets and io_uring its
+// sockets and the ring's duplicates of them (on both, both directions hand
 // their pipes back to the pool), and all of them still answer afterwards.
 // 10,000 connections, with the clients, the proxy and the upstream all in
 // this process, where RLIMIT_NOFILE can be raised to 65,536; where the hard
 // limit is lower, as many as it allows (four sockets each). 1,500 under the
 // race detector (which allows 8,128 live goroutines) and on io_uring, whose
-// ring works on duplicates of the sockets and keeps a pipe per direction.
+// ring works on duplicates of the sockets.
 func TestProxyScaleIdle(t *testing.T) {
 	lim := raiseNoFile(t, 65536)
 	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
@@ -384,6 +385,14 @@ func TestProxyScaleIdle(t *testing.T) {
 		t.Logf("%d idle proxied connections: %.2f descriptors each (4 sockets)", conns, perConn)
 		if e.Backend() == BackendPoll && perConn > 4 {
 			t.Errorf("%d idle proxied connections hold %.2f descriptors each, want their 4 sockets", conns, perConn)
+		}
+		if e.Backend() == BackendIOUring {
+			// The ring's pool aside: the four sockets and the ring's
+			// duplicates of each direction's src and dst, no pipe.
+			n := float64(openFDs(t)-baseFDs-2-2*e.pooledPipes()) / float64(conns)
+			if n > 8 {
+				t.Errorf("%d idle proxied connections hold %.2f descriptors each besides the ring's pool, want 4 sockets and 4 duplicates", conns, n)
+			}
 		}
 		added := osThreads(t) - threads
 		t.Logf("%d idle proxied connections added %d threads", conns, added)

@@ -15,7 +15,9 @@ import (
 )
 
 // ring is one io_uring and the locked OS thread that drives its C event
-// loop. Transfers are handed to the loop by token; the loop reports each
+// loop. That thread runs every transfer's splices itself, with splice(2),
+// and uses the ring only to wait for its descriptors (polls) in batches.
+// Transfers are handed to the loop by token; the loop reports each
 // transfer once, when it ends, and only then does Go hear of it.
 type ring struct {
 	c       *C.kp_ring
@@ -64,8 +66,9 @@ func openRing(cfg Config) (*ring, error) {
 }
 
 // loop runs the C event loop on a thread of its own for the ring's whole
-// life: io_uring's kernel workers belong to the thread that submits, and a
-// submitter's exit cancels its requests.
+// life: a ring's requests belong to the thread that submits them, and a
+// submitter's exit cancels them. The loop blocks SIGPIPE in that thread, so
+// that a splice to a vanished peer reports EPIPE.
 func (r *ring) loop(started chan<- struct{}) {
 	runtime.LockOSThread() // never unlocked: the thread ends with the ring
 	close(started)
@@ -166,11 +169,14 @@ func (r *ring) transfer(ctx context.Context, src, dst int, idle time.Duration) (
 	case <-ctx.Done():
 		ctxErr = ctx.Err()
 		C.kp_ring_cancel(r.c, C.uint64_t(token))
-		<-w.done // the kernel is done with the pipe only now
+		<-w.done // reported once the kernel holds nothing of it
 	}
 	moved, errno, left := w.moved, w.errno, w.left
 	w.moved, w.errno, w.left = 0, 0, none
 	waiters.Put(w)
+	if errno == syscall.EINVAL && ctxErr == nil && moved == 0 && len(left.data) == 0 && left.err == nil {
+		return 0, none, errRingRefused // nothing moved: the caller may run it elsewhere
+	}
 	return moved, left, transferError(errno, ctxErr)
 }
 

@@ -5,11 +5,15 @@ package kpipe
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kpipe/kpipe/internal/nouring"
+	"golang.org/x/sys/unix"
 )
 
 // TestRingStoppedRefuses makes a running ring's io_uring_enter fail, in a
@@ -67,5 +71,77 @@ func TestRingStoppedRefuses(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		src.Close() // let the transfer end so that Close can return
 		t.Fatal("DoubleSplice on a stopped ring did not return")
+	}
+}
+
+// openBlockingPTY opens a pseudo-terminal pair whose ends stay in blocking
+// mode, as an inherited terminal stdin is.
+func openBlockingPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	master = os.NewFile(uintptr(m), "ptmx")
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(m, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := unix.Open(fmt.Sprintf("/dev/pts/%d", n), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave = os.NewFile(uintptr(s), "pts")
+	t.Cleanup(func() { slave.Close() })
+	return master, slave
+}
+
+// TestRingBlockingTerminal runs DoubleSplice on io_uring from a terminal in
+// blocking mode: the ring's thread, which runs every splice itself, must
+// never wait on it, so the ring refuses it before anything moves and the
+// transfer runs on the poll backend instead. It delivers the line typed,
+// the ring meanwhile runs other transfers, and the terminal's hang-up ends
+// it.
+func TestRingBlockingTerminal(t *testing.T) {
+	requireIOUring(t)
+	e, err := NewEngine(Config{Backend: BackendIOUring, Rings: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if e.Backend() != BackendIOUring {
+		t.Skip("io_uring is not available here")
+	}
+	master, slave := openBlockingPTY(t)
+	dst := newTestPipe(t)
+	done := spliceAsync(context.Background(), e, dst, slave)
+	if _, err := master.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	dst.SetReadDeadline(time.Now().Add(hangLimit))
+	got := make([]byte, 6)
+	if _, err := io.ReadFull(dst, got); err != nil || string(got) != "hello\n" {
+		t.Fatalf("%q, %v; want the line typed", got, err)
+	}
+	// The ring is free for other transfers.
+	src2, dst2 := newTestPipe(t), newTestPipe(t)
+	other := spliceAsync(context.Background(), e, dst2, src2)
+	if _, err := src2.Write([]byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	src2.CloseWrite()
+	if r := waitResult(t, other, hangLimit); r.n != 5 || r.err != nil {
+		t.Fatalf("a transfer beside the terminal's: %d, %v", r.n, r.err)
+	}
+	if st := e.rings[0].stats(); st.splices == 0 {
+		t.Error("the ring ran no splice")
+	}
+	master.Close() // the hang-up: a read on the terminal fails (EIO)
+	if r := waitResult(t, done, hangLimit); r.n != 6 {
+		t.Fatalf("DoubleSplice from the terminal = %d, %v; want 6 bytes", r.n, r.err)
 	}
 }

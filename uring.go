@@ -22,12 +22,13 @@ const (
 	uringPollAdd     uringOps = C.KP_URING_POLL_ADD
 	uringAsyncCancel uringOps = C.KP_URING_ASYNC_CANCEL
 	uringLinkTimeout uringOps = C.KP_URING_LINK_TIMEOUT
-	// uringNeeded is what the double-splice engine cannot do without.
+	// uringNeeded is what the double-splice engine cannot do without: it
+	// submits polls and their cancels, and runs the splices itself.
 	uringNeeded uringOps = C.KP_URING_ALL_NEEDED
 )
 
 // errUringOps reports a kernel whose io_uring lacks operations kpipe needs.
-var errUringOps = errors.New("kpipe: io_uring lacks splice, poll, cancel or link-timeout support")
+var errUringOps = errors.New("kpipe: io_uring lacks poll or cancel support")
 
 var uringProbe struct {
 	mu   sync.Mutex

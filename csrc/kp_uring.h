@@ -22,7 +22,4 @@ int kp_uring_init(unsigned entries, struct io_uring *ring,
  * of them as far as kpipe is concerned. */
 int kp_uring_ops(struct io_uring *ring, unsigned int *ops);
 
-/* io_uring_register_iowq_max_workers: 0, or -errno (EINVAL before 5.15). */
-int kp_uring_max_workers(struct io_uring *ring, unsigned int v[2]);
-
 #endif /* KP_URING_H */

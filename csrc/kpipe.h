@@ -108,6 +108,10 @@ int64_t kp_tee(int in, int out, int64_t len, unsigned int flags);
 kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
 		    int64_t limit, int64_t *in_pipe);
 
+/* kp_splice_via, adding the splice(2) calls it made to *calls. */
+kp_io kp_splice_via_count(int src, int dst, int pr, int pw, int pipe_cap,
+			  int64_t limit, int64_t *in_pipe, uint64_t *calls);
+
 /* ---- copy.c: copy_file_range(2) and sendfile(2) ------------------------- */
 
 /* copy_file_range from in to out at their file offsets until end of input,
@@ -130,9 +134,9 @@ kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit);
 #define KP_URING_POLL_ADD (1u << 2)
 #define KP_URING_ASYNC_CANCEL (1u << 3)
 #define KP_URING_LINK_TIMEOUT (1u << 4)
-#define KP_URING_ALL_NEEDED                                                    \
-	(KP_URING_SPLICE | KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL |         \
-	 KP_URING_LINK_TIMEOUT)
+/* What the double-splice engine (ring.c) submits: polls and their cancels.
+ * It runs the splices itself, with splice(2). */
+#define KP_URING_ALL_NEEDED (KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL)
 
 /* Sets up a small ring, asks which operations it supports and tears it
  * down. Returns 0 and fills *ops, or -errno when io_uring cannot be set up
@@ -140,11 +144,10 @@ kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit);
 int kp_uring_probe(unsigned int *ops);
 
 /* What kp_uring_compat_hide can hide, with the kernel that brought it. */
-#define KP_COMPAT_NO_PROBE (1u << 0)    /* IORING_REGISTER_PROBE, 5.6 */
-#define KP_COMPAT_NO_CQSIZE (1u << 1)   /* IORING_SETUP_CQSIZE, 5.5 */
-#define KP_COMPAT_NO_NODROP (1u << 2)   /* IORING_FEAT_NODROP, 5.5 */
-#define KP_COMPAT_NO_EXT_ARG (1u << 3)  /* IORING_FEAT_EXT_ARG, 5.11 */
-#define KP_COMPAT_NO_IOWQ_MAX (1u << 4) /* IOWQ_MAX_WORKERS, 5.15 */
+#define KP_COMPAT_NO_PROBE (1u << 0)   /* IORING_REGISTER_PROBE, 5.6 */
+#define KP_COMPAT_NO_CQSIZE (1u << 1)  /* IORING_SETUP_CQSIZE, 5.5 */
+#define KP_COMPAT_NO_NODROP (1u << 2)  /* IORING_FEAT_NODROP, 5.5 */
+#define KP_COMPAT_NO_EXT_ARG (1u << 3) /* IORING_FEAT_EXT_ARG, 5.11 */
 
 /* For tests: makes the rings and probes set up from now on see an older
  * kernel, one without the KP_URING_* operations in ops and without the
@@ -154,14 +157,17 @@ void kp_uring_compat_hide(unsigned int ops, unsigned int what);
 /* ---- ring.c: the double-splice engine on io_uring ----------------------- */
 
 /*
- * A ring runs many transfers src -> private pipe -> dst at once, each with
- * its two splices in flight together, on one io_uring driven by one thread.
- * No splice is ever submitted before its fd is ready (a POLL_ADD linked to
- * it goes first; regular files and block devices, always ready, go without),
- * so idle transfers hold no kernel worker threads.
+ * A ring runs many transfers src -> private pipe -> dst at once on one
+ * thread. That thread runs the splices itself (splice(2), non-blocking)
+ * until a side would block, and waits for that side with a POLL_ADD on the
+ * ring: the polls of all transfers go in and come out together, and no
+ * splice is ever handed to a kernel worker thread. Regular files and block
+ * devices never make a splice wait and are never polled. A transfer with
+ * nothing to move holds no pipe: its empty pipe goes back to the ring's
+ * pool until its source is readable again.
  *
- * kp_ring_start, kp_ring_cancel, kp_ring_shutdown and kp_ring_set_max_workers
- * may be called from any thread; kp_ring_run from the ring's own thread only.
+ * kp_ring_start, kp_ring_cancel and kp_ring_shutdown may be called from any
+ * thread; kp_ring_run from the ring's own thread only.
  * Unlike the rest of this file, a ring keeps state: everything lives in the
  * kp_ring.
  */
@@ -183,52 +189,51 @@ typedef struct kp_done {
 } kp_done;
 
 /* Creates a ring with `entries` SQ entries (0: 256; kept within 8..4096) and
- * a pool for private pipes of pipe_size bytes (0: kernel default; growth
- * refused by the kernel is fine). Submits nothing: the ring's thread does
- * that. Returns 0 or -errno (EPERM/ENOSYS/ENOMEM when io_uring is
- * unavailable; ENOSYS too when it lacks SPLICE, POLL_ADD or ASYNC_CANCEL). */
+ * a pool for private pipes. Pipes open at pipe_size bytes (0: the kernel's
+ * default) and grow to KP_PIPE_SIZE_DEFAULT (or pipe_size, if more) once
+ * their transfer has moved a pipe's worth; growth refused by the kernel is
+ * fine (transfers keep smaller pipes). Submits nothing: the ring's thread
+ * does that. Returns 0 or -errno (EPERM/ENOSYS/ENOMEM when io_uring is
+ * unavailable; ENOSYS too when it lacks POLL_ADD or ASYNC_CANCEL). */
 int kp_ring_open(kp_ring **ring, unsigned entries, int pipe_size);
 
 /* Any thread: queue a transfer src -> private pipe -> dst until src's end of
- * input. src and dst are O_NONBLOCK sockets, pipes or files owned by the caller,
- * which keeps them open until the transfer's kp_done is reported.
+ * input. src and dst are O_NONBLOCK sockets or character devices, pipes (in
+ * either mode) or files owned by the caller, which keeps them open until
+ * the transfer's kp_done is reported.
  * idle_ns > 0: end with ETIMEDOUT when no byte moves for that long.
  * Use each token once (a cancel for a token cancels every transfer not yet
  * reported that has it).
  * Returns 0 or -errno (e.g. -ESHUTDOWN after kp_ring_shutdown, -EBADF for a
  * negative fd). The ring thread checks the fds and reports in kp_done:
  * EBADF for an fd that is closed or not open for reading (src) or writing
- * (dst), EINVAL for a socket in blocking mode (its splices could wait in a
- * kernel worker). */
+ * (dst), EINVAL for a socket, terminal or other character device in
+ * blocking mode (its splices could block the ring's thread), before
+ * anything moves. */
 int kp_ring_start(kp_ring *r, uint64_t token, int src, int dst,
 		  int64_t idle_ns);
 
 /* Any thread: cancel a queued or running transfer. Its kp_done (ECANCELED,
  * or its natural end if that came first) is reported only once the kernel is
- * done with its buffers and pipe. Unknown tokens are ignored. Returns 0 or -errno. */
+ * done with it (its poll, if one was in flight, has completed). Unknown
+ * tokens are ignored. Returns 0 or -errno. */
 int kp_ring_cancel(kp_ring *r, uint64_t token);
 
 /* Any thread: cancel everything; kp_ring_run then reports the remaining
  * transfers and returns -ESHUTDOWN once none is left. */
 int kp_ring_shutdown(kp_ring *r);
 
-/* The ring's own thread only (one long-lived thread per ring: it submits and
- * reaps; io-wq workers belong to it). Waits until at least one transfer ends,
- * fills up to max kp_done entries and returns their count; returns -ESHUTDOWN
- * after shutdown once all transfers are reported; other -errno on failure. */
+/* The ring's own thread only (one long-lived thread per ring: it splices,
+ * submits and reaps). Waits until at least one transfer ends, fills up to
+ * max kp_done entries and returns their count; returns -ESHUTDOWN after
+ * shutdown once all transfers are reported; other -errno on failure. The
+ * first call blocks SIGPIPE in the calling thread, for good: a splice to a
+ * vanished peer reports EPIPE instead. */
 int kp_ring_run(kp_ring *r, kp_done *done, int max);
 
 /* After kp_ring_run returned -ESHUTDOWN (or if it never ran): frees the ring,
  * closes its eventfd and pooled pipes. */
 void kp_ring_close(kp_ring *r);
-
-/* Any thread: caps the ring thread's io-wq workers (bounded: regular file
- * I/O; unbounded: sockets and pipes; 0 leaves a value as it is), applied by
- * the ring thread on its next round. By default a ring caps unbounded
- * workers at 64 or twice the CPUs, whichever is more, and leaves the
- * kernel's bounded limit. Kernels before 5.15 ignore it. Returns 0 or
- * -errno. */
-int kp_ring_set_max_workers(kp_ring *r, unsigned bounded, unsigned unbounded);
 
 /* Before the first kp_ring_run, on == 1: the ring thread sleeps in ppoll(2)
  * on the ring's fd instead of in io_uring_enter(2). Slower (a syscall
@@ -239,19 +244,20 @@ int kp_ring_set_wait_poll(kp_ring *r, int on);
 
 /* A ring's counters since kp_ring_open. */
 typedef struct kp_ring_stats {
-	uint64_t started;       /* transfers taken by the ring thread */
-	uint64_t ended;         /* transfers finished (reported or to be) */
-	uint64_t live;          /* started and not yet finished */
-	uint64_t polls;         /* POLL_ADD completions */
-	uint64_t splices;       /* SPLICE completions */
-	uint64_t eagain;        /* splices that found nothing to do */
-	uint64_t cancels;       /* ASYNC_CANCEL requests submitted */
-	uint64_t timeouts;      /* transfers ended by their idle timeout */
-	uint64_t sqes;          /* SQEs submitted */
-	uint64_t pipes_opened;  /* private pipes created */
-	uint64_t pipes_reused;  /* transfers served from the pool */
-	uint64_t pipes_pooled;  /* pipes in the pool now */
-	uint64_t worker_limits; /* io-wq limits the kernel accepted */
+	uint64_t started;      /* transfers taken by the ring thread */
+	uint64_t ended;        /* transfers finished (reported or to be) */
+	uint64_t live;         /* started and not yet finished */
+	uint64_t polls;        /* POLL_ADDs submitted for transfers */
+	uint64_t splices;      /* splice(2) calls */
+	uint64_t eagain;       /* splice(2) calls that returned EAGAIN */
+	uint64_t cancels;      /* ASYNC_CANCEL requests submitted */
+	uint64_t timeouts;     /* transfers ended by their idle timeout */
+	uint64_t sqes;         /* SQEs submitted */
+	uint64_t pipes_opened; /* private pipes created */
+	uint64_t pipes_reused; /* transfers served from the pool */
+	uint64_t pipes_pooled; /* pipes in the pool now */
+	uint64_t pipes_grown;  /* pipe growths the kernel granted */
+	uint64_t grow_refused; /* pipe growths the kernel refused */
 } kp_ring_stats;
 
 /* Any thread, while the ring is open: a snapshot of its counters (each read

@@ -1,34 +1,60 @@
 /*
  * ring.c: the double-splice engine's event loop on io_uring.
  *
- * A transfer moves src -> private pipe -> dst. Each side is a POLL_ADD linked
- * to a SPLICE with SPLICE_F_NONBLOCK, so that no splice is ever handed to an
- * io-wq worker before its fd is ready: a splice that had to wait would hold
- * a kernel thread for the whole wait. (Regular files and block devices are
- * always ready: their splices go without a poll.) Both sides may be in
- * flight at once: the src side whenever the pipe has room, the dst side
- * whenever it holds bytes. EAGAIN means "poll again"; a src EAGAIN with
- * bytes in the pipe may mean the pipe ran out of slots, so the src side then
- * waits for the dst side to make progress instead of spinning.
+ * A transfer moves src -> private pipe -> dst. The ring's own thread runs
+ * the splices itself, with splice(2) and SPLICE_F_MOVE | SPLICE_F_NONBLOCK
+ * (kp_splice_via_count: drain the pipe into dst, refill it from src, until
+ * a side would block); io_uring is only the loop's readiness and batching
+ * mechanism. When a side would block (EAGAIN), the transfer submits a
+ * one-shot POLL_ADD for it (POLLIN on src, POLLOUT on dst) and runs again
+ * when the poll completes. The polls of all transfers go in and come out
+ * together, one io_uring_enter per round of the loop. No IORING_OP_SPLICE
+ * is ever submitted: the kernel runs those in io-wq worker threads, a
+ * thread hand-off per chunk. Regular files and block devices never make a
+ * splice wait: they are spliced and never polled.
+ *
+ * A transfer waits for one side at a time: for src when its pipe is empty
+ * and src has nothing to read, for dst when dst cannot take what the pipe
+ * holds (src is not read meanwhile). While it waits for dst, a socket src
+ * is watched by a second poll that fires only on a hang-up or an error
+ * (POLLRDHUP, POLLERR, POLLHUP), so that a reset peer ends the transfer at
+ * once. A direction with nothing to move holds no pipe: its empty pipe
+ * goes back to the ring's pool before src is polled, and a pipe is taken
+ * again when the poll says src is readable. A pipe that holds bytes stays
+ * with its transfer and, when the transfer ends early, goes to the caller
+ * with them (kp_done.leftover).
+ *
+ * Pipes open at the ring's pipe_size (0: the kernel's default) and grow to
+ * KP_PIPE_SIZE_DEFAULT once their transfer has moved a pipe's worth: while
+ * a pipe can still grow, each call of the splice loop takes at most one
+ * pipe's worth, so that the growth happens as soon as it is due. A growth
+ * the kernel refused (EPERM past fs.pipe-user-pages-soft) is not asked for
+ * again for RING_GROW_RETRY_NS; transfers keep their smaller pipes.
+ *
+ * One turn of a transfer takes at most RING_TURN_BYTES from src: a
+ * transfer that could go on runs again in the next round, after the
+ * completions, requests and deadlines that came meanwhile.
  *
  * Threads: kp_ring_start, kp_ring_cancel and kp_ring_shutdown only append to
  * a mutex-protected request queue and wake the ring through an eventfd that
  * the ring polls. Everything else (the io_uring, the transfers, the pipe
- * pool) belongs to the one thread that calls kp_ring_run, which submits and
- * reaps: io-wq workers and a ring's requests belong to the submitting thread.
+ * pool) belongs to the one thread that calls kp_ring_run, which splices,
+ * submits and reaps. kp_ring_run blocks SIGPIPE in that thread: a splice
+ * to a vanished peer reports EPIPE instead of raising the signal.
  *
  * user_data: a transfer's address with the kind of op in the low three bits
  * (struct ring_xfer is at least 8-byte aligned); the eventfd poll and the
  * cancel requests carry a kind with no address.
  *
- * A transfer is live until every op it has in flight has completed; only
+ * A transfer is live until every poll it has in flight has completed; only
  * then is it reported, and only then is its pipe pooled (when empty) or
- * closed. An error on one side, a cancel, an idle timeout or a shutdown sets
- * "ending", cancels the ops still in flight (by the user_data of the poll
- * head and of the splice), and the report waits for their completions.
- * CQE handlers only update a transfer's state and queue it; ring_sync then
- * brings its ops in line with that state, so that a full SQ merely delays
- * the queue.
+ * handed over. Its end of input, an error, a cancel, an idle timeout or a
+ * shutdown sets "ending" and cancels the polls in flight (ASYNC_CANCEL by
+ * user_data); the report waits for their completions, after which the
+ * kernel holds nothing of the transfer. A splice never outlives the call
+ * that runs it. CQE handlers and requests only update a transfer's
+ * state and queue it; ring_sync then runs it or brings its poll in line
+ * with that state, so that a full SQ merely delays the queue.
  *
  * Idle deadlines live in a min-heap whose keys may be early: progress only
  * stamps the transfer, and an early key found at the top is moved to the
@@ -42,11 +68,13 @@
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,18 +86,20 @@
 /* What a CQE completes: the low bits of its user_data. */
 enum ring_kind {
 	RING_SRC_POLL = 1,
-	RING_SRC_SPLICE = 2,
-	RING_DST_POLL = 3,
-	RING_DST_SPLICE = 4,
-	RING_WAKE = 5, /* the eventfd poll */
+	RING_DST_POLL = 2,
+	RING_SRC_WATCH = 3, /* src's errors and hang-up while dst waits */
+	RING_WAKE = 4,      /* the eventfd poll */
 	/* an ASYNC_CANCEL of ours; its result does not matter */
-	RING_CANCEL = 6,
+	RING_CANCEL = 5,
 };
 #define RING_KIND_MASK ((uint64_t)7)
 
-/* The kernel's "restart the call" code, seen on a splice cancelled while it
- * ran in a worker; never translated for io_uring. */
-#define RING_ERESTARTSYS 512
+/* What a transfer waits for before it can run again. */
+enum ring_wait {
+	RING_WAIT_NONE = 0, /* nothing: run it */
+	RING_WAIT_SRC = 1,  /* src to be readable, its pipe empty */
+	RING_WAIT_DST = 2,  /* dst to be writable, its pipe holding bytes */
+};
 
 /* The pool keeps at most this many pipes, and past RING_POOL_MIN no more
  * than RING_POOL_BYTES of capacity: idle pipes count against the user's
@@ -84,9 +114,10 @@ enum ring_kind {
 /* How long the loop sleeps before retrying a submission the kernel refused
  * for lack of resources (EAGAIN, EBUSY). */
 #define RING_BACKOFF_NS 1000000LL
-/* The default cap on a ring's unbounded io-wq workers (sockets, pipes), or
- * twice the CPUs if more. */
-#define RING_UNBOUND_WORKERS 64u
+/* The most one turn of a transfer takes from src. */
+#define RING_TURN_BYTES ((int64_t)4 << 20)
+/* How long a refused pipe growth is remembered. */
+#define RING_GROW_RETRY_NS (10 * 1000000000LL)
 /* Idle timeouts beyond this (about 100 years) are no timeout. */
 #define RING_IDLE_MAX_NS ((int64_t)1 << 62)
 
@@ -95,46 +126,44 @@ _Static_assert(sizeof(kp_ring_stats) % sizeof(uint64_t) == 0,
 	       "kp_ring_stats is read as an array of uint64_t");
 
 struct ring_pipe {
-	int r, w; /* read and write ends, O_NONBLOCK */
+	int r, w; /* read and write ends, O_NONBLOCK; -1: none */
 	int cap;  /* capacity in bytes */
 };
 
 struct ring_xfer {
 	uint64_t token;
 	int src, dst;
+	/* held only while the transfer has bytes to move (r < 0 otherwise) */
 	struct ring_pipe pipe;
-	int64_t in_pipe; /* bytes spliced into the pipe and not yet out */
-	int64_t moved;   /* bytes delivered to dst */
-	int64_t idle_ns; /* 0: no idle timeout */
-	int64_t last_ns; /* CLOCK_MONOTONIC time of the last progress */
-	int err;         /* why the transfer ends (valid once ending) */
-	/* ops in flight on the src side: poll + splice, or splice */
-	int src_ops;
-	int dst_ops;
-	unsigned src_poll : 1; /* src can make a splice wait: poll it first */
-	unsigned dst_poll : 1;
-	unsigned src_eof : 1; /* src returned 0 */
-	/* src splice found the pipe full: wait for dst */
-	unsigned src_full : 1;
-	unsigned ending : 1; /* no new ops; report when none is in flight */
-	unsigned src_cancelled : 1;
-	unsigned dst_cancelled : 1;
-	unsigned queued : 1; /* on the to-sync list */
-	unsigned live : 1;   /* in the hash, live list (and maybe heap) */
-	size_t heap_idx;     /* SIZE_MAX: not in the idle heap */
-	int64_t heap_key;    /* deadline the heap orders by (may be early) */
+	int64_t in_pipe;      /* bytes spliced into the pipe and not yet out */
+	int64_t moved;        /* bytes delivered to dst */
+	int64_t idle_ns;      /* 0: no idle timeout */
+	int64_t last_ns;      /* CLOCK_MONOTONIC time of the last progress */
+	int err;              /* why the transfer ends (valid once ending) */
+	unsigned wait : 2;    /* enum ring_wait */
+	unsigned polling : 1; /* the POLL_ADD for wait is in flight */
+	unsigned cancelled : 1; /* and an ASYNC_CANCEL for it was submitted */
+	unsigned src_sock : 1;  /* src is a socket: watch it while dst waits */
+	unsigned watching : 1;  /* the watch (RING_SRC_WATCH) is in flight */
+	unsigned watch_cancelled : 1;
+	unsigned watch_over : 1; /* src hung up: no more watch */
+	unsigned src_eof : 1;    /* src returned 0 (the pipe was empty) */
+	unsigned ending : 1;     /* no new ops; report when none is in flight */
+	unsigned queued : 1;     /* on the to-sync or the next-round list */
+	unsigned live : 1;       /* in the hash, live list (and maybe heap) */
+	size_t heap_idx;         /* SIZE_MAX: not in the idle heap */
+	int64_t heap_key; /* deadline the heap orders by (may be early) */
 	struct ring_xfer *hnext;       /* token hash chain */
 	struct ring_xfer *prev, *next; /* live list */
-	struct ring_xfer *qnext;       /* to-sync list, then done list */
+	struct ring_xfer *qnext; /* to-sync or next-round list, then done */
 };
 
-enum ring_req_kind { RING_REQ_START, RING_REQ_CANCEL, RING_REQ_WORKERS };
+enum ring_req_kind { RING_REQ_START, RING_REQ_CANCEL };
 
 struct ring_req {
 	int kind;
 	uint64_t token;
 	struct ring_xfer *x; /* RING_REQ_START */
-	unsigned workers[2]; /* RING_REQ_WORKERS */
 };
 
 struct ring_list {
@@ -165,8 +194,9 @@ struct kp_ring {
 	int wake_fired; /* the eventfd poll completed: drain the queue */
 	int64_t now;    /* CLOCK_MONOTONIC ns, refreshed each round */
 	int pipe_size;  /* asked for when opening a pipe (0: default) */
-	int best_cap;   /* the largest capacity granted: smaller ones (growth
-			     refused) are not pooled */
+	/* the kernel refused a pipe growth, at grow_refused_ns */
+	int grow_refused;
+	int64_t grow_refused_ns;
 	struct ring_pipe pool[RING_POOL_MAX];
 	int npool;
 	int64_t pool_bytes;
@@ -176,8 +206,10 @@ struct kp_ring {
 	size_t nbuckets;
 	struct ring_xfer **heap;
 	size_t nheap, capheap;
-	/* transfers whose ops must be brought in line */
+	/* transfers to run or whose poll must be brought in line */
 	struct ring_list tosync;
+	/* transfers whose turn ended with more to move: the next round's */
+	struct ring_list again;
 	struct ring_list done; /* finished transfers not yet reported */
 };
 
@@ -222,6 +254,19 @@ static struct ring_xfer *ring_list_pop(struct ring_list *l)
 		x->qnext = NULL;
 	}
 	return x;
+}
+
+/* Appends everything on from to to. */
+static void ring_list_move(struct ring_list *to, struct ring_list *from)
+{
+	if (from->head == NULL)
+		return;
+	if (to->tail)
+		to->tail->qnext = from->head;
+	else
+		to->head = from->head;
+	to->tail = from->tail;
+	from->head = from->tail = NULL;
 }
 
 /* Puts x on the to-sync list once. */
@@ -390,6 +435,21 @@ static void ring_expire(kp_ring *r)
 
 /* ---- the pipe pool ------------------------------------------------------ */
 
+/* Whether the kernel refused a pipe growth lately. */
+static int ring_grow_refused(const kp_ring *r)
+{
+	return r->grow_refused &&
+	       r->now - r->grow_refused_ns < RING_GROW_RETRY_NS;
+}
+
+static void ring_refuse_growth(kp_ring *r)
+{
+	r->grow_refused = 1;
+	r->grow_refused_ns = r->now;
+	RING_STAT_ADD(r, grow_refused, 1);
+}
+
+/* An empty pipe from the pool, or a new one of the ring's pipe_size. */
 static int ring_pipe_get(kp_ring *r, struct ring_pipe *p)
 {
 	int fds[2], cap = 0;
@@ -401,21 +461,23 @@ static int ring_pipe_get(kp_ring *r, struct ring_pipe *p)
 		RING_STAT_ADD(r, pipes_reused, 1);
 		return 0;
 	}
-	int ret = kp_pipe_open(fds, 1, r->pipe_size, &cap);
+	int size = ring_grow_refused(r) ? 0 : r->pipe_size;
+	int ret = kp_pipe_open(fds, 1, size, &cap);
 	if (ret < 0)
 		return ret;
+	/* kp_pipe_open keeps the pipe when the kernel refuses the size. */
+	if (size > 0 && cap < size)
+		ring_refuse_growth(r);
 	p->r = fds[0];
 	p->w = fds[1];
 	p->cap = cap;
-	if (cap > r->best_cap)
-		r->best_cap = cap;
 	RING_STAT_ADD(r, pipes_opened, 1);
 	return 0;
 }
 
-/* Pools the pipe of a transfer with nothing in flight when it is empty and
- * full-sized; closes it otherwise. */
-static void ring_pipe_put(kp_ring *r, struct ring_xfer *x)
+/* Gives x's pipe back: to the pool when it is empty and the pool has room,
+ * closed otherwise. check: ask the kernel too that it is empty (x ended). */
+static void ring_pipe_put(kp_ring *r, struct ring_xfer *x, int check)
 {
 	struct ring_pipe *p = &x->pipe;
 
@@ -424,8 +486,8 @@ static void ring_pipe_put(kp_ring *r, struct ring_xfer *x)
 	int room = r->npool < RING_POOL_MIN ||
 		   (r->npool < RING_POOL_MAX &&
 		    r->pool_bytes + p->cap <= RING_POOL_BYTES);
-	if (x->in_pipe == 0 && room && p->cap >= r->best_cap &&
-	    kp_pipe_buffered(p->r) == 0) {
+	if (x->in_pipe == 0 && room &&
+	    (!check || kp_pipe_buffered(p->r) == 0)) {
 		r->pool[r->npool++] = *p;
 		r->pool_bytes += p->cap;
 		RING_STAT_ADD(r, pipes_pooled, 1);
@@ -436,9 +498,42 @@ static void ring_pipe_put(kp_ring *r, struct ring_xfer *x)
 	p->r = p->w = -1;
 }
 
+/* The largest capacity a pipe grows to. */
+static int ring_pipe_top(const kp_ring *r)
+{
+	return r->pipe_size > KP_PIPE_SIZE_DEFAULT ? r->pipe_size
+						   : KP_PIPE_SIZE_DEFAULT;
+}
+
+/* Whether x's pipe may still grow (ring_pipe_fit). */
+static int ring_pipe_may_grow(const kp_ring *r, const struct ring_xfer *x)
+{
+	return x->pipe.cap < ring_pipe_top(r) && !ring_grow_refused(r);
+}
+
+/* Grows x's pipe to the ring's pipe_size, and to ring_pipe_top once x has
+ * moved a pipe's worth, unless the kernel refused a growth lately. A
+ * refusal leaves the pipe as it was. */
+static void ring_pipe_fit(kp_ring *r, struct ring_xfer *x)
+{
+	int want = r->pipe_size;
+
+	if (x->moved >= x->pipe.cap)
+		want = ring_pipe_top(r);
+	if (want <= x->pipe.cap || ring_grow_refused(r))
+		return;
+	int cap = kp_pipe_set_size(x->pipe.w, want);
+	if (cap < 0) {
+		ring_refuse_growth(r);
+		return;
+	}
+	x->pipe.cap = cap;
+	RING_STAT_ADD(r, pipes_grown, 1);
+}
+
 /* ---- starting and finishing transfers ----------------------------------- */
 
-/* Moves x, which has nothing in flight, to the done list. */
+/* Moves x, which has no poll in flight, to the done list. */
 static void ring_finish(kp_ring *r, struct ring_xfer *x)
 {
 	if (x->live) {
@@ -460,18 +555,19 @@ static void ring_finish(kp_ring *r, struct ring_xfer *x)
 		close(x->pipe.w);
 		x->pipe.w = -1;
 	} else {
-		ring_pipe_put(r, x);
+		ring_pipe_put(r, x, 1);
 	}
 	ring_list_push(&r->done, x);
 	RING_STAT_ADD(r, ended, 1);
 	RING_STAT_SUB(r, live, 1);
 }
 
-/* Checks an endpoint on the ring thread. Returns 0 for a regular file or
- * block device (always ready: no poll), 1 for anything a splice could have
- * to wait for (poll first), or -errno: EBADF for an fd not open in the
- * direction it is used in (a poll for it would never fire), EINVAL for a
- * socket in blocking mode (its splice could wait in a worker). */
+/* Checks an endpoint on the ring thread, before anything moves. Returns 1
+ * for a socket, 0 for anything else, or -errno: EBADF for an fd not open in
+ * the direction it is used in (a poll for it would never fire), EINVAL for
+ * one in blocking mode whose splices could wait and block the ring's
+ * thread: a socket, a terminal or another character device. (Pipes never
+ * wait with SPLICE_F_NONBLOCK; regular files and block devices never do.) */
 static int ring_check_fd(int fd, int for_write)
 {
 	struct stat st;
@@ -484,15 +580,11 @@ static int ring_check_fd(int fd, int for_write)
 		return -errno;
 	if ((fl & O_ACCMODE) == (for_write ? O_RDONLY : O_WRONLY))
 		return -EBADF;
-	switch (st.st_mode & S_IFMT) {
-	case S_IFREG:
-	case S_IFBLK:
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))
 		return 0;
-	case S_IFSOCK:
-		return (fl & O_NONBLOCK) ? 1 : -EINVAL;
-	default:
-		return 1;
-	}
+	if (!(fl & O_NONBLOCK))
+		return -EINVAL;
+	return S_ISSOCK(st.st_mode) ? 1 : 0;
 }
 
 /* Takes a start request on the ring thread. */
@@ -506,16 +598,13 @@ static void ring_begin(kp_ring *r, struct ring_xfer *x)
 		ring_finish(r, x);
 		return;
 	}
+	/* The pipe comes when there is something to move (ring_run_xfer). */
 	int ret = ring_check_fd(x->src, 0);
 	if (ret >= 0) {
-		x->src_poll = ret;
+		x->src_sock = ret;
 		ret = ring_check_fd(x->dst, 1);
 	}
-	if (ret >= 0) {
-		x->dst_poll = ret;
-		ret = ring_pipe_get(r, &x->pipe);
-	}
-	if (ret == 0 && x->idle_ns > 0)
+	if (ret >= 0 && x->idle_ns > 0)
 		ret = ring_heap_add(r, x);
 	if (ret < 0) {
 		x->err = -ret;
@@ -579,38 +668,37 @@ static struct io_uring_sqe *ring_sqe(kp_ring *r)
 	return io_uring_get_sqe(&r->ring);
 }
 
-/* POLL_ADD(fd, events) linked to SPLICE(in -> out, len): the splice runs only
- * once fd is ready, and never waits. A regular file or block device is
- * always ready (poll would say so at once): its splice goes alone. */
-static void ring_prep_side(kp_ring *r, struct ring_xfer *x, int src_side)
+/* The user_data of x's poll. */
+static uint64_t ring_poll_tag(struct ring_xfer *x)
 {
-	const unsigned int flags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
-	struct io_uring_sqe *sqe;
-	int poll = src_side ? x->src_poll : x->dst_poll;
-	int fd = src_side ? x->src : x->dst;
-	int64_t len = src_side ? x->pipe.cap - x->in_pipe : x->in_pipe;
+	return ring_tag(x, x->wait == RING_WAIT_SRC ? RING_SRC_POLL
+						    : RING_DST_POLL);
+}
 
-	if (len > KP_MAX_REQUEST)
-		len = KP_MAX_REQUEST;
-	if (poll) {
-		sqe = ring_sqe(r);
-		io_uring_prep_poll_add(sqe, fd, src_side ? POLLIN : POLLOUT);
-		io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK);
-		sqe->user_data =
-			ring_tag(x, src_side ? RING_SRC_POLL : RING_DST_POLL);
-	}
-	sqe = ring_sqe(r);
-	if (src_side) {
-		io_uring_prep_splice(sqe, x->src, -1, x->pipe.w, -1,
-				     (unsigned int)len, flags);
-		sqe->user_data = ring_tag(x, RING_SRC_SPLICE);
-		x->src_ops = 1 + poll;
-	} else {
-		io_uring_prep_splice(sqe, x->pipe.r, -1, x->dst, -1,
-				     (unsigned int)len, flags);
-		sqe->user_data = ring_tag(x, RING_DST_SPLICE);
-		x->dst_ops = 1 + poll;
-	}
+/* A one-shot POLL_ADD for the side x waits for. */
+static void ring_prep_poll(kp_ring *r, struct ring_xfer *x)
+{
+	struct io_uring_sqe *sqe = ring_sqe(r);
+
+	if (x->wait == RING_WAIT_SRC)
+		io_uring_prep_poll_add(sqe, x->src, POLLIN);
+	else
+		io_uring_prep_poll_add(sqe, x->dst, POLLOUT);
+	sqe->user_data = ring_poll_tag(x);
+	x->polling = 1;
+	RING_STAT_ADD(r, polls, 1);
+}
+
+/* A one-shot POLL_ADD that fires when src's peer hangs up or resets (the
+ * kernel adds POLLERR and POLLHUP to any mask), not for data. */
+static void ring_prep_watch(kp_ring *r, struct ring_xfer *x)
+{
+	struct io_uring_sqe *sqe = ring_sqe(r);
+
+	io_uring_prep_poll_add(sqe, x->src, POLLRDHUP);
+	sqe->user_data = ring_tag(x, RING_SRC_WATCH);
+	x->watching = 1;
+	RING_STAT_ADD(r, polls, 1);
 }
 
 /* ASYNC_CANCEL by user_data, as io_uring_prep_cancel64 (liburing >= 2.2)
@@ -625,65 +713,142 @@ static void ring_prep_cancel(kp_ring *r, uint64_t target)
 	RING_STAT_ADD(r, cancels, 1);
 }
 
-/* Brings x's ops in line with its state: cancels what an ending transfer
- * has in flight and reports it once nothing is; otherwise submits each side
- * that can go on. Returns 0, or -errno when the SQ cannot take the SQEs now
- * (x stays as it is; the caller keeps it queued). */
+/* ---- running a transfer ------------------------------------------------- */
+
+/* Takes the SIGPIPE that a splice to a vanished peer raised (blocked in the
+ * ring thread), so that none stays pending. */
+static void ring_take_sigpipe(void)
+{
+	const struct timespec now = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	/* EAGAIN: none was pending. */
+	while (sigtimedwait(&set, NULL, &now) < 0 && errno == EINTR)
+		;
+}
+
+/* One turn of x on the ring thread: splices src -> pipe -> dst until a side
+ * would block, src ends, an error, or RING_TURN_BYTES. Leaves x waiting for
+ * the side that would block (its pipe back in the pool when that is src),
+ * at the end of its input, ending, or (turn over) ready to run again. */
+static void ring_run_xfer(kp_ring *r, struct ring_xfer *x)
+{
+	int64_t budget = RING_TURN_BYTES;
+
+	for (;;) {
+		if (x->pipe.r < 0) {
+			int ret = ring_pipe_get(r, &x->pipe);
+			if (ret < 0) {
+				ring_fail(r, x, -ret);
+				return;
+			}
+		}
+		ring_pipe_fit(r, x);
+		/* While the pipe can grow, a pipe's worth at a time: the
+		 * growth comes as soon as it is due. */
+		int64_t limit = budget;
+		if (ring_pipe_may_grow(r, x) && limit > x->pipe.cap)
+			limit = x->pipe.cap;
+		int64_t before = x->in_pipe;
+		uint64_t calls = 0;
+		kp_io io = kp_splice_via_count(x->src, x->dst, x->pipe.r,
+					       x->pipe.w, x->pipe.cap, limit,
+					       &x->in_pipe, &calls);
+		RING_STAT_ADD(r, splices, calls);
+		int64_t taken = io.moved + x->in_pipe - before;
+		x->moved += io.moved;
+		if (taken > 0 || io.moved > 0) {
+			r->now = ring_clock();
+			x->last_ns = r->now;
+		}
+		budget -= taken;
+		if (io.eof) {
+			/* kp_splice_via_count emptied the pipe first. */
+			x->src_eof = 1;
+			ring_pipe_put(r, x, 0);
+			return;
+		}
+		if (io.err == EAGAIN) {
+			RING_STAT_ADD(r, eagain, 1);
+			if (io.side == KP_SIDE_SRC) {
+				/* The pipe is empty: nothing to hold it for. */
+				x->wait = RING_WAIT_SRC;
+				ring_pipe_put(r, x, 0);
+			} else {
+				x->wait = RING_WAIT_DST;
+			}
+			return;
+		}
+		if (io.err != 0) {
+			if (io.err == EPIPE)
+				ring_take_sigpipe();
+			ring_fail(r, x, io.err);
+			return;
+		}
+		if (budget <= 0)
+			return;
+	}
+}
+
+/* Whether x should watch src: it waits for dst with bytes in the pipe, and
+ * src is a socket whose reset would otherwise go unseen until dst drains. */
+static int ring_want_watch(const struct ring_xfer *x)
+{
+	return x->wait == RING_WAIT_DST && x->src_sock && !x->watching &&
+	       !x->watch_over;
+}
+
+/* Brings x in line with its state: runs it when it waits for nothing, arms
+ * the polls it waits on, or, once it is ending, cancels its polls and
+ * reports it when none is in flight. x stays marked queued meanwhile, so
+ * that what it does to itself does not queue it again. Returns 0, 1 when
+ * its turn ended with more to move (it runs again next round), or -errno
+ * when the SQ cannot take an SQE now (x keeps its state and stays queued). */
 static int ring_sync(kp_ring *r, struct ring_xfer *x)
 {
-	unsigned need = 0;
+	unsigned need;
 	int ret;
 
+	if (!x->ending && !x->polling && x->wait == RING_WAIT_NONE) {
+		ring_run_xfer(r, x);
+		if (!x->ending && x->src_eof)
+			ring_fail(r, x, 0); /* everything was delivered */
+		else if (!x->ending && x->wait == RING_WAIT_NONE)
+			return 1;
+	}
 	if (x->ending) {
-		int src = x->src_ops > 0 && !x->src_cancelled;
-		int dst = x->dst_ops > 0 && !x->dst_cancelled;
-		/* The poll head (while it is pending, cancelling it cancels
-		 * the linked splice too) and the splice itself (in case the
-		 * poll already fired). */
-		if (src)
-			need += (unsigned)x->src_ops;
-		if (dst)
-			need += (unsigned)x->dst_ops;
+		int poll = x->polling && !x->cancelled;
+		int watch = x->watching && !x->watch_cancelled;
+		need = (unsigned)(poll + watch);
 		if (need > 0) {
 			ret = ring_reserve(r, need);
 			if (ret < 0)
 				return ret;
 		}
-		if (src) {
-			if (x->src_ops == 2) /* the poll has not completed */
-				ring_prep_cancel(r, ring_tag(x, RING_SRC_POLL));
-			ring_prep_cancel(r, ring_tag(x, RING_SRC_SPLICE));
-			x->src_cancelled = 1;
+		if (poll) {
+			ring_prep_cancel(r, ring_poll_tag(x));
+			x->cancelled = 1;
 		}
-		if (dst) {
-			if (x->dst_ops == 2)
-				ring_prep_cancel(r, ring_tag(x, RING_DST_POLL));
-			ring_prep_cancel(r, ring_tag(x, RING_DST_SPLICE));
-			x->dst_cancelled = 1;
+		if (watch) {
+			ring_prep_cancel(r, ring_tag(x, RING_SRC_WATCH));
+			x->watch_cancelled = 1;
 		}
-		if (x->src_ops == 0 && x->dst_ops == 0)
+		if (!x->polling && !x->watching)
 			ring_finish(r, x);
 		return 0;
 	}
-	if (x->src_eof && x->in_pipe == 0 && x->src_ops == 0 &&
-	    x->dst_ops == 0) {
-		x->err = 0;
-		ring_finish(r, x);
-		return 0;
+	need = (unsigned)(!x->polling + ring_want_watch(x));
+	if (need > 0) {
+		ret = ring_reserve(r, need);
+		if (ret < 0)
+			return ret;
 	}
-	int src = !x->src_eof && x->src_ops == 0 && !x->src_full &&
-		  x->in_pipe < x->pipe.cap;
-	int dst = x->dst_ops == 0 && x->in_pipe > 0;
-	need = (unsigned)(src * (1 + x->src_poll) + dst * (1 + x->dst_poll));
-	if (need == 0)
-		return 0;
-	ret = ring_reserve(r, need);
-	if (ret < 0)
-		return ret;
-	if (src)
-		ring_prep_side(r, x, 1);
-	if (dst)
-		ring_prep_side(r, x, 0);
+	if (!x->polling)
+		ring_prep_poll(r, x);
+	if (ring_want_watch(x))
+		ring_prep_watch(r, x);
 	return 0;
 }
 
@@ -702,26 +867,34 @@ static int ring_flush(kp_ring *r)
 	}
 	struct ring_xfer *x;
 	while ((x = ring_list_pop(&r->tosync)) != NULL) {
-		x->queued = 0;
 		int ret = ring_sync(r, x);
 		if (ret < 0) {
 			/* Unchanged: back to the head of the list. */
-			x->queued = 1;
 			x->qnext = r->tosync.head;
 			r->tosync.head = x;
 			if (r->tosync.tail == NULL)
 				r->tosync.tail = x;
 			return ret;
 		}
+		if (ret == 1)
+			ring_list_push(&r->again, x); /* still queued */
+		else
+			x->queued = 0;
 	}
 	return 0;
 }
 
 /* ---- completions -------------------------------------------------------- */
 
-static int ring_retry_code(int res)
+/* The error pending on socket fd (SO_ERROR, which clears it), or 0. */
+static int ring_sock_error(int fd)
 {
-	return res == -EAGAIN || res == -EINTR || res == -RING_ERESTARTSYS;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
 }
 
 static void ring_cqe(kp_ring *r, uint64_t user_data, int res)
@@ -739,57 +912,35 @@ static void ring_cqe(kp_ring *r, uint64_t user_data, int res)
 		return;
 	case RING_SRC_POLL:
 	case RING_DST_POLL:
-		if (kind == RING_SRC_POLL)
-			x->src_ops--;
-		else
-			x->dst_ops--;
-		RING_STAT_ADD(r, polls, 1);
-		/* A ready mask (POLLERR and POLLHUP included) lets the linked
-		 * splice run and tell what happened. A failed poll fails the
-		 * splice with ECANCELED; the poll's error is the one to report. */
-		if (res < 0)
+		x->polling = 0;
+		if (res < 0) {
+			/* ECANCELED after our cancel: the transfer is ending
+			 * already, and the first reason stands. */
 			ring_fail(r, x, -res);
+			return;
+		}
+		/* A ready mask, POLLERR and POLLHUP included: the splice
+		 * tells what happened. */
+		x->wait = RING_WAIT_NONE;
 		ring_touch(r, x);
 		return;
-	case RING_SRC_SPLICE:
-		x->src_ops--;
-		RING_STAT_ADD(r, splices, 1);
-		if (res > 0) {
-			x->in_pipe += res;
-			x->last_ns = r->now;
-		} else if (res == 0) {
-			x->src_eof = 1;
-		} else if (ring_retry_code(res)) {
-			RING_STAT_ADD(r, eagain, 1);
-			/* With data in the pipe, EAGAIN may mean the pipe is out
-			 * of slots (a socket fills a slot per segment): wait for
-			 * the dst side to free some rather than spin. */
-			if (x->in_pipe > 0)
-				x->src_full = 1;
-		} else if (res != -ECANCELED || x->src_ops == 0) {
-			/* ECANCELED with the poll head still to report: the
-			 * head failed, and says why. */
+	case RING_SRC_WATCH:
+		x->watching = 0;
+		if (res < 0) {
 			ring_fail(r, x, -res);
+			return;
 		}
-		ring_touch(r, x);
-		return;
-	case RING_DST_SPLICE:
-		x->dst_ops--;
-		RING_STAT_ADD(r, splices, 1);
-		if (res > 0) {
-			x->in_pipe -= res;
-			x->moved += res;
-			x->last_ns = r->now;
-			x->src_full = 0;
-		} else if (res == 0) {
-			/* The pipe held in_pipe > 0 bytes and has a writer: a
-			 * zero result cannot be trusted as progress. */
-			ring_fail(r, x, EIO);
-		} else if (ring_retry_code(res)) {
-			RING_STAT_ADD(r, eagain, 1);
-		} else if (res != -ECANCELED || x->dst_ops == 0) {
-			ring_fail(r, x, -res);
+		if (res & POLLERR) {
+			int err = ring_sock_error(x->src);
+			if (err != 0) {
+				ring_fail(r, x, err);
+				return;
+			}
 		}
+		/* A hang-up (the end of input, which the splices will
+		 * reach) or no error after all: watching again would only
+		 * fire again. */
+		x->watch_over = 1;
 		ring_touch(r, x);
 		return;
 	}
@@ -848,15 +999,6 @@ out:
 	return ret;
 }
 
-static void ring_apply_workers(kp_ring *r, const unsigned workers[2])
-{
-	unsigned v[2] = { workers[0], workers[1] };
-
-	/* Kernels before 5.15 lack the limit (EINVAL): nothing to do. */
-	if (kp_uring_max_workers(&r->ring, v) == 0)
-		RING_STAT_ADD(r, worker_limits, 1);
-}
-
 /* Takes the queued requests (in the order they were made) on the ring
  * thread. */
 static void ring_drain(kp_ring *r)
@@ -890,9 +1032,6 @@ static void ring_drain(kp_ring *r)
 			break;
 		case RING_REQ_CANCEL:
 			ring_cancel_token(r, req->token);
-			break;
-		case RING_REQ_WORKERS:
-			ring_apply_workers(r, req->workers);
 			break;
 		}
 	}
@@ -945,8 +1084,9 @@ int kp_ring_open(kp_ring **ringp, unsigned entries, int pipe_size)
 		goto fail;
 	}
 
-	/* A roomy CQ: each transfer can have four ops in flight. Kernels
-	 * without IORING_SETUP_CQSIZE (before 5.5) get the default. */
+	/* A roomy CQ: each transfer can have a poll and its cancel in
+	 * flight. Kernels without IORING_SETUP_CQSIZE (before 5.5) get the
+	 * default. */
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_CQSIZE;
 	p.cq_entries = entries * 4 < 1024 ? 1024 : entries * 4;
@@ -966,8 +1106,8 @@ int kp_ring_open(kp_ring **ringp, unsigned entries, int pipe_size)
 		ret = -ENOSYS;
 		goto fail;
 	}
-	const unsigned int need = KP_URING_SPLICE | KP_URING_POLL_ADD |
-				  KP_URING_ASYNC_CANCEL;
+	/* What the loop submits: polls, and cancels for them. */
+	const unsigned int need = KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL;
 	unsigned int ops;
 	ret = kp_uring_ops(&r->ring, &ops);
 	if (ret < 0)
@@ -1034,16 +1174,6 @@ int kp_ring_shutdown(kp_ring *r)
 			;
 	}
 	return 0;
-}
-
-int kp_ring_set_max_workers(kp_ring *r, unsigned bounded, unsigned unbounded)
-{
-	struct ring_req req = { .kind = RING_REQ_WORKERS,
-				.workers = { bounded, unbounded } };
-
-	if (r == NULL)
-		return -EINVAL;
-	return ring_request(r, &req);
 }
 
 int kp_ring_set_wait_poll(kp_ring *r, int on)
@@ -1130,26 +1260,55 @@ static int ring_report(kp_ring *r, kp_done *done, int max)
 	return n;
 }
 
+/* Submits what is queued and waits until a CQE is ready, at most wait_ns
+ * (< 0: no limit; 0: no wait). Without a time limit one io_uring_enter
+ * does both. blocked: the kernel refused a submission this round, so the
+ * wait is short. Returns 0 or -errno. */
+static int ring_enter(kp_ring *r, int64_t wait_ns, int blocked)
+{
+	int ret;
+
+	if (io_uring_cq_ready(&r->ring) > 0)
+		wait_ns = 0;
+	if (wait_ns < 0 && !blocked && !r->wait_ppoll) {
+		ret = io_uring_submit_and_wait(&r->ring, 1);
+		if (ret >= 0) {
+			RING_STAT_ADD(r, sqes, ret);
+			return 0;
+		}
+		if (ret == -EINTR) /* a signal: the next round goes on */
+			return 0;
+		if (ret != -EBUSY && ret != -EAGAIN && ret != -ENOMEM)
+			return ret;
+		blocked = 1;
+	} else {
+		ret = ring_submit(r);
+		if (ret == -EBUSY || ret == -EAGAIN || ret == -ENOMEM)
+			blocked = 1;
+		else if (ret < 0)
+			return ret;
+	}
+	if (blocked && (wait_ns < 0 || wait_ns > RING_BACKOFF_NS))
+		wait_ns = RING_BACKOFF_NS;
+	return wait_ns == 0 ? 0 : ring_wait(r, wait_ns);
+}
+
 int kp_ring_run(kp_ring *r, kp_done *done, int max)
 {
 	if (r == NULL || done == NULL || max <= 0)
 		return -EINVAL;
 	if (!r->ran) {
+		/* This thread runs every splice: one to a vanished peer
+		 * raises SIGPIPE in it, and must report EPIPE instead. */
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGPIPE);
+		int e = pthread_sigmask(SIG_BLOCK, &set, NULL);
+		if (e != 0)
+			return -e;
 		r->ran = 1;
 		/* Requests made before the first run are waiting. */
 		r->wake_fired = 1;
-		/* The io-wq belongs to this thread from its first submission
-		 * on: submit (the eventfd poll), then cap the unbounded
-		 * workers as a safety net. Splices that never wait need few
-		 * of them; kp_ring_set_max_workers requests, taken later,
-		 * override this. */
-		if (ring_flush(r) == 0 && ring_submit(r) == 0) {
-			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-			unsigned v[2] = { 0, RING_UNBOUND_WORKERS };
-			if (ncpu > 0 && (unsigned long)ncpu * 2 > v[1])
-				v[1] = (unsigned)ncpu * 2;
-			ring_apply_workers(r, v);
-		}
 	}
 	for (;;) {
 		int blocked = 0, ret;
@@ -1158,33 +1317,38 @@ int kp_ring_run(kp_ring *r, kp_done *done, int max)
 		if (r->wake_fired)
 			ring_drain(r);
 		ring_expire(r);
+		ring_list_move(&r->tosync, &r->again);
 		ret = ring_flush(r);
 		if (ret == -EBUSY || ret == -EAGAIN || ret == -ENOMEM)
 			blocked = 1;
 		else if (ret < 0)
 			return ret;
-		ret = ring_submit(r);
-		if (ret == -EBUSY || ret == -EAGAIN || ret == -ENOMEM)
-			blocked = 1;
-		else if (ret < 0)
-			return ret;
 
-		if (r->done.head)
-			return ring_report(r, done, max);
-		if (r->shutdown && r->nlive == 0)
+		if (r->done.head || (r->shutdown && r->nlive == 0)) {
+			/* The polls armed this round go in first. */
+			ret = ring_submit(r);
+			if (ret < 0 && ret != -EBUSY && ret != -EAGAIN &&
+			    ret != -ENOMEM)
+				return ret;
+			if (r->done.head)
+				return ring_report(r, done, max);
 			return -ESHUTDOWN;
+		}
 
 		/* Wait for a completion, until the nearest idle deadline, or
-		 * briefly when the kernel refused a submission. */
+		 * not at all when a transfer's turn ended with more to move. */
 		int64_t wait = -1;
-		if (r->nheap > 0)
-			wait = r->heap[0]->heap_key - r->now;
-		if (blocked && (wait < 0 || wait > RING_BACKOFF_NS))
-			wait = RING_BACKOFF_NS;
-		ret = ring_wait(r, wait);
+		if (r->again.head) {
+			wait = 0;
+		} else if (r->nheap > 0) {
+			/* The splices may have taken the clock past it. */
+			wait = r->heap[0]->heap_key - ring_clock();
+			if (wait < 0)
+				wait = 0;
+		}
+		ret = ring_enter(r, wait, blocked);
 		if (ret < 0)
 			return ret;
-		r->now = ring_clock();
 		ring_reap(r);
 	}
 }

@@ -52,8 +52,8 @@ static kp_io stopped(kp_io io, int64_t r, int side)
 	return io;
 }
 
-kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
-		    int64_t limit, int64_t *in_pipe)
+kp_io kp_splice_via_count(int src, int dst, int pr, int pw, int pipe_cap,
+			  int64_t limit, int64_t *in_pipe, uint64_t *calls)
 {
 	const unsigned int flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
@@ -68,6 +68,7 @@ kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
 		/* Drain what the pipe holds before taking more. */
 		while (*in_pipe > 0) {
 			int64_t n = kp_splice(pr, dst, *in_pipe, flags);
+			(*calls)++;
 			if (n < 0)
 				return stopped(io, n, KP_SIDE_DST);
 			if (n == 0) {
@@ -84,6 +85,7 @@ kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
 		if (limit >= 0 && limit - taken < want)
 			want = limit - taken;
 		int64_t n = kp_splice(src, pw, want, flags);
+		(*calls)++;
 		if (n < 0)
 			return stopped(io, n, KP_SIDE_SRC);
 		if (n == 0) {
@@ -93,4 +95,13 @@ kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
 		taken += n;
 		*in_pipe += n;
 	}
+}
+
+kp_io kp_splice_via(int src, int dst, int pr, int pw, int pipe_cap,
+		    int64_t limit, int64_t *in_pipe)
+{
+	uint64_t calls = 0;
+
+	return kp_splice_via_count(src, dst, pr, pw, pipe_cap, limit, in_pipe,
+				   &calls);
 }

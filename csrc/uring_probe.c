@@ -83,13 +83,6 @@ int kp_uring_ops(struct io_uring *ring, unsigned int *ops)
 	return 0;
 }
 
-int kp_uring_max_workers(struct io_uring *ring, unsigned int v[2])
-{
-	if (kp_uring_hidden() & KP_COMPAT_NO_IOWQ_MAX)
-		return -EINVAL;
-	return io_uring_register_iowq_max_workers(ring, v);
-}
-
 int kp_uring_probe(unsigned int *ops)
 {
 	struct io_uring_params p;

@@ -635,7 +635,6 @@ static void test_ring_open_close(void)
 		CHECK_OK(kp_ring_start(r, 1, p[0], p[1], 0));
 		CHECK_OK(kp_ring_start(r, 2, p[0], p[1], MS));
 		CHECK_OK(kp_ring_cancel(r, 1));
-		CHECK_OK(kp_ring_set_max_workers(r, 2, 8));
 		CHECK_OK(kp_ring_set_wait_poll(r, 1));
 		CHECK_OK(kp_ring_set_wait_poll(r, 0));
 		CHECK_ERR(kp_ring_start(r, 3, -1, p[1], 0), EBADF);
@@ -674,13 +673,18 @@ static void test_ring_sizes(void)
 		   (unsigned long long)st.polls, (unsigned long long)st.eagain,
 		   (unsigned long long)st.pipes_opened,
 		   (unsigned long long)st.pipes_reused);
-	/* One transfer at a time: the pool serves all but the first. */
+	/* One transfer at a time: the pool serves all but the first, and
+	 * has the pipe back at the end. */
 	CHECK_EQ(st.pipes_opened, 1);
+	CHECK_EQ(st.pipes_pooled, 1);
+	/* The 8 MiB transfers grew it to 1 MiB. */
+	CHECK_GE(st.pipes_grown, 1);
+	CHECK_EQ(st.grow_refused, 0);
 	runner_stop(&run);
 }
 
 /* A file to a socket whose reader is slow: the dst side keeps finding the
- * socket full (POLLOUT waits) while the src side fills the pipe. */
+ * socket full (POLLOUT waits) with the file's bytes in the pipe. */
 static void test_ring_file_to_slow_socket(void)
 {
 	struct runner run;
@@ -814,6 +818,9 @@ static void many(struct runner *run, int n, int64_t max_size, const char *what)
 	}
 	kp_ring_stats st;
 	kp_ring_get_stats(run->r, &st);
+	/* The ring thread runs the splices: no kernel worker thread. */
+	CHECK_GT(st.splices, 0);
+	CHECK_EQ(max_iou, 0);
 	check_note(
 		"%s: %d transfers in %.3f s, at most %d threads (%d iou-wrk); "
 		"ring totals: %llu splices, %llu EAGAIN, %llu pipes opened",
@@ -849,7 +856,8 @@ static void test_ring_many(void)
 		     "SQ 8, default pipes");
 		runner_stop(&run);
 	}
-	/* One-page pipes: many short splices; the ring waits in ppoll. */
+	/* One-page pipes to begin with (grown once a transfer has moved a
+	 * page): many short splices; the ring waits in ppoll. */
 	force_wait_poll = 1;
 	if (runner_start(&run, 256, 4096) == 0) {
 		many(&run, 50, 64 * KIB, "SQ 256, 4 KiB pipes, ppoll waits");
@@ -882,6 +890,13 @@ static void test_ring_cancel_idle(void)
 		goto out;
 	sleep_ms(20);
 	CHECK(!runner_has(&run, token, NULL));
+	/* Idle: its pipe is back in the pool, src is polled. */
+	kp_ring_stats st;
+	STAT_WAIT(run.r, polls, 1);
+	kp_ring_get_stats(run.r, &st);
+	CHECK_EQ(st.pipes_opened, 1);
+	CHECK_EQ(st.pipes_pooled, 1);
+	CHECK_EQ(st.live, 1);
 	double t0 = check_now();
 	CHECK_OK(kp_ring_cancel(run.r, token));
 	if (CHECK(runner_wait(&run, token, 5, &done))) {
@@ -904,10 +919,13 @@ static void test_ring_cancel_idle(void)
 	CHECK_EQ(write(d.ring, "y", 1), 1);
 	CHECK_EQ(read(d.peer, &c, 1), 1);
 	CHECK_EQ(c, 'y');
-	kp_ring_stats st;
 	kp_ring_get_stats(run.r, &st);
-	CHECK_EQ(st.splices, 1); /* the cancelled splice of the pair */
+	/* One splice found nothing, one poll waited and was cancelled. */
+	CHECK_EQ(st.splices, 1);
+	CHECK_EQ(st.eagain, 1);
 	CHECK_EQ(st.polls, 1);
+	CHECK_EQ(st.cancels, 1);
+	CHECK_EQ(st.pipes_pooled, 1);
 out:
 	ep_close(&s);
 	ep_close(&d);
@@ -1113,7 +1131,8 @@ static void test_ring_peer_closes_dst(void)
 }
 
 /* The same with SIGPIPE neither blocked nor ignored anywhere, in a child:
- * io_uring's splice reports EPIPE instead of raising the signal. */
+ * the ring's thread, which runs the splices, blocks it (kp_ring_run), so
+ * the transfer reports EPIPE and the process lives. */
 static void test_ring_epipe_no_signal(void)
 {
 	RING_OR_SKIP();
@@ -1170,8 +1189,8 @@ static void test_ring_epipe_no_signal(void)
 	}
 }
 
-/* An error on one side ends the transfer at once, cancelling the other
- * side's ops: dst gone while src idles, src reset while dst waits. */
+/* An error on one side ends the transfer at once, cancelling its polls: dst
+ * gone while src idles, src reset while dst waits. */
 static void test_ring_error_cancels_other_side(void)
 {
 	struct runner run;
@@ -1183,7 +1202,7 @@ static void test_ring_error_cancels_other_side(void)
 	if (runner_start(&run, 0, 0) < 0)
 		return;
 	/* 1. Some data, then src stays open and quiet; dst's reader is gone:
-	 * EPIPE while the src poll is pending. */
+	 * EPIPE from the first splice to dst, nothing left in flight. */
 	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
 		goto out;
 	close_fd(d.peer);
@@ -1201,9 +1220,9 @@ static void test_ring_error_cancels_other_side(void)
 	ep_close(&d);
 
 	/* 2. dst full (filled before the start, nobody reads) with a little
-	 * data in the pipe, src polled for more; then src fails with
-	 * ECONNRESET (its peer leaves with data unread): the dst poll must
-	 * be cancelled. */
+	 * data in the pipe, dst polled, src watched for errors; then src
+	 * fails with ECONNRESET (its peer leaves with data unread): the watch
+	 * says so and the dst poll must be cancelled. */
 	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
 		goto out;
 	int64_t filled = 0;
@@ -1215,16 +1234,20 @@ static void test_ring_error_cancels_other_side(void)
 	}
 	CHECK_EQ(errno, EAGAIN);
 	CHECK_EQ(write(s.peer, buf, 1000), 1000);
+	kp_ring_stats st;
+	kp_ring_get_stats(run.r, &st);
+	uint64_t polls0 = st.polls;
 	token = next_token++;
 	if (!CHECK_OK(kp_ring_start(run.r, token, s.ring, d.ring, 0)))
 		goto out;
-	/* Taken, src spliced into the pipe, polls in flight on both sides. */
-	CHECK_GE(STAT_WAIT(run.r, splices, 3), 3);
+	/* Taken, src spliced into the pipe, dst polled and src watched. */
+	CHECK_GE(STAT_WAIT(run.r, polls, polls0 + 2), polls0 + 2);
 	sleep_ms(20);
 	CHECK(!runner_has(&run, token, NULL));
-	kp_ring_stats st;
 	kp_ring_get_stats(run.r, &st);
 	CHECK_EQ(st.live, 1);
+	/* The pipe holds the 1000 bytes: it stays with the transfer. */
+	CHECK_EQ(st.pipes_pooled, 0);
 	/* Data the peer never reads: its close resets the connection. */
 	CHECK_EQ(write(s.ring, "unread", 6), 6);
 	close_fd(s.peer);
@@ -1313,6 +1336,32 @@ static void test_ring_bad_fds(void)
 		close_fd(sv[0]);
 		close_fd(sv[1]);
 	}
+	/* A character device in blocking mode (a terminal's splice would
+	 * wait): EINVAL before anything moves. */
+	int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	uint64_t t10 = next_token++;
+	if (CHECK_SYS(zero) &&
+	    CHECK_OK(kp_ring_start(run.r, t10, zero, p[1], 0)) &&
+	    CHECK(runner_wait(&run, t10, 5, &done))) {
+		CHECK_EQ(done.err, EINVAL);
+		CHECK_EQ(done.moved, 0);
+	}
+	close_fd(zero);
+	/* A pipe in blocking mode is fine: SPLICE_F_NONBLOCK. */
+	int bp[2] = { -1, -1 };
+	uint64_t t11 = next_token++;
+	if (file >= 0 && CHECK_OK(kp_pipe_open(bp, 0, 0, NULL)) &&
+	    CHECK_EQ(write(bp[1], "xyz", 3), 3) &&
+	    CHECK_OK(kp_ring_start(run.r, t11, bp[0], file, 0))) {
+		sleep_ms(10);
+		close_fd(bp[1]);
+		bp[1] = -1;
+		if (CHECK(runner_wait(&run, t11, 5, &done))) {
+			CHECK_EQ(done.err, 0);
+			CHECK_EQ(done.moved, 3);
+		}
+	}
+	kp_pipe_close(bp);
 	/* The pipe's data was left alone. */
 	char buf[8];
 	CHECK_EQ(read(p[0], buf, sizeof(buf)), 6);
@@ -1412,7 +1461,7 @@ close:
 	close_fd(file);
 }
 
-/* 400 transfers waiting for input hold no io-wq workers. */
+/* 400 transfers waiting for input hold no io-wq workers and no pipe. */
 static void test_ring_idle_threads(void)
 {
 	enum { N = 400 };
@@ -1443,13 +1492,19 @@ static void test_ring_idle_threads(void)
 	STAT_WAIT(run.r, started, N);
 	kp_ring_get_stats(run.r, &st);
 	CHECK_EQ(st.started, N);
+	/* Each tried one splice, found nothing, gave its pipe back and
+	 * waits in a poll: one pipe served them all, and is in the pool. */
+	STAT_WAIT(run.r, polls, N);
 	sleep_ms(100);
 	int iou1, tasks1 = task_count(&iou1);
 	kp_ring_get_stats(run.r, &st);
-	CHECK_EQ(st.splices, 0);
-	CHECK_EQ(st.polls, 0);
-	CHECK_LE(tasks1 - tasks0, 2);
-	CHECK_LE(iou1, 2);
+	CHECK_EQ(st.splices, N);
+	CHECK_EQ(st.eagain, N);
+	CHECK_EQ(st.polls, N);
+	CHECK_EQ(st.pipes_opened, 1);
+	CHECK_EQ(st.pipes_pooled, 1);
+	CHECK_LE(tasks1 - tasks0, 0);
+	CHECK_EQ(iou1, 0);
 	check_note(
 		"%d idle transfers: %d threads before, %d after (%d iou-wrk); "
 		"%llu SQEs",
@@ -1473,29 +1528,204 @@ out:
 	kp_pipe_close(p);
 }
 
-/* io-wq capped at one worker of each kind: splices never wait, so a single
- * worker still serves many busy transfers. */
-static void test_ring_max_workers(void)
+/* Busy transfers of every kind run on the ring's own thread: splice(2)
+ * calls counted, and no io-wq worker thread ever appears. */
+static void test_ring_no_workers(void)
 {
 	struct runner run;
 
 	RING_OR_SKIP();
 	if (runner_start(&run, 0, 0) < 0)
 		return;
-	/* The ring's own default (unbounded workers capped) comes first. */
-	uint64_t limits = STAT_WAIT(run.r, worker_limits, 1);
-	if (limits == 0)
-		check_note("the kernel has no io-wq limits (before 5.15?)");
-	CHECK_OK(kp_ring_set_max_workers(run.r, 1, 1));
-	if (limits > 0)
-		CHECK_EQ(STAT_WAIT(run.r, worker_limits, limits + 1),
-			 limits + 1);
-	many(&run, 40, scaled(256 * KIB), "io-wq workers capped at 1 + 1");
+	many(&run, 40, scaled(256 * KIB), "no io-wq workers");
 	transfer(&run, EP_FILE, EP_SOCK, scaled(4 * MIB), 0);
 	transfer(&run, EP_SOCK, EP_FILE, scaled(4 * MIB), 0);
+	transfer(&run, EP_PIPE, EP_PIPE, scaled(4 * MIB), 0);
 	int iou;
 	task_count(&iou);
-	CHECK_LE(iou, 2);
+	CHECK_EQ(iou, 0);
+	kp_ring_stats st;
+	kp_ring_get_stats(run.r, &st);
+	CHECK_GT(st.splices, 0);
+	runner_stop(&run);
+}
+
+/* Writes bytes [off, off + size) of stream seed to a blocking fd. */
+static int gen_write_at(int fd, uint64_t seed, int64_t off, int64_t size)
+{
+	unsigned char buf[64 * KIB];
+
+	for (int64_t end = off + size; off < end;) {
+		size_t n = end - off < (int64_t)sizeof(buf)
+				   ? (size_t)(end - off)
+				   : sizeof(buf);
+		gen(seed, off, buf, n);
+		int r = check_write_all(fd, buf, n);
+		if (r < 0)
+			return r;
+		off += (int64_t)n;
+	}
+	return 0;
+}
+
+/* Waits up to 10 s until the reader has seen want bytes. */
+static int reader_reached(struct reader *rd, int64_t want)
+{
+	for (int i = 0; i < 10000; i++) {
+		if (__atomic_load_n(&rd->progress, __ATOMIC_RELAXED) >= want)
+			return 1;
+		sleep_ms(1);
+	}
+	return 0;
+}
+
+/* Between bursts a transfer holds no pipe: its pipe is back in the pool
+ * while it waits for src, and a burst takes it again (grown to 1 MiB once
+ * a pipe's worth has moved). A pipe that holds bytes dst cannot take stays
+ * with its transfer, never goes back to the pool, and goes to the caller
+ * when the transfer is cancelled. */
+static void test_ring_idle_pipe(void)
+{
+	const int64_t burst = scaled(3 * MIB) + 5;
+	struct runner run;
+	struct ep s = { -1, -1 }, d = { -1, -1 };
+	struct reader rd;
+	int have_rd = 0;
+	kp_done done = { .moved = -1, .err = -1, .leftover_fd = -1 };
+	kp_ring_stats st;
+	uint64_t seed = 4242;
+	int64_t total = 0;
+	char buf[4096];
+
+	RING_OR_SKIP();
+	if (runner_start(&run, 0, 0) < 0)
+		return;
+	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
+		goto out;
+	if (reader_go(&rd, d.peer, -1, 0) < 0)
+		goto out;
+	have_rd = 1;
+	uint64_t token = next_token++;
+	if (!CHECK_OK(kp_ring_start(run.r, token, s.ring, d.ring, 0)))
+		goto out;
+	for (int b = 0; b < 3; b++) {
+		if (!CHECK_OK(gen_write_at(s.peer, seed, total, burst)))
+			goto out;
+		total += burst;
+		if (!CHECK(reader_reached(&rd, total)))
+			goto out;
+		/* Delivered, src quiet: the pipe goes back to the pool. */
+		CHECK_EQ(STAT_WAIT(run.r, pipes_pooled, 1), 1);
+		kp_ring_get_stats(run.r, &st);
+		CHECK_EQ(st.live, 1);
+		CHECK_EQ(st.pipes_opened, 1);
+	}
+	/* Each burst took the pipe again (more often if it caught up with
+	 * the writer), and the first grew it. */
+	kp_ring_get_stats(run.r, &st);
+	CHECK_GE(st.pipes_reused, 2);
+	CHECK_GE(st.pipes_grown, 1);
+	check_note("3 bursts: %llu splices, %llu polls, %llu EAGAIN, %llu "
+		   "pipe growths",
+		   (unsigned long long)st.splices, (unsigned long long)st.polls,
+		   (unsigned long long)st.eagain,
+		   (unsigned long long)st.pipes_grown);
+	close_fd(s.peer);
+	s.peer = -1;
+	if (CHECK(runner_wait(&run, token, 10, &done))) {
+		CHECK_EQ(done.err, 0);
+		CHECK_EQ(done.moved, total);
+	}
+	close_fd(d.ring);
+	d.ring = -1;
+	pthread_join(rd.th, NULL);
+	have_rd = 0;
+	struct check_hash want;
+	gen_hash(seed, total, &want);
+	CHECK_EQ(rd.hs.n, total);
+	CHECK(rd.hs.h == want.h);
+	ep_close(&s);
+	ep_close(&d);
+
+	/* dst full, nobody reads: the 1000 bytes stay in the transfer's pipe. */
+	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
+		goto out;
+	memset(buf, 'h', sizeof(buf));
+	while (write(d.ring, buf, sizeof(buf)) > 0)
+		;
+	CHECK_EQ(errno, EAGAIN);
+	CHECK_EQ(write(s.peer, buf, 1000), 1000);
+	kp_ring_get_stats(run.r, &st);
+	uint64_t polls0 = st.polls;
+	token = next_token++;
+	if (!CHECK_OK(kp_ring_start(run.r, token, s.ring, d.ring, 0)))
+		goto out;
+	STAT_WAIT(run.r, polls, polls0 + 2); /* dst polled, src watched */
+	kp_ring_get_stats(run.r, &st);
+	CHECK_EQ(st.pipes_pooled, 0);
+	CHECK_EQ(st.pipes_opened, 1);
+	CHECK_OK(kp_ring_cancel(run.r, token));
+	if (CHECK(runner_wait(&run, token, 5, &done))) {
+		CHECK_EQ(done.err, ECANCELED);
+		CHECK_EQ(done.moved, 0);
+		CHECK_EQ(done.leftover, 1000);
+	}
+	/* The pipe went to the caller with the bytes, not to the pool. */
+	kp_ring_get_stats(run.r, &st);
+	CHECK_EQ(st.pipes_pooled, 0);
+	ep_close(&s);
+	ep_close(&d);
+	transfer(&run, EP_FILE, EP_FILE, 100 * KIB, 0);
+	kp_ring_get_stats(run.r, &st);
+	CHECK_EQ(st.pipes_opened, 2);
+	CHECK_EQ(st.pipes_pooled, 1);
+out:
+	if (have_rd) {
+		close_fd(d.ring);
+		d.ring = -1;
+		pthread_join(rd.th, NULL);
+	}
+	ep_close(&s);
+	ep_close(&d);
+	runner_stop(&run);
+}
+
+/* A transfer that could run for ever (a 1 TiB sparse file to /dev/null,
+ * never waiting) takes turns: another transfer runs meanwhile, and a
+ * cancel ends it promptly. */
+static void test_ring_turns(void)
+{
+	struct runner run;
+	int big = -1, null = -1;
+	kp_done done;
+
+	RING_OR_SKIP();
+	if (runner_start(&run, 0, 0) < 0)
+		return;
+	big = check_tmpfile();
+	null = open("/dev/null", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (big < 0 || !CHECK_SYS(null) ||
+	    !CHECK_SYS(ftruncate(big, (off_t)1 << 40)))
+		goto out;
+	uint64_t token = next_token++;
+	if (!CHECK_OK(kp_ring_start(run.r, token, big, null, 0)))
+		goto out;
+	STAT_WAIT(run.r, splices, 100);
+	transfer(&run, EP_SOCK, EP_PIPE, 2 * MIB, 0);
+	transfer(&run, EP_FILE, EP_SOCK, 2 * MIB, 0);
+	CHECK(!runner_has(&run, token, NULL));
+	double t0 = check_now();
+	CHECK_OK(kp_ring_cancel(run.r, token));
+	if (CHECK(runner_wait(&run, token, 5, &done))) {
+		CHECK_EQ(done.err, ECANCELED);
+		CHECK_GT(done.moved, 0);
+		CHECK(check_now() - t0 < 2.0);
+		check_note("moved %.0f MiB; cancelled in %.1f ms",
+			   (double)done.moved / MIB, (check_now() - t0) * 1e3);
+	}
+out:
+	close_fd(big);
+	close_fd(null);
 	runner_stop(&run);
 }
 
@@ -1514,7 +1744,9 @@ static const struct check_case cases[] = {
 	CHECK_CASE(test_ring_queued_before_run),
 	CHECK_CASE(test_ring_shutdown),
 	CHECK_CASE(test_ring_idle_threads),
-	CHECK_CASE(test_ring_max_workers),
+	CHECK_CASE(test_ring_no_workers),
+	CHECK_CASE(test_ring_idle_pipe),
+	CHECK_CASE(test_ring_turns),
 };
 
 int main(int argc, char **argv)
