@@ -39,8 +39,9 @@ type Config struct {
 	// kernel allows it; the poll backend otherwise), or "" for the default,
 	// which is the poll backend unless KPIPE_BACKEND=io_uring is set. Poll
 	// is the default because it measured less CPU per GiB than io_uring on
-	// loopback proxies (io_uring runs every splice in a kernel worker
-	// thread); see the README for the figures.
+	// loopback proxies: the ring's thread runs the same splices, and adds
+	// the hand-over of every transfer between it and the calling goroutine
+	// (see the README for the figures).
 	Backend string
 	// ForcePoll selects the runtime-poller backend whatever Backend says.
 	// The environment variable KPIPE_BACKEND=poll does the same for every
