@@ -109,7 +109,7 @@ func WriteSVG(w io.Writer, info SysInfo, results []SectionResult) error {
 	fmt.Fprintf(bw, `<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>`+"\n", svgWidth, height)
 	y := svgMargin + 18
 	fmt.Fprintf(bw, `<text x="%d" y="%d" font-size="18" font-weight="bold">%s</text>`+"\n",
-		svgMargin, y, xmlText("kpipe throughput (MB/s) and CPU per GiB (s, lower is better): median of runs; whiskers: min–max"))
+		svgMargin, y, xmlText("kpipe: MB/s, and CPU s/GiB (lower is better); medians, whiskers min–max"))
 	y += 20
 	fmt.Fprintf(bw, `<text x="%d" y="%d" fill="#444444">%s</text>`+"\n", svgMargin, y, xmlText(chartSubtitle(info)))
 	y += svgTitleH - 38
