@@ -37,8 +37,8 @@ func (t *pollTransfer) prepare(_ *Engine, dst io.Writer, src io.Reader) bool {
 	return true
 }
 
-// run runs the transfer that open readied, unregisters it from e and
-// returns what reached dst and why it ended.
+// run runs the transfer that prepare readied and begin registered,
+// unregisters it from e and returns what reached dst and why it ended.
 func (t *pollTransfer) run(ctx context.Context, e *Engine, dst io.Writer) (int64, error) {
 	n, held, err := t.copy(dst, t.from)
 	t.finish()

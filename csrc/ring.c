@@ -194,8 +194,7 @@ struct kp_ring {
 	int wake_fired; /* the eventfd poll completed: drain the queue */
 	int64_t now;    /* CLOCK_MONOTONIC ns, refreshed each round */
 	int pipe_size;  /* asked for when opening a pipe (0: default) */
-	/* the kernel refused a pipe growth, at grow_refused_ns */
-	int grow_refused;
+	/* when the kernel last refused a pipe growth (0: never) */
 	int64_t grow_refused_ns;
 	struct ring_pipe pool[RING_POOL_MAX];
 	int npool;
@@ -438,13 +437,12 @@ static void ring_expire(kp_ring *r)
 /* Whether the kernel refused a pipe growth lately. */
 static int ring_grow_refused(const kp_ring *r)
 {
-	return r->grow_refused &&
+	return r->grow_refused_ns != 0 &&
 	       r->now - r->grow_refused_ns < RING_GROW_RETRY_NS;
 }
 
 static void ring_refuse_growth(kp_ring *r)
 {
-	r->grow_refused = 1;
 	r->grow_refused_ns = r->now;
 	RING_STAT_ADD(r, grow_refused, 1);
 }

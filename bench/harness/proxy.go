@@ -106,11 +106,27 @@ func connsSetting(conns int) string {
 	return fmt.Sprintf("%d connections", conns)
 }
 
-// proxyGroup returns the group of the peers at conns connections. Its
-// Setup starts the sink; each case starts its proxy at its first run; the
-// Teardown stops them all.
+// proxyGroup returns the group of the peers at conns connections.
 func proxyGroup(peers []proxyPeer, conns int, sz proxySizes) Group {
 	setting := connsSetting(conns)
+	return proxyServerGroup(setting, peers, conns, max(sz.warm, int64(conns)),
+		func(ctx context.Context, l *lazyServer, sink *tcpSink, p proxyPeer) (Sample, error) {
+			s, err := runAgainst(ctx, l, func(ctx context.Context, addr string) (Sample, error) {
+				return proxyLoad(ctx, sink, addr, conns, sz.total)
+			})
+			if err != nil {
+				return Sample{}, fmt.Errorf("proxy %s: %s: %w", p.name, setting, err)
+			}
+			return s, nil
+		})
+}
+
+// proxyServerGroup returns a group with a case per peer: a proxy in front
+// of an upstream sink, warmed up with warm bytes over conns connections,
+// measured by run. Its Setup starts the sink; each case starts its proxy
+// at its first run; the Teardown stops them all.
+func proxyServerGroup(setting string, peers []proxyPeer, conns int, warm int64,
+	run func(ctx context.Context, l *lazyServer, sink *tcpSink, p proxyPeer) (Sample, error)) Group {
 	var sink *tcpSink
 	servers := make([]*lazyServer, len(peers))
 	g := Group{
@@ -135,7 +151,7 @@ func proxyGroup(peers []proxyPeer, conns int, sz proxySizes) Group {
 		l := &lazyServer{
 			start: func(ctx context.Context) (*serverProc, error) { return p.start(ctx, sink.addr()) },
 			warm: func(ctx context.Context, addr string) error {
-				_, err := proxyLoad(ctx, sink, addr, conns, max(sz.warm, int64(conns)))
+				_, err := proxyLoad(ctx, sink, addr, conns, warm)
 				return err
 			},
 		}
@@ -143,15 +159,7 @@ func proxyGroup(peers []proxyPeer, conns int, sz proxySizes) Group {
 		g.Cases = append(g.Cases, Case{
 			Peer: p.name,
 			Skip: p.skip,
-			Run: func(ctx context.Context) (Sample, error) {
-				s, err := runAgainst(ctx, l, func(ctx context.Context, addr string) (Sample, error) {
-					return proxyLoad(ctx, sink, addr, conns, sz.total)
-				})
-				if err != nil {
-					return Sample{}, fmt.Errorf("proxy %s: %s: %w", p.name, setting, err)
-				}
-				return s, nil
-			},
+			Run:  func(ctx context.Context) (Sample, error) { return run(ctx, l, sink, p) },
 		})
 	}
 	return g

@@ -50,52 +50,20 @@ func ProxyEconomySection(cfg Config) Section {
 	if err != nil {
 		skip = straceMissing
 	}
-	var sink *tcpSink
-	servers := make([]*lazyServer, len(peers))
-	g := Group{
-		Setting:  fmt.Sprintf("%d connections, %d idle", sz.conns, sz.idle),
-		Baseline: proxyBaseline,
-		Setup: func(ctx context.Context) error {
-			var err error
-			sink, err = startTCPSink()
-			return err
-		},
-		Teardown: func() {
-			for _, l := range servers {
+	g := proxyServerGroup(fmt.Sprintf("%d connections, %d idle", sz.conns, sz.idle), peers, sz.conns, 4<<20,
+		func(ctx context.Context, l *lazyServer, sink *tcpSink, p proxyPeer) (Sample, error) {
+			s, err := economyRun(ctx, l, sink, strace, cfg.Dir, sz)
+			if err != nil {
 				l.stop()
+				return Sample{}, fmt.Errorf("proxy economy %s: %w", p.name, err)
 			}
-			if sink != nil {
-				sink.close()
-				sink = nil
-			}
-		},
-	}
-	for i, p := range peers {
-		l := &lazyServer{
-			start: func(ctx context.Context) (*serverProc, error) { return p.start(ctx, sink.addr()) },
-			warm: func(ctx context.Context, addr string) error {
-				_, err := proxyLoad(ctx, sink, addr, sz.conns, 4<<20)
-				return err
-			},
-		}
-		servers[i] = l
-		why := p.skip
-		if why == "" {
-			why = skip
-		}
-		g.Cases = append(g.Cases, Case{
-			Peer:    p.name,
-			Skip:    why,
-			MaxRuns: 1,
-			Run: func(ctx context.Context) (Sample, error) {
-				s, err := economyRun(ctx, l, sink, strace, cfg.Dir, sz)
-				if err != nil {
-					l.stop()
-					return Sample{}, fmt.Errorf("proxy economy %s: %w", p.name, err)
-				}
-				return s, nil
-			},
+			return s, nil
 		})
+	for i := range g.Cases {
+		g.Cases[i].MaxRuns = 1 // the counts barely vary
+		if g.Cases[i].Skip == "" {
+			g.Cases[i].Skip = skip
+		}
 	}
 	return Section{
 		Name: "TCP proxy economy",

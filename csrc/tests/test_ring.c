@@ -85,14 +85,15 @@ static void gen_hash(uint64_t seed, int64_t size, struct check_hash *hs)
 	}
 }
 
-/* Writes size bytes of stream seed to a blocking fd. Returns 0 or -errno. */
-static int gen_write(int fd, uint64_t seed, int64_t size)
+/* Writes bytes [off, off + size) of stream seed to a blocking fd. Returns 0
+ * or -errno. */
+static int gen_write_at(int fd, uint64_t seed, int64_t off, int64_t size)
 {
 	unsigned char buf[64 * KIB];
 
-	for (int64_t off = 0; off < size;) {
-		size_t n = size - off < (int64_t)sizeof(buf)
-				   ? (size_t)(size - off)
+	for (int64_t end = off + size; off < end;) {
+		size_t n = end - off < (int64_t)sizeof(buf)
+				   ? (size_t)(end - off)
 				   : sizeof(buf);
 		gen(seed, off, buf, n);
 		int r = check_write_all(fd, buf, n);
@@ -101,6 +102,12 @@ static int gen_write(int fd, uint64_t seed, int64_t size)
 		off += (int64_t)n;
 	}
 	return 0;
+}
+
+/* Writes size bytes of stream seed to a blocking fd. Returns 0 or -errno. */
+static int gen_write(int fd, uint64_t seed, int64_t size)
+{
+	return gen_write_at(fd, seed, 0, size);
 }
 
 /* A regular file holding size bytes of stream seed, at offset 0. */
@@ -1548,24 +1555,6 @@ static void test_ring_no_workers(void)
 	kp_ring_get_stats(run.r, &st);
 	CHECK_GT(st.splices, 0);
 	runner_stop(&run);
-}
-
-/* Writes bytes [off, off + size) of stream seed to a blocking fd. */
-static int gen_write_at(int fd, uint64_t seed, int64_t off, int64_t size)
-{
-	unsigned char buf[64 * KIB];
-
-	for (int64_t end = off + size; off < end;) {
-		size_t n = end - off < (int64_t)sizeof(buf)
-				   ? (size_t)(end - off)
-				   : sizeof(buf);
-		gen(seed, off, buf, n);
-		int r = check_write_all(fd, buf, n);
-		if (r < 0)
-			return r;
-		off += (int64_t)n;
-	}
-	return 0;
 }
 
 /* Waits up to 10 s until the reader has seen want bytes. */
