@@ -133,3 +133,31 @@ func TestZlibNoFDLeaks(t *testing.T) {
 		t.Fatalf("open descriptors went from %d to %d", before, after)
 	}
 }
+
+// TestGzipWriterAllocs: a GzipWriter reused through Reset allocates
+// nothing per stream: Write, Flush and Close included.
+func TestGzipWriterAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	data := zData(64 << 10)
+	var buf bytes.Buffer
+	buf.Grow(64 << 10)
+	w, err := Codec{Level: BestSpeed}.NewGzipWriter(&buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dst io.Writer = plainWriter{&buf}
+	allocCheck(t, func() {
+		buf.Reset()
+		w.Reset(dst)
+		w.Write(data[:1000])
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data[1000:])
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

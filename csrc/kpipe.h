@@ -443,6 +443,16 @@ int kp_z_gzip_header(const kp_z *z, kp_gz_header *hdr);
 #define KP_Z_WHOLE_MAX ((int64_t)256 << 20)
 int kp_z_size_hint(kp_z *z, int64_t n);
 
+/* Asks a compression stream for a sync flush (zlib's Z_SYNC_FLUSH): the
+ * steps that follow, with no more memory input (in_len 0, in_eof 0), deliver
+ * everything given so far as whole deflate blocks ending on a byte boundary
+ * (after an empty stored block), so that a reader can decode all of it now;
+ * the flush is complete when a step returns KP_Z_NEED_INPUT. Only for memory
+ * input on one thread, compressed as it streams (not whole: do not call
+ * kp_z_size_hint or kp_z_threads on such a stream). Returns 0, or
+ * KP_ZE_STATE when the stream cannot flush. */
+int kp_z_flush(kp_z *z);
+
 /* Ends z's stream wherever it is, keeping z for a later kp_z_reset: its
  * worker threads are joined and a whole stream's buffers freed, so that a
  * kp_z kept idle holds only its fixed state. */

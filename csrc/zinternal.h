@@ -130,10 +130,14 @@ int kp_isal_inflate(struct kp_isal *e, const uint8_t *in, size_t n,
 		    uint8_t *out, size_t room, size_t *used, size_t *got,
 		    int *done, uint8_t back[8], size_t *back_len);
 
-/* Raw deflate encoding at level 1 to 3; finish says that in holds the rest
- * of the input. Returns 0, -EINVAL or KP_ZE_STATE. */
+/* Raw deflate encoding at level 1 to 3. end: KP_ISAL_MORE, KP_ISAL_FINISH
+ * (in holds the rest of the input; *done once the final block is out) or
+ * KP_ISAL_SYNC (a sync flush: everything so far out, byte-aligned by an
+ * empty stored block; *done once it is). Returns 0, -EINVAL or
+ * KP_ZE_STATE. */
+enum { KP_ISAL_MORE, KP_ISAL_FINISH, KP_ISAL_SYNC };
 int kp_isal_deflate_reset(struct kp_isal *e, int level);
-int kp_isal_deflate(struct kp_isal *e, const uint8_t *in, size_t n, int finish,
+int kp_isal_deflate(struct kp_isal *e, const uint8_t *in, size_t n, int end,
 		    uint8_t *out, size_t room, size_t *used, size_t *got,
 		    int *done);
 

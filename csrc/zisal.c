@@ -207,7 +207,7 @@ int kp_isal_deflate_reset(struct kp_isal *e, int level)
 	return 0;
 }
 
-int kp_isal_deflate(struct kp_isal *e, const uint8_t *in, size_t n, int finish,
+int kp_isal_deflate(struct kp_isal *e, const uint8_t *in, size_t n, int end,
 		    uint8_t *out, size_t room, size_t *used, size_t *got,
 		    int *done)
 {
@@ -218,11 +218,14 @@ int kp_isal_deflate(struct kp_isal *e, const uint8_t *in, size_t n, int finish,
 	st->avail_in = (uint32_t)n;
 	st->next_out = out;
 	st->avail_out = (uint32_t)room;
-	st->end_of_stream = finish != 0;
+	st->end_of_stream = end == KP_ISAL_FINISH;
+	st->flush = end == KP_ISAL_SYNC ? SYNC_FLUSH : NO_FLUSH;
 	r = isal.deflate(st);
 	*used = n - st->avail_in;
 	*got = room - st->avail_out;
-	*done = st->internal_state.state == ZSTATE_END;
+	/* A sync flush is complete once ISA-L waits for a new block. */
+	*done = st->internal_state.state ==
+		(end == KP_ISAL_SYNC ? ZSTATE_NEW_HDR : ZSTATE_END);
 	st->next_in = NULL;
 	st->next_out = NULL;
 	if (r == ISAL_INVALID_LEVEL_BUF || r == ISAL_INVALID_LEVEL)
@@ -280,11 +283,11 @@ int kp_isal_deflate_reset(struct kp_isal *e, int level)
 	return -ENOSYS;
 }
 
-int kp_isal_deflate(struct kp_isal *e, const uint8_t *in, size_t n, int finish,
+int kp_isal_deflate(struct kp_isal *e, const uint8_t *in, size_t n, int end,
 		    uint8_t *out, size_t room, size_t *used, size_t *got,
 		    int *done)
 {
-	(void)e, (void)in, (void)n, (void)finish, (void)out, (void)room;
+	(void)e, (void)in, (void)n, (void)end, (void)out, (void)room;
 	*used = *got = 0;
 	*done = 0;
 	return KP_ZE_STATE;

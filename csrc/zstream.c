@@ -99,6 +99,7 @@ struct kp_z {
 	size_t pend_cap, pend_pos, pend_end;
 
 	int more_out; /* the last zlib call filled the output: it may hold more */
+	int flush_req; /* kp_z_flush asked for a sync flush not yet complete */
 	uint32_t check; /* CRC-32 (gzip) or Adler-32 (zlib) of the data */
 	uint32_t isize; /* uncompressed bytes mod 2^32 (gzip) */
 	int64_t in_total, out_total;
@@ -387,6 +388,7 @@ int kp_z_reset(kp_z *z, int mode, int format, int level, int64_t max_out,
 	z->out_pos = z->out_end = 0;
 	z->src_eof = 0;
 	z->more_out = 0;
+	z->flush_req = 0;
 	z->in_total = z->out_total = z->produced = 0;
 	z->have_first = 0;
 	memset(&z->first, 0, sizeof(z->first));
@@ -597,28 +599,33 @@ static int run_isal_deflate(struct step *s, const uint8_t *ip, size_t n,
 	z->isize += (uint32_t)take;
 	in_take(s, take);
 	int last = all_in && take == n;
-	if (z->stage_len < KP_ISAL_STAGE && !last)
+	/* A flush asked for goes once the input given before it is staged. */
+	int sync = !last && z->flush_req && take == n;
+	if (z->stage_len < KP_ISAL_STAGE && !last && !sync)
 		return 0; /* wants_input: the next read fills it further */
+	int end = last ? KP_ISAL_FINISH : sync ? KP_ISAL_SYNC : KP_ISAL_MORE;
 	/* ISA-L may stop before the end of the stage (its token buffer is
 	 * full): call again on the rest, a sequence the data alone sets. */
 	size_t off = 0, out = 0;
 	do {
 		r = kp_isal_deflate(z->isal, z->stage + off, z->stage_len - off,
-				    last, z->pend + out, KP_ISAL_OUT_MAX - out,
+				    end, z->pend + out, KP_ISAL_OUT_MAX - out,
 				    &used, &got, &done);
 		if (r < 0)
 			return r;
 		off += used;
 		out += got;
-	} while ((off < z->stage_len || (last && !done)) &&
+	} while ((off < z->stage_len || (end != KP_ISAL_MORE && !done)) &&
 		 (used > 0 || got > 0) && out < KP_ISAL_OUT_MAX);
-	if (off < z->stage_len || (last && !done))
+	if (off < z->stage_len || (end != KP_ISAL_MORE && !done))
 		return KP_ZE_STATE; /* pend has room for ISA-L's worst case */
 	got = out;
 	z->stage_len = 0;
 	z->pend_pos = 0;
 	z->pend_end = got;
-	z->body_done = done;
+	z->body_done = last && done;
+	if (sync)
+		z->flush_req = 0;
 	z->more_out = got > 0; /* ISA-L may keep a stage's output for later */
 	return 0;
 }
@@ -746,6 +753,18 @@ static int choose_engine(kp_z *z, int src_fd)
 	return 0;
 }
 
+int kp_z_flush(kp_z *z)
+{
+	if (z == NULL || z->mode != KP_Z_COMPRESS || z->threads > 1 ||
+	    z->size_hint >= 0 || z->whole_state == W_ON || z->phase == PH_NONE ||
+	    z->phase == PH_DONE || z->phase == PH_DEAD)
+		return KP_ZE_STATE;
+	if (z->phase == PH_TRAILER || z->phase == PH_END)
+		return 0; /* the end flushes everything anyway */
+	z->flush_req = 1;
+	return 0;
+}
+
 void kp_z_idle(kp_z *z)
 {
 	if (z == NULL)
@@ -863,13 +882,18 @@ static int run_deflate(struct step *s)
 		return run_par(s, ip, n, all_in);
 	if (z->whole_state == W_ON)
 		return run_whole(s, ip, n, all_in);
+	/* A flush asked for runs once the input given before it is in. */
+	int sync = !all_in && z->flush_req && n == 0;
 	z->zs.next_in = (Bytef *)(uintptr_t)ip;
 	z->zs.avail_in = (uInt)n;
 	z->zs.next_out = s->win + z->out_end;
 	z->zs.avail_out = (uInt)room;
-	zr = deflate(&z->zs, all_in ? Z_FINISH : Z_NO_FLUSH);
+	zr = deflate(&z->zs, all_in ? Z_FINISH : sync ? Z_SYNC_FLUSH : Z_NO_FLUSH);
 	size_t used = n - z->zs.avail_in, got = room - z->zs.avail_out;
 	z->more_out = z->zs.avail_out == 0;
+	/* zlib's flush is complete when it left room in the output. */
+	if (sync && !z->more_out)
+		z->flush_req = 0;
 	z->zs.next_in = NULL;
 	z->zs.next_out = NULL;
 	z->check = kp_zcheck_add(z->format, z->check, ip, used);
@@ -1120,7 +1144,7 @@ static int wants_input(const kp_z *z)
 	if (z->back_pos < z->back_len)
 		return 0; /* the trailer's first bytes are here already */
 	if (z->mode == KP_Z_COMPRESS)
-		return z->phase == PH_BODY && !z->more_out;
+		return z->phase == PH_BODY && !z->more_out && !z->flush_req;
 	return z->phase != PH_BODY || !z->more_out;
 }
 

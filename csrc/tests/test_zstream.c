@@ -1603,6 +1603,119 @@ out:
 	free(data);
 }
 
+/* ---- sync flush ---------------------------------------------------------------- */
+
+/* Steps z on in[0..n) (eof as given), or on no input after a kp_z_flush,
+ * until it wants more input or is done; output goes to out. */
+static int step_until_input(kp_z *z, const uint8_t *in, size_t n, int eof,
+			    struct buf *out)
+{
+	size_t off = 0;
+
+	for (int iter = 0; iter < 100000; iter++) {
+		kp_z_result res;
+		int st = kp_z_step(z, -1, -1, in ? in + off : NULL,
+				   (int64_t)(n - off), eof, NULL, 0, &res);
+		off += (size_t)res.consumed;
+		if (st == KP_Z_HAVE_OUTPUT) {
+			if (buf_add(out, res.out, (size_t)res.out_len) < 0)
+				return KP_ZE_STATE;
+			continue;
+		}
+		if (st == KP_Z_NEED_INPUT && !CHECK_EQ(off, n))
+			return KP_ZE_STATE;
+		return st;
+	}
+	CHECK_FAIL("kp_z_step loops");
+	return KP_ZE_STATE;
+}
+
+/* Decodes a stream cut after a sync flush: all of comp must decode, to
+ * exactly want[0..n), without reaching the stream's end. */
+static void decodes_so_far(int format, const struct buf *comp,
+			   const uint8_t *want, size_t n)
+{
+	z_stream zs;
+	struct buf out = { 0 };
+	uint8_t tmp[16 * KIB];
+	int zr;
+
+	memset(&zs, 0, sizeof(zs));
+	if (!CHECK_EQ(inflateInit2(&zs, format == KP_Z_GZIP ? 31 : 15), Z_OK))
+		return;
+	zs.next_in = comp->p;
+	zs.avail_in = (uInt)comp->len;
+	do {
+		zs.next_out = tmp;
+		zs.avail_out = sizeof(tmp);
+		zr = inflate(&zs, Z_SYNC_FLUSH);
+		if (buf_add(&out, tmp, sizeof(tmp) - zs.avail_out) < 0)
+			break;
+	} while (zr == Z_OK && zs.avail_out == 0);
+	CHECK(zr == Z_OK || zr == Z_BUF_ERROR);
+	CHECK_EQ(zs.avail_in, 0);
+	same(&out, want, n);
+	CHECK_EQ(inflateEnd(&zs), Z_OK);
+	buf_free(&out);
+}
+
+/* kp_z_flush: after each flush everything given so far decodes, on ISA-L's
+ * levels and zlib's, twice in a row too, and the stream still ends whole. */
+static void test_sync_flush(void)
+{
+	const size_t n = 300 * KIB, cut = 100 * KIB + 7;
+	static const int levels[] = { 1, 3, 4, 6, 9 };
+	uint8_t *data = make_data(n, TEXT, 11);
+	kp_z *z = kp_z_new(0);
+	struct buf comp = { 0 }, got = { 0 };
+
+	if (!CHECK(data != NULL) || !CHECK(z != NULL))
+		goto out;
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+			comp.len = got.len = 0;
+			if (!CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, formats[f],
+						 levels[l], -1, NULL),
+				      0))
+				continue;
+			/* A flush before any input: the header and an empty
+			 * block. */
+			CHECK_EQ(kp_z_flush(z), 0);
+			CHECK_EQ(step_until_input(z, NULL, 0, 0, &comp),
+				 KP_Z_NEED_INPUT);
+			decodes_so_far(formats[f], &comp, data, 0);
+			CHECK_EQ(step_until_input(z, data, cut, 0, &comp),
+				 KP_Z_NEED_INPUT);
+			for (int twice = 0; twice < 2; twice++) {
+				CHECK_EQ(kp_z_flush(z), 0);
+				CHECK_EQ(step_until_input(z, NULL, 0, 0, &comp),
+					 KP_Z_NEED_INPUT);
+				decodes_so_far(formats[f], &comp, data, cut);
+			}
+			CHECK_EQ(step_until_input(z, data + cut, n - cut, 1,
+						  &comp),
+				 KP_Z_DONE);
+			if (CHECK_EQ(zlib_decode(formats[f], &comp, &got), 0))
+				same(&got, data, n);
+		}
+	}
+	/* Streams that cannot flush. */
+	CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL), 0);
+	CHECK_EQ(kp_z_flush(z), KP_ZE_STATE);
+	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, NULL), 0);
+	CHECK_EQ(kp_z_size_hint(z, 10), 0);
+	CHECK_EQ(kp_z_flush(z), KP_ZE_STATE);
+	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, NULL), 0);
+	CHECK_EQ(kp_z_threads(z, 2), 0);
+	CHECK_EQ(kp_z_flush(z), KP_ZE_STATE);
+	CHECK_EQ(kp_z_flush(NULL), KP_ZE_STATE);
+out:
+	kp_z_free(z);
+	buf_free(&comp);
+	buf_free(&got);
+	free(data);
+}
+
 static const struct check_case cases[] = {
 	CHECK_CASE(test_round_trips),
 	CHECK_CASE(test_whole_engine),
@@ -1622,6 +1735,7 @@ static const struct check_case cases[] = {
 	CHECK_CASE(test_max_out),
 	CHECK_CASE(test_reset_reuse),
 	CHECK_CASE(test_misuse),
+	CHECK_CASE(test_sync_flush),
 };
 
 int main(int argc, char **argv)
