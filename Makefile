@@ -131,10 +131,10 @@ test: deps c-test c-sanitize vet
 	bash build/deps_test.sh
 	$(GO) test -race -short -count=1 -timeout 15m ./...
 	KPIPE_BACKEND=io_uring $(GO) test -race -short -count=1 -timeout 15m -run 'Engine|Proxy|DoubleSplice|Cancel|Ring|Program|Echo|Example' ./...
-	$(GO) test -count=1 -timeout 15m -run $(FULL_SIZE_RUN) .
+	$(GO) test -count=1 -timeout 15m -run $(FULL_SIZE_RUN) . ./kphttp
 	KPIPE_ZENGINE=zlib $(GO) test -short -count=1 -timeout 15m -run '$(ZLIB_RUN)' .
 	KPIPE_ZENGINE=zlib ctest --test-dir $(CMAKE_DIR) --output-on-failure -R zstream
-	CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 15m .
+	CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 15m . ./kphttp
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./harness ./cmd/...
 
 ## cross: the package, its tests and the rest of the module type-check and

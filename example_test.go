@@ -346,6 +346,35 @@ func ExampleGzip() {
 	// hello, gzip
 }
 
+// A GzipWriter compresses output made piece by piece; Flush makes what was
+// written so far readable at once, as a reader waiting on a stream needs.
+func ExampleCodec_NewGzipWriter() {
+	pr, pw := io.Pipe()
+	zw, err := kpipe.Codec{Level: kpipe.BestSpeed}.NewGzipWriter(pw, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() {
+		for i := range 3 {
+			fmt.Fprintf(zw, "event %d\n", i)
+			if err := zw.Flush(); err != nil { // the reader has it now
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(zw.Close())
+	}()
+	var out bytes.Buffer
+	if _, err := kpipe.Gunzip(&out, pr, nil); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(out.String())
+	// Output:
+	// event 0
+	// event 1
+	// event 2
+}
+
 // Gunzip reads every member of its input, checks each one's CRC and length,
 // and reports the first member's header.
 func ExampleGunzip() {
