@@ -11,6 +11,7 @@ import (
 	"hash/adler32"
 	"hash/crc32"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -168,6 +169,11 @@ func (c Codec) compress(dst io.Writer, src io.Reader, format zFormat, hdr *GzipH
 // gzipHeaderBytes encodes a member header as zlib's deflate writes it: hdr
 // nil is no name, comment, extra field or time, and OS 3 (Unix).
 func gzipHeaderBytes(hdr *GzipHeader, level int) ([]byte, error) {
+	return appendGzipHeader(nil, hdr, level)
+}
+
+// appendGzipHeader is gzipHeaderBytes appending to b.
+func appendGzipHeader(b []byte, hdr *GzipHeader, level int) ([]byte, error) {
 	h := GzipHeader{OS: gzipOSUnix}
 	if hdr != nil {
 		h = *hdr
@@ -193,7 +199,7 @@ func gzipHeaderBytes(hdr *GzipHeader, level int) ([]byte, error) {
 	case level == HuffmanOnly || level < 2:
 		xfl = 4
 	}
-	b := make([]byte, 0, gzFixedLen+2+len(h.Extra)+nameLen+1+commentLen+1)
+	b = slices.Grow(b, gzFixedLen+2+len(h.Extra)+nameLen+1+commentLen+1)
 	b = append(b, gzID1, gzID2, gzMethodDeflate, flags)
 	b = binary.LittleEndian.AppendUint32(b, mtime)
 	b = append(b, xfl, h.OS)

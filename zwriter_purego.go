@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -16,21 +17,30 @@ type gzipState struct {
 	out   zOutput
 	fw    *flate.Writer
 	level int
-	head  []byte // the header, until it is written
+	head  []byte // the header
+	begun bool   // head is written
 	crc   uint32
 	size  uint32 // ISIZE: the input's length modulo 2^32
+	tail  [gzTrailerLen]byte
 }
+
+// gzipStates keeps released states, so that a GzipWriter reused through
+// Reset allocates nothing.
+var gzipStates = sync.Pool{New: func() any { return new(gzipState) }}
 
 func newGzipState(dst io.Writer, level int, hdr *GzipHeader) (*gzipState, error) {
 	if level == DefaultCompression {
 		level = zlibDefaultLevel
 	}
-	head, err := gzipHeaderBytes(hdr, level)
+	s := gzipStates.Get().(*gzipState)
+	head, err := appendGzipHeader(s.head[:0], hdr, level)
 	if err != nil {
+		gzipStates.Put(s)
 		return nil, err
 	}
-	s := &gzipState{out: zOutput{w: dst, max: -1}, level: level, head: head}
+	*s = gzipState{out: zOutput{w: dst, max: -1}, level: level, head: head}
 	if s.fw, err = getFlateWriter(level, &s.out); err != nil {
+		gzipStates.Put(s)
 		return nil, err
 	}
 	return s, nil
@@ -38,12 +48,11 @@ func newGzipState(dst io.Writer, level int, hdr *GzipHeader) (*gzipState, error)
 
 // begin writes the header, once.
 func (s *gzipState) begin() error {
-	if s.head == nil {
+	if s.begun {
 		return nil
 	}
-	head := s.head
-	s.head = nil
-	return s.out.write(head)
+	s.begun = true
+	return s.out.write(s.head)
 }
 
 func (s *gzipState) write(p []byte) (int, error) {
@@ -74,16 +83,19 @@ func (s *gzipState) finish() error {
 	if err := s.fw.Close(); err != nil {
 		return err
 	}
-	var trailer [gzTrailerLen]byte
-	binary.LittleEndian.PutUint32(trailer[:4], s.crc)
-	binary.LittleEndian.PutUint32(trailer[4:], s.size)
-	return s.out.write(trailer[:])
+	// In s, not on the stack: the destination's Write would move it to
+	// the heap.
+	binary.LittleEndian.PutUint32(s.tail[:4], s.crc)
+	binary.LittleEndian.PutUint32(s.tail[4:], s.size)
+	return s.out.write(s.tail[:])
 }
 
-// release gives the deflate compressor back to its pool.
+// release gives the deflate compressor and s back to their pools.
 func (s *gzipState) release() {
 	if s.fw != nil {
 		flateWriters[s.level+2].Put(s.fw)
 		s.fw = nil
 	}
+	s.out.w = nil
+	gzipStates.Put(s)
 }

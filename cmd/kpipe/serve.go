@@ -4,22 +4,28 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
+	"time"
 
-	"github.com/kpipe/kpipe/internal/fileserver"
+	"github.com/kpipe/kpipe/kphttp"
 )
 
 // runServe is `kpipe serve -listen ADDR -dir DIR`.
 func runServe(args []string) error {
 	fs := newFlags("serve", "[-listen ADDR] [-dir DIR] [-grace DURATION]", `
-Serve the files of DIR over HTTP/1.1 with keep-alive; the bytes of a file
-never enter the program. A client that accepts gzip gets the file
-compressed by zlib into a kernel pipe and spliced to the socket as a
-chunked body; others get it by sendfile(2) with a Content-Length. Only GET
-and HEAD are served, and never anything outside DIR (".." and symbolic
-links out of it are refused by the kernel's RESOLVE_BENEATH).
+Serve the files of DIR over HTTP/1.1 with keep-alive: net/http's server
+running kphttp.FileServer, which answers as http.FileServer does (ranges,
+conditional requests with ETags, HEAD, index.html, the redirects of
+directories) but lists no directory. A client that accepts gzip gets a
+whole text file gzipped by kpipe's engine as it is sent (or NAME.gz from
+beside it, if not older), framed in chunks by net/http; other files, other
+clients and ranges get the file as it is, by sendfile(2). Only GET and HEAD
+are served, and never anything outside DIR (".." and symbolic links out of
+it are refused by the kernel's RESOLVE_BENEATH).
 
 The first line on standard output is "Serving DIR on http://ADDR/", with the
 address bound (useful with port 0). SIGINT or SIGTERM stops accepting,
@@ -40,13 +46,18 @@ server exits with status 0.`)
 	}
 	sigs, stop := notifyShutdown()
 	defer stop()
-	srv, err := fileserver.Open(*dir)
+	files, err := kphttp.NewFileServer(*dir, kphttp.FileServerOptions{})
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer files.Close()
 	logger := log.New(os.Stderr, "kpipe serve: ", log.LstdFlags)
-	srv.ErrorLog = logger
+	srv := &http.Server{
+		Handler:           files,
+		ErrorLog:          logger,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       time.Minute,
+	}
 	ln, err := listenTCP(*addr)
 	if err != nil {
 		return err
@@ -58,7 +69,7 @@ server exits with status 0.`)
 	var sig os.Signal
 	select {
 	case err := <-served:
-		return err
+		return err // Serve failed for good
 	case sig = <-sigs:
 	}
 	logger.Printf("%v: shutting down; responses under way have %v to finish", sig, *grace)
@@ -73,7 +84,12 @@ server exits with status 0.`)
 		}
 	}()
 	if err := srv.Shutdown(ctx); err != nil {
+		// Shutdown leaves the connections still busy open: cut them.
 		logger.Printf("responses cut short: %v", err)
+		srv.Close()
 	}
-	return <-served
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

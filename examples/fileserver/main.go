@@ -1,17 +1,17 @@
 // Command fileserver is the zero-copy gzip file server of Polyphony's
-// article, in Go: it serves a directory over HTTP/1.1 with keep-alive, and
-// the bytes of a file never enter the program's memory.
+// article, in Go: net/http's server running kphttp.FileServer on a
+// directory.
 //
-// When the client accepts gzip, a file goes out with Content-Encoding: gzip
-// and Transfer-Encoding: chunked: kpipe.Gzip compresses it from the file
-// into a kernel pipe while kpipe.ChunkedTransfer splices the pipe into the
-// socket in chunks, each framed by its size, the article's
+// kphttp.FileServer answers as http.FileServer does (ranges, conditional
+// requests, HEAD, index.html), with the bytes of a file kept out of the
+// program where they can be. A plain body leaves by sendfile(2): net/http
+// hands the *os.File to the kernel. When the client accepts gzip, a whole
+// text file is gzipped by kpipe's engine as it goes, read by the C engine
+// straight from the file, and net/http frames the compressed stream in
+// chunks (Transfer-Encoding: chunked); a NAME.gz beside the file, if not
+// older, is sent instead.
 //
-//	file -> gzip -> pipe -> chunked framing -> socket
-//
-// Otherwise it goes out with a Content-Length, by sendfile(2) (kpipe.Copy).
-// The server itself is the package internal/fileserver, which `kpipe serve`
-// runs too; this command is a thin wrapper around it.
+// `kpipe serve` runs the same handler, with a graceful shutdown.
 //
 // Usage:
 //
@@ -26,9 +26,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
+	"time"
 
-	"github.com/kpipe/kpipe/internal/fileserver"
+	"github.com/kpipe/kpipe/kphttp"
 )
 
 func main() {
@@ -39,18 +41,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: fileserver [-listen ADDR] [-dir DIR]")
 		os.Exit(2)
 	}
-	srv, err := fileserver.Open(*dir)
-	if err != nil {
+	// FileServer never fails (it answers 500 while the directory cannot be
+	// opened): check the directory here, to say so at once.
+	if fi, err := os.Stat(*dir); err != nil {
 		fmt.Fprintf(os.Stderr, "fileserver: %v\n", err)
 		os.Exit(1)
+	} else if !fi.IsDir() {
+		fmt.Fprintf(os.Stderr, "fileserver: %s is not a directory\n", *dir)
+		os.Exit(1)
 	}
-	defer srv.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fileserver: %v\n", err)
 		os.Exit(1)
 	}
 	fmt.Printf("Serving %s on http://%s/\n", *dir, ln.Addr())
+	srv := &http.Server{Handler: kphttp.FileServer(*dir), ReadHeaderTimeout: 30 * time.Second}
 	if err := srv.Serve(ln); err != nil {
 		fmt.Fprintf(os.Stderr, "fileserver: %v\n", err)
 		os.Exit(1)

@@ -13,7 +13,7 @@ import (
 
 // runMainEnv makes the test binary behave as the fileserver command, so
 // that the tests can run the real program as a child process. The server's
-// own tests are in internal/fileserver.
+// own tests are in kphttp.
 const runMainEnv = "KPIPE_FILESERVER_RUN_MAIN"
 
 // TestMain runs main instead of the tests when the process is a child

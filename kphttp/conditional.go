@@ -1,0 +1,179 @@
+package kphttp
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// The conditional requests of the responses that do not go through
+// http.ServeContent (the gzip made on the fly, directory listings) are
+// evaluated here as ServeContent evaluates them (RFC 9110, 13.2.2), against
+// the ETag header already set and the modification time. Only GET and HEAD
+// reach this point.
+
+// condResult is the outcome of one precondition.
+type condResult int
+
+const (
+	condNone condResult = iota // the header is absent or not usable
+	condTrue
+	condFalse
+)
+
+// checkPreconditions evaluates r's preconditions. When they decide the
+// response (304 Not Modified or 412 Precondition Failed), it writes it and
+// returns true.
+func checkPreconditions(w http.ResponseWriter, r *http.Request, modtime time.Time) bool {
+	etag := ""
+	if v := w.Header()["Etag"]; len(v) > 0 {
+		etag = v[0]
+	}
+	c := checkIfMatch(r, etag)
+	if c == condNone {
+		c = checkIfUnmodifiedSince(r, modtime)
+	}
+	if c == condFalse {
+		w.WriteHeader(http.StatusPreconditionFailed)
+		return true
+	}
+	switch checkIfNoneMatch(r, etag) {
+	case condFalse:
+		writeNotModified(w)
+		return true
+	case condNone:
+		if checkIfModifiedSince(r, modtime) == condFalse {
+			writeNotModified(w)
+			return true
+		}
+	}
+	return false
+}
+
+// checkIfMatch: does one of If-Match's tags match etag, strongly?
+func checkIfMatch(r *http.Request, etag string) condResult {
+	im := r.Header.Get("If-Match")
+	if im == "" {
+		return condNone
+	}
+	for {
+		im = strings.TrimSpace(im)
+		if im == "" {
+			return condFalse
+		}
+		if im[0] == ',' {
+			im = im[1:]
+			continue
+		}
+		if im[0] == '*' {
+			return condTrue
+		}
+		var tag string
+		if tag, im = scanETag(im); tag == "" {
+			return condFalse
+		}
+		if tag == etag && tag[0] == '"' {
+			return condTrue
+		}
+	}
+}
+
+// checkIfNoneMatch: condFalse when one of If-None-Match's tags matches
+// etag, weakly.
+func checkIfNoneMatch(r *http.Request, etag string) condResult {
+	inm := r.Header.Get("If-None-Match")
+	if inm == "" {
+		return condNone
+	}
+	for {
+		inm = strings.TrimSpace(inm)
+		if inm == "" {
+			return condTrue
+		}
+		if inm[0] == ',' {
+			inm = inm[1:]
+			continue
+		}
+		if inm[0] == '*' {
+			return condFalse
+		}
+		var tag string
+		if tag, inm = scanETag(inm); tag == "" {
+			return condTrue
+		}
+		if strings.TrimPrefix(tag, "W/") == strings.TrimPrefix(etag, "W/") {
+			return condFalse
+		}
+	}
+}
+
+// checkIfUnmodifiedSince: was the file not modified after the date given?
+func checkIfUnmodifiedSince(r *http.Request, modtime time.Time) condResult {
+	t, ok := headerTime(r, "If-Unmodified-Since", modtime)
+	if !ok {
+		return condNone
+	}
+	if !modtime.Truncate(time.Second).After(t) {
+		return condTrue
+	}
+	return condFalse
+}
+
+// checkIfModifiedSince: condFalse when the file was not modified after the
+// date given (a date in the future included, as net/http has it).
+func checkIfModifiedSince(r *http.Request, modtime time.Time) condResult {
+	t, ok := headerTime(r, "If-Modified-Since", modtime)
+	if !ok {
+		return condNone
+	}
+	if !modtime.Truncate(time.Second).After(t) {
+		return condFalse
+	}
+	return condTrue
+}
+
+// headerTime parses the date in r's header key; ok is false when there is
+// none, it is not valid, or the file has no modification time.
+func headerTime(r *http.Request, key string, modtime time.Time) (t time.Time, ok bool) {
+	v := r.Header.Get(key)
+	if v == "" || isZeroTime(modtime) {
+		return time.Time{}, false
+	}
+	t, err := http.ParseTime(v)
+	return t, err == nil
+}
+
+// scanETag takes the entity tag at the start of s: "..." or W/"...". It
+// returns "" if s does not start with a valid one.
+func scanETag(s string) (tag, rest string) {
+	start := 0
+	if strings.HasPrefix(s, "W/") {
+		start = 2
+	}
+	if len(s)-start < 2 || s[start] != '"' {
+		return "", ""
+	}
+	for i := start + 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return s[:i+1], s[i+1:]
+		case c == 0x21 || c >= 0x23 && c <= 0x7e || c >= 0x80:
+		default:
+			return "", ""
+		}
+	}
+	return "", ""
+}
+
+// writeNotModified answers 304 without the headers that describe a body
+// (RFC 9110, 15.4.5).
+func writeNotModified(w http.ResponseWriter) {
+	h := w.Header()
+	delete(h, "Content-Type")
+	delete(h, "Content-Length")
+	delete(h, "Content-Encoding")
+	if len(h["Etag"]) > 0 {
+		delete(h, "Last-Modified")
+	}
+	w.WriteHeader(http.StatusNotModified)
+}
