@@ -99,7 +99,7 @@ struct kp_z {
 	size_t pend_cap, pend_pos, pend_end;
 
 	int more_out; /* the last zlib call filled the output: it may hold more */
-	int flush_req; /* kp_z_flush asked for a sync flush not yet complete */
+	int flush_req;  /* kp_z_flush asked for a sync flush not yet complete */
 	uint32_t check; /* CRC-32 (gzip) or Adler-32 (zlib) of the data */
 	uint32_t isize; /* uncompressed bytes mod 2^32 (gzip) */
 	int64_t in_total, out_total;
@@ -756,8 +756,8 @@ static int choose_engine(kp_z *z, int src_fd)
 int kp_z_flush(kp_z *z)
 {
 	if (z == NULL || z->mode != KP_Z_COMPRESS || z->threads > 1 ||
-	    z->size_hint >= 0 || z->whole_state == W_ON || z->phase == PH_NONE ||
-	    z->phase == PH_DONE || z->phase == PH_DEAD)
+	    z->size_hint >= 0 || z->whole_state == W_ON ||
+	    z->phase == PH_NONE || z->phase == PH_DONE || z->phase == PH_DEAD)
 		return KP_ZE_STATE;
 	if (z->phase == PH_TRAILER || z->phase == PH_END)
 		return 0; /* the end flushes everything anyway */
@@ -888,7 +888,9 @@ static int run_deflate(struct step *s)
 	z->zs.avail_in = (uInt)n;
 	z->zs.next_out = s->win + z->out_end;
 	z->zs.avail_out = (uInt)room;
-	zr = deflate(&z->zs, all_in ? Z_FINISH : sync ? Z_SYNC_FLUSH : Z_NO_FLUSH);
+	zr = deflate(&z->zs, all_in ? Z_FINISH
+			     : sync ? Z_SYNC_FLUSH
+				    : Z_NO_FLUSH);
 	size_t used = n - z->zs.avail_in, got = room - z->zs.avail_out;
 	z->more_out = z->zs.avail_out == 0;
 	/* zlib's flush is complete when it left room in the output. */

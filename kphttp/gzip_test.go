@@ -290,7 +290,7 @@ func TestGzipHandlerOptions(t *testing.T) {
 		srv := httptest.NewServer(h)
 		resp, raw := get(t, srv.URL, "gzip")
 		srv.Close()
-		if resp.Header.Get("Content-Encoding") != "" {
+		if resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(raw, body) {
 			t.Fatalf("compressed below MinSize")
 		}
 		h, _ = NewGzipHandler(bodyHandler(body, nil), GzipOptions{Level: level})

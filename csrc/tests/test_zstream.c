@@ -1672,7 +1672,8 @@ static void test_sync_flush(void)
 	if (!CHECK(data != NULL) || !CHECK(z != NULL))
 		goto out;
 	for (size_t f = 0; f < 2; f++) {
-		for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+		for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]);
+		     l++) {
 			comp.len = got.len = 0;
 			if (!CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, formats[f],
 						 levels[l], -1, NULL),
