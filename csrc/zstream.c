@@ -593,7 +593,8 @@ static int run_isal_deflate(struct step *s, const uint8_t *ip, size_t n,
 	take = KP_ISAL_STAGE - z->stage_len;
 	if (take > n)
 		take = n;
-	memcpy(z->stage + z->stage_len, ip, take);
+	if (take > 0) /* ip may be NULL then: a flush with no input */
+		memcpy(z->stage + z->stage_len, ip, take);
 	z->stage_len += take;
 	z->check = kp_zcheck_add(z->format, z->check, ip, take);
 	z->isize += (uint32_t)take;
