@@ -190,7 +190,7 @@ int kp_isal_deflate_reset(struct kp_isal *e, int level)
 	if (e->def == NULL && (e->def = malloc(sizeof(*e->def))) == NULL)
 		return -ENOMEM;
 	if (e->lvlbuf == NULL &&
-	    (e->lvlbuf = malloc(ISAL_DEF_LVL3_DEFAULT)) == NULL)
+	    (e->lvlbuf = calloc(1, ISAL_DEF_LVL3_DEFAULT)) == NULL)
 		return -ENOMEM;
 	if (e->def_level < 0)
 		isal.deflate_init(e->def);

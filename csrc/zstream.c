@@ -249,7 +249,7 @@ static int ready_engine(kp_z *z, int mode, int level)
 	if (mode == KP_Z_COMPRESS) {
 		int r;
 		if (z->stage == NULL &&
-		    (z->stage = malloc(KP_ISAL_STAGE)) == NULL)
+		    (z->stage = calloc(1, KP_ISAL_STAGE)) == NULL)
 			return -ENOMEM;
 		if ((r = reserve_pend(z, KP_ISAL_OUT_MAX)) < 0)
 			return r;
@@ -604,6 +604,13 @@ static int run_isal_deflate(struct step *s, const uint8_t *ip, size_t n,
 	int sync = !last && z->flush_req && take == n;
 	if (z->stage_len < KP_ISAL_STAGE && !last && !sync)
 		return 0; /* wants_input: the next read fills it further */
+	if (sync && z->in_total == 0) {
+		/* Nothing to flush yet. (ISA-L, asked to flush before its
+		 * first input, leaves its hash tables unset for the input
+		 * that follows at levels 2 and 3.) */
+		z->flush_req = 0;
+		return 0;
+	}
 	int end = last ? KP_ISAL_FINISH : sync ? KP_ISAL_SYNC : KP_ISAL_MORE;
 	/* ISA-L may stop before the end of the stage (its token buffer is
 	 * full): call again on the rest, a sequence the data alone sets. */
