@@ -12,13 +12,16 @@ import (
 // log) rather than read from a source. Flush makes everything written so
 // far decodable by the reader at once.
 //
-// With the C core the compressor is kpipe's engine at Codec.Level: ISA-L at
-// levels 1 to 3 where it is present, zlib at the others (libdeflate needs
-// the whole input at once, so it does not run here; Codec.Gzip from a
-// memory reader or a regular file does). Its state, about 1 MiB of C
-// memory, is taken from a pool at the first use after NewGzipWriter or
-// Reset and given back by Close: close every GzipWriter (Reset also gives
-// back what it held). Between those calls Write allocates nothing.
+// With the C core the compressor is kpipe's engine at Codec.Level. At levels
+// 1 to 3 ISA-L (where present) compresses as the bytes come. At levels 4 to
+// 9, where libdeflate runs, the writer keeps up to 8 MiB of input in C
+// memory and compresses it in one call at Close, as Codec.Gzip does from
+// memory, and until then only the header reaches dst; a Flush, or input
+// beyond 8 MiB, hands the stream to zlib at the same level, which streams
+// from there. The state, about 1 MiB of C memory besides that input, is
+// taken from a pool at the first use after NewGzipWriter or Reset and
+// given back by Close: close every GzipWriter (Reset also gives back what
+// it held). Between those calls Write allocates nothing.
 //
 // A GzipWriter is not safe for concurrent use.
 type GzipWriter struct {

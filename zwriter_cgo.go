@@ -10,6 +10,9 @@ import (
 	"io"
 )
 
+// gzipWholeMax is the most input a GzipWriter keeps for libdeflate.
+const gzipWholeMax = 8 << 20
+
 // gzipState is a GzipWriter's stream: a pooled C context whose memory
 // input is what Write is given, its output delivered to the destination.
 type gzipState zstream
@@ -29,6 +32,11 @@ func newGzipState(dst io.Writer, level int, hdr *GzipHeader) (*gzipState, error)
 		}
 	}
 	if st := zs.reset(zFormatGzip, level, -1, ch); st < 0 {
+		err := zs.resetErr(st)
+		putZ(zs)
+		return nil, err
+	}
+	if st := zStatus(C.kp_z_whole_until(zs.z, gzipWholeMax)); st < 0 {
 		err := zs.resetErr(st)
 		putZ(zs)
 		return nil, err

@@ -447,11 +447,21 @@ int kp_z_size_hint(kp_z *z, int64_t n);
  * steps that follow, with no more memory input (in_len 0, in_eof 0), deliver
  * everything given so far as whole deflate blocks ending on a byte boundary
  * (after an empty stored block), so that a reader can decode all of it now;
- * the flush is complete when a step returns KP_Z_NEED_INPUT. Only for memory
- * input on one thread, compressed as it streams (not whole: do not call
- * kp_z_size_hint or kp_z_threads on such a stream). Returns 0, or
- * KP_ZE_STATE when the stream cannot flush. */
+ * the flush is complete when a step returns KP_Z_NEED_INPUT. A stream kept
+ * whole (libdeflate) goes on through zlib from there. Only for memory input
+ * on one thread (not after kp_z_threads). Returns 0, or KP_ZE_STATE when the
+ * stream cannot flush. */
 int kp_z_flush(kp_z *z);
+
+/* Lets a compression stream, after kp_z_reset and before its first
+ * kp_z_step, keep memory input of unknown size whole, up to max bytes (at
+ * most KP_Z_WHOLE_MAX), at the levels where libdeflate runs: the input is
+ * kept (in a buffer that doubles from 256 KiB) and compressed in one call
+ * at its end, as for an announced size, unless it passes max or
+ * kp_z_flush is called first, when zlib takes over at the same level.
+ * Nothing comes out before that. Returns 0, or KP_ZE_STATE when called out
+ * of place. */
+int kp_z_whole_until(kp_z *z, int64_t max);
 
 /* Ends z's stream wherever it is, keeping z for a later kp_z_reset: its
  * worker threads are joined and a whole stream's buffers freed, so that a

@@ -26,6 +26,8 @@
  * The room is a constant, so that the calls, and the output, depend on the
  * data alone. */
 #define KP_ISAL_STAGE (64 * 1024)
+/* kp_z_whole_until: the first buffer for input of unknown size. */
+#define KP_Z_WHOLE_FIRST ((int64_t)256 * 1024)
 #define KP_ISAL_OUT_MAX (4 * KP_ISAL_STAGE + 4096)
 
 /* Raw deflate data with the largest window; kpipe writes the wrappers. */
@@ -77,6 +79,9 @@ struct kp_z {
 	uint8_t *whole;
 	size_t whole_len, whole_cap;
 	int64_t whole_max; /* KP_Z_WHOLE_MAX, or less in tests */
+	/* kp_z_whole_until: memory input of unknown size is kept whole up to
+	 * this many bytes (-1: not asked for). */
+	int64_t whole_open;
 	int64_t size_hint; /* memory input's announced size, or -1 */
 	/* Many threads (zpar.c): the workers, while the stream runs. */
 	int threads;
@@ -389,6 +394,7 @@ int kp_z_reset(kp_z *z, int mode, int format, int level, int64_t max_out,
 	z->src_eof = 0;
 	z->more_out = 0;
 	z->flush_req = 0;
+	z->whole_open = -1;
 	z->in_total = z->out_total = z->produced = 0;
 	z->have_first = 0;
 	memset(&z->first, 0, sizeof(z->first));
@@ -645,6 +651,10 @@ static int whole_to_zlib(kp_z *z)
 	int zr;
 
 	z->whole_state = W_OFF;
+	if (z->whole_len == 0) {
+		free_whole(z);
+		return 0;
+	}
 	z->check = kp_zcheck_add(z->format, z->check, z->whole, z->whole_len);
 	z->isize = (uint32_t)z->whole_len;
 	int r = reserve_pend(z, deflateBound(&z->zs, (uLong)z->whole_len));
@@ -667,22 +677,31 @@ static int whole_to_zlib(kp_z *z)
 	return 0;
 }
 
+/* The most input a whole stream may keep. */
+static int64_t whole_limit(const kp_z *z)
+{
+	if (z->whole_open >= 0 && z->whole_open < z->whole_max)
+		return z->whole_open;
+	return z->whole_max;
+}
+
 /* Makes room for n more bytes of whole input: 0, 1 when that would pass
- * whole_max, or -ENOMEM. */
+ * whole_limit, or -ENOMEM. */
 static int grow_whole(kp_z *z, size_t n)
 {
 	size_t want = z->whole_len + n, cap = z->whole_cap;
+	int64_t max = whole_limit(z);
 
 	if (want <= cap)
 		return 0;
-	if ((int64_t)want > z->whole_max)
+	if ((int64_t)want > max)
 		return 1;
 	if (cap == 0) /* the first: the size announced */
 		cap = want;
 	while (cap < want)
 		cap *= 2;
-	if ((int64_t)cap > z->whole_max)
-		cap = (size_t)z->whole_max;
+	if ((int64_t)cap > max)
+		cap = (size_t)max;
 	uint8_t *p = realloc(z->whole, cap);
 	if (p == NULL)
 		return -ENOMEM;
@@ -747,8 +766,17 @@ static int choose_engine(kp_z *z, int src_fd)
 		    st.st_size >= off)
 			n = (int64_t)(st.st_size - off);
 	}
-	if (n < 0 || n > z->whole_max)
+	if (n < 0 && z->whole_open >= 0) {
+		/* Size unknown, kept whole while it fits: a first buffer,
+		 * doubled as input comes. */
+		n = whole_limit(z) < KP_Z_WHOLE_FIRST ? whole_limit(z)
+						      : KP_Z_WHOLE_FIRST;
+		if (n == 0)
+			return 0;
+		n--; /* grow_whole below adds one */
+	} else if (n < 0 || n > whole_limit(z)) {
 		return 0;
+	}
 	if (z->ld == NULL && (z->ld = kp_ld_new()) == NULL)
 		return -ENOMEM;
 	if ((r = kp_ld_reset(z->ld, z->level)) < 0)
@@ -764,7 +792,6 @@ static int choose_engine(kp_z *z, int src_fd)
 int kp_z_flush(kp_z *z)
 {
 	if (z == NULL || z->mode != KP_Z_COMPRESS || z->threads > 1 ||
-	    z->size_hint >= 0 || z->whole_state == W_ON ||
 	    z->phase == PH_NONE || z->phase == PH_DONE || z->phase == PH_DEAD)
 		return KP_ZE_STATE;
 	if (z->phase == PH_TRAILER || z->phase == PH_END)
@@ -794,6 +821,14 @@ int kp_z_threads(kp_z *z, int n)
 	if (!unstarted(z) || n < 1)
 		return KP_ZE_STATE;
 	z->threads = n;
+	return 0;
+}
+
+int kp_z_whole_until(kp_z *z, int64_t max)
+{
+	if (!unstarted(z) || z->mode != KP_Z_COMPRESS || max < 0)
+		return KP_ZE_STATE;
+	z->whole_open = max < KP_Z_WHOLE_MAX ? max : KP_Z_WHOLE_MAX;
 	return 0;
 }
 
@@ -888,6 +923,8 @@ static int run_deflate(struct step *s)
 		return run_isal_deflate(s, ip, n, all_in);
 	if (z->par != NULL)
 		return run_par(s, ip, n, all_in);
+	if (z->whole_state == W_ON && z->flush_req)
+		return whole_to_zlib(z); /* a flush ends keeping it whole */
 	if (z->whole_state == W_ON)
 		return run_whole(s, ip, n, all_in);
 	/* A flush asked for runs once the input given before it is in. */

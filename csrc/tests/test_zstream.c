@@ -1704,9 +1704,6 @@ static void test_sync_flush(void)
 	CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL), 0);
 	CHECK_EQ(kp_z_flush(z), KP_ZE_STATE);
 	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, NULL), 0);
-	CHECK_EQ(kp_z_size_hint(z, 10), 0);
-	CHECK_EQ(kp_z_flush(z), KP_ZE_STATE);
-	CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, NULL), 0);
 	CHECK_EQ(kp_z_threads(z, 2), 0);
 	CHECK_EQ(kp_z_flush(z), KP_ZE_STATE);
 	CHECK_EQ(kp_z_flush(NULL), KP_ZE_STATE);
@@ -1764,6 +1761,70 @@ out:
 	free(b);
 }
 
+/* kp_z_whole_until: input of unknown size kept whole gives the bytes of the
+ * same input announced (libdeflate's); past the limit, or after a flush,
+ * zlib takes over and the stream still decodes whole. */
+static void test_whole_until(void)
+{
+	const size_t n = 300 * KIB;
+	uint8_t *data = make_data(n, TEXT, 31);
+	kp_z *z = kp_z_new(0);
+	struct buf want = { 0 }, got = { 0 }, plain = { 0 };
+
+	if (!CHECK(data != NULL) || !CHECK(z != NULL))
+		goto out;
+	for (int level = 4; level <= 9; level += 5) {
+		want.len = 0;
+		if (!CHECK_EQ(compress_mem(KP_Z_GZIP, level, NULL, data, n,
+					   &want),
+			      KP_Z_DONE))
+			continue;
+		/* Whole: in pieces, size unknown; the same bytes. */
+		for (int64_t max = (int64_t)n; max >= (int64_t)n / 3;
+		     max -= (int64_t)n / 2) {
+			struct run r = { -1,   -1, data, n, 10000,
+					 NULL, 0,  &got, 0, 0 };
+			got.len = plain.len = 0;
+			CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, level,
+					    -1, NULL),
+				 0);
+			CHECK_EQ(kp_z_whole_until(z, max), 0);
+			CHECK_EQ(drive(z, &r), KP_Z_DONE);
+			if (max >= (int64_t)n)
+				same(&got, want.p, want.len);
+			if (CHECK_EQ(zlib_decode(KP_Z_GZIP, &got, &plain), 0))
+				same(&plain, data, n);
+		}
+		/* A flush half-way: what came before decodes at once. */
+		got.len = plain.len = 0;
+		CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, level, -1,
+				    NULL),
+			 0);
+		CHECK_EQ(kp_z_whole_until(z, (int64_t)n), 0);
+		CHECK_EQ(step_until_input(z, data, n / 2, 0, &got),
+			 KP_Z_NEED_INPUT);
+		CHECK_EQ(got.len, 10); /* kept whole: the header alone */
+		CHECK_EQ(kp_z_flush(z), 0);
+		CHECK_EQ(step_until_input(z, NULL, 0, 0, &got),
+			 KP_Z_NEED_INPUT);
+		decodes_so_far(KP_Z_GZIP, &got, data, n / 2);
+		CHECK_EQ(step_until_input(z, data + n / 2, n - n / 2, 1, &got),
+			 KP_Z_DONE);
+		if (CHECK_EQ(zlib_decode(KP_Z_GZIP, &got, &plain), 0))
+			same(&plain, data, n);
+	}
+	/* Out of place: after the first step, or when decompressing. */
+	CHECK_EQ(kp_z_whole_until(z, 10), KP_ZE_STATE);
+	CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, KP_Z_GZIP, 0, -1, NULL), 0);
+	CHECK_EQ(kp_z_whole_until(z, 10), KP_ZE_STATE);
+out:
+	kp_z_free(z);
+	buf_free(&want);
+	buf_free(&got);
+	buf_free(&plain);
+	free(data);
+}
+
 static const struct check_case cases[] = {
 	CHECK_CASE(test_round_trips),
 	CHECK_CASE(test_whole_engine),
@@ -1785,6 +1846,7 @@ static const struct check_case cases[] = {
 	CHECK_CASE(test_misuse),
 	CHECK_CASE(test_sync_flush),
 	CHECK_CASE(test_reuse_same_bytes),
+	CHECK_CASE(test_whole_until),
 };
 
 int main(int argc, char **argv)
