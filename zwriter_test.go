@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -159,5 +160,35 @@ func TestGzipWriterErrors(t *testing.T) {
 	}
 	if got, _, err := refGunzip(buf.Bytes()); err != nil || string(got) != "again" {
 		t.Fatalf("after Reset: %q, %v", got, err)
+	}
+}
+
+// TestGzipWriterWhole: at a level libdeflate runs, what a GzipWriter is
+// given in pieces comes out as Codec.Gzip makes it from memory (the same
+// engine on the whole input); past 8 MiB the stream goes on through zlib
+// and still decodes whole.
+func TestGzipWriterWhole(t *testing.T) {
+	for _, size := range []int{200 << 10, 9 << 20} {
+		data := zData(size)
+		var want, got bytes.Buffer
+		if _, err := (Codec{Level: 6}).Gzip(&want, bytes.NewReader(data), nil); err != nil {
+			t.Fatal(err)
+		}
+		w, err := Codec{Level: 6}.NewGzipWriter(&got, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off < len(data); off += 7000 {
+			w.Write(data[off:min(off+7000, len(data))])
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if size < 8<<20 && strings.Contains(CompressionEngine(), "libdeflate") && !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%d bytes: %d compressed, Codec.Gzip made %d", size, got.Len(), want.Len())
+		}
+		if plain, _, err := refGunzip(got.Bytes()); err != nil || !bytes.Equal(plain, data) {
+			t.Fatalf("%d bytes: decoded %d, %v", size, len(plain), err)
+		}
 	}
 }
