@@ -32,11 +32,10 @@ import (
 	"log"
 	"net"
 	"os"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/kpipe/kpipe"
+	"github.com/kpipe/kpipe/internal/accept"
 )
 
 // step is the most one splice moves at a time. The article splices 8 KiB at
@@ -76,36 +75,12 @@ func main() {
 }
 
 // serve accepts connections on ln and echoes each with h in its own
-// goroutine. It returns nil once ln is closed and every connection it accepted has ended,
-// or the error that made Accept fail for good. Transient Accept failures
-// (out of descriptors, aborted handshakes) are retried after a pause.
+// goroutine. It returns nil once ln is closed and every connection it
+// accepted has ended, or the error that made Accept fail for good.
+// Transient Accept failures (out of descriptors, aborted handshakes) are
+// retried after a pause.
 func serve(ln net.Listener, h func(net.Conn) error) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	var pause time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if !transient(err) {
-				return err
-			}
-			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
-			logger.Printf("accept: %v; retrying in %v", err, pause)
-			time.Sleep(pause)
-			continue
-		}
-		pause = 0
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := h(conn); err != nil {
-				logger.Printf("%s: %v", conn.RemoteAddr(), err)
-			}
-		}()
-	}
+	return accept.Serve(ln, logger, h)
 }
 
 // handleDouble echoes one connection with the article's one-line handler,
@@ -127,17 +102,6 @@ func handleDouble(conn net.Conn) error {
 		return fmt.Errorf("double splice: %w", err)
 	}
 	return nil
-}
-
-// transient reports whether an Accept error is worth retrying.
-func transient(err error) bool {
-	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE,
-		syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
-		if errors.Is(err, errno) {
-			return true
-		}
-	}
-	return false
 }
 
 // handle echoes one connection and closes it. Data goes conn -> pipe in one

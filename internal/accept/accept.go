@@ -1,6 +1,6 @@
 // Package accept holds what kpipe's servers share around
-// net.Listener.Accept: which failures are worth retrying, and how long to
-// pause before the retry.
+// net.Listener.Accept: the accept loop (Loop, Serve), which failures are
+// worth retrying, and how long to pause before the retry.
 package accept
 
 import (
