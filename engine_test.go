@@ -293,7 +293,7 @@ func TestDoubleSpliceKinds(t *testing.T) {
 	})
 }
 
-// idleTCP returns a connected source whose peer sends nothing (peer kept
+// idleEnds returns a connected source whose peer sends nothing (peer kept
 // for later use) and a destination with its peer.
 func idleEnds(t *testing.T) (src, srcPeer, dst, dstPeer *net.TCPConn) {
 	t.Helper()
@@ -327,13 +327,15 @@ func roundTripWithin(t *testing.T, wait time.Duration, what string, w io.Writer,
 	}
 }
 
-// runAsync runs DoubleSplice in a goroutine.
+// spliceResult is what a DoubleSplice returned, and when.
 type spliceResult struct {
 	n   int64
 	err error
 	at  time.Time
 }
 
+// spliceAsync runs e.DoubleSplice in a goroutine; its result arrives on the
+// channel.
 func spliceAsync(ctx context.Context, e *Engine, dst io.Writer, src io.Reader) <-chan spliceResult {
 	ch := make(chan spliceResult, 1)
 	go func() {
