@@ -401,6 +401,67 @@ var dstKinds = []dstKind{
 	}},
 }
 
+// transferMatrix runs op, one subtest "SRC->DST/SIZE" each, from every
+// source kind to every destination kind that keep accepts (keep nil: all),
+// with every size of testSizes that runSize lets test run, and checks that
+// op moved the size without an error, that the source's feeder succeeded
+// and what arrived, by its SHA-256.
+func transferMatrix(t *testing.T, test string, keep func(srcKind, dstKind) bool,
+	op func(t *testing.T, sk srcKind, dk dstKind, dst io.Writer, src io.Reader) (int64, error)) {
+	for _, sk := range srcKinds {
+		for _, dk := range dstKinds {
+			if keep != nil && !keep(sk, dk) {
+				continue
+			}
+			for _, size := range testSizes {
+				if !runSize(test, sk.name, dk.name, size) {
+					continue
+				}
+				t.Run(fmt.Sprintf("%s->%s/%d", sk.name, dk.name, size), func(t *testing.T) {
+					data := testData(size)
+					src, srcWait := sk.open(t, data)
+					dst, finish := dk.open(t)
+					n, err := op(t, sk, dk, dst, src)
+					if err != nil {
+						t.Fatalf("%s: %v", test, err)
+					}
+					if n != int64(size) {
+						t.Fatalf("%s returned %d, want %d", test, n, size)
+					}
+					if err := srcWait(); err != nil {
+						t.Fatalf("feeding the source: %v", err)
+					}
+					checkArrived(t, finish(), data)
+				})
+			}
+		}
+	}
+}
+
+// spliceSteps calls Splice(dst, src, step) until end of input and checks
+// that no call fails or moves more than step bytes, and that the calls
+// moved want bytes in all.
+func spliceSteps(t *testing.T, dst io.Writer, src io.Reader, step, want int64) {
+	t.Helper()
+	var total int64
+	for {
+		n, err := Splice(dst, src, step)
+		if err != nil {
+			t.Fatalf("Splice after %d bytes: %v", total, err)
+		}
+		if n < 0 || n > step {
+			t.Fatalf("Splice(%d) moved %d", step, n)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	if total != want {
+		t.Fatalf("moved %d bytes in steps, want %d", total, want)
+	}
+}
+
 // checkArrived compares what a destination received with data.
 func checkArrived(t *testing.T, got hashResult, data []byte) {
 	t.Helper()
