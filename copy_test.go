@@ -13,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestCopyMatrix copies every size between every pair of endpoint kinds, in
@@ -470,13 +469,7 @@ func TestCopyIdleThreads(t *testing.T) {
 			}
 		}
 	})
-	waitParked(t, conns, "kpipe.Copy")
-	time.Sleep(100 * time.Millisecond)
-	after := osThreads(t)
-	t.Logf("OS threads: %d before, %d with %d Copy calls parked", before, after, conns)
-	if after > before+8 {
-		t.Fatalf("%d idle Copy calls: %d OS threads before, %d after", conns, before, after)
-	}
+	checkIdleThreads(t, before, conns, "Copy")
 	msg := testData(1000)
 	for _, c := range clients {
 		c.Write(msg)

@@ -481,6 +481,21 @@ func isPeerGone(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
+// checkIdleThreads waits until n goroutines are parked in kpipe's function
+// fn (Copy, Splice) and checks that the process then has at most 8 more OS
+// threads than the before it counted.
+func checkIdleThreads(t *testing.T, before, n int, fn string) {
+	t.Helper()
+	waitParked(t, n, "kpipe."+fn)
+	// Give any thread a blocked call might start time to show up.
+	time.Sleep(100 * time.Millisecond)
+	after := osThreads(t)
+	t.Logf("OS threads: %d before, %d with %d %s calls parked", before, after, n, fn)
+	if after > before+8 {
+		t.Fatalf("%d idle %s calls: %d OS threads before, %d after", n, fn, before, after)
+	}
+}
+
 // waitParked waits until at least n goroutines are parked in the runtime
 // poller inside a function whose name contains fn.
 func waitParked(t testing.TB, n int, fn string) {

@@ -590,14 +590,7 @@ func TestSpliceIdleThreads(t *testing.T) {
 			<-ch
 		}
 	})
-	waitParked(t, conns, "kpipe.Splice")
-	// Give any thread a blocked call might start time to show up.
-	time.Sleep(100 * time.Millisecond)
-	after := osThreads(t)
-	t.Logf("OS threads: %d before, %d with %d Splice calls parked", before, after, conns)
-	if after > before+8 {
-		t.Fatalf("%d idle Splice calls: %d OS threads before, %d after", conns, before, after)
-	}
+	checkIdleThreads(t, before, conns, "Splice")
 
 	msg := []byte("wake up")
 	for i, c := range clients {
