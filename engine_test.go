@@ -87,14 +87,7 @@ func forEachBackend(t *testing.T, base Config, fn func(t *testing.T, e *Engine))
 	}
 	for _, cfg := range configs {
 		before := openFDs(t)
-		e, err := NewEngine(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := e.Backend(), wantBackend(cfg); got != want {
-			e.Close()
-			t.Fatalf("NewEngine(%+v).Backend() = %q, want %q", cfg, got, want)
-		}
+		e := newCheckedEngine(t, cfg)
 		if seen[e.Backend()] {
 			e.Close()
 			continue
@@ -416,29 +409,14 @@ func TestDoubleSpliceCancelIdle(t *testing.T) {
 func TestDoubleSpliceCancelStuck(t *testing.T) {
 	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
 		src, srcPeer, dst, dstPeer := idleEnds(t)
-		stop := make(chan struct{})
-		fed := make(chan struct{})
-		go func() {
-			defer close(fed)
-			chunk := make([]byte, 64<<10)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				srcPeer.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
-				srcPeer.Write(chunk)
-			}
-		}()
+		stopFeeding := feedForever(srcPeer, make([]byte, 64<<10))
 		ctx, cancel := context.WithCancel(context.Background())
 		ch := spliceAsync(ctx, e, dst, src)
 		time.Sleep(200 * time.Millisecond)
 		start := time.Now()
 		cancel()
 		r := waitResult(t, ch, 10*time.Second)
-		close(stop)
-		<-fed
+		stopFeeding()
 		srcPeer.SetWriteDeadline(time.Time{})
 		if !errors.Is(r.err, context.Canceled) {
 			t.Fatalf("DoubleSplice = %d, %v; want context.Canceled", r.n, r.err)
@@ -510,21 +488,7 @@ func TestDoubleSpliceDestinationGone(t *testing.T) {
 		for _, reset := range []bool{false, true} {
 			src, srcPeer, dst, dstPeer := idleEnds(t)
 			ch := spliceAsync(context.Background(), e, dst, src)
-			stop := make(chan struct{})
-			fed := make(chan struct{})
-			go func() {
-				defer close(fed)
-				chunk := testData(64 << 10)
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					srcPeer.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
-					srcPeer.Write(chunk)
-				}
-			}()
+			stopFeeding := feedForever(srcPeer, testData(64<<10))
 			buf := make([]byte, 256<<10)
 			if _, err := io.ReadFull(dstPeer, buf); err != nil {
 				t.Fatal(err)
@@ -534,8 +498,7 @@ func TestDoubleSpliceDestinationGone(t *testing.T) {
 			}
 			dstPeer.Close()
 			r := waitResult(t, ch, 10*time.Second)
-			close(stop)
-			<-fed
+			stopFeeding()
 			if !isPeerGone(r.err) {
 				t.Fatalf("reset %v: DoubleSplice into a vanished peer = %d, %v; want EPIPE or ECONNRESET", reset, r.n, r.err)
 			}

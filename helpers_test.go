@@ -481,6 +481,47 @@ func isPeerGone(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
+// newCheckedEngine returns NewEngine(cfg), failing the test if that fails
+// or if the engine is not on the backend cfg must give (see wantBackend).
+// The caller closes it.
+func newCheckedEngine(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	e, err := NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Backend(), wantBackend(cfg); got != want {
+		e.Close()
+		t.Fatalf("NewEngine(%+v).Backend() = %q, want %q", cfg, got, want)
+	}
+	return e
+}
+
+// feedForever writes chunk to c again and again, each write bounded by a
+// short deadline so that a destination that takes nothing holds it up only
+// briefly, until the function it returns is called; that function returns
+// once the writing has stopped.
+func feedForever(c *net.TCPConn, chunk []byte) (stop func()) {
+	stopc := make(chan struct{})
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for {
+			select {
+			case <-stopc:
+				return
+			default:
+			}
+			c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+			c.Write(chunk)
+		}
+	}()
+	return func() {
+		close(stopc)
+		<-fed
+	}
+}
+
 // checkIdleThreads waits until n goroutines are parked in kpipe's function
 // fn (Copy, Splice) and checks that the process then has at most 8 more OS
 // threads than the before it counted.
