@@ -70,13 +70,9 @@ func dialEcho(t *testing.T, addr, line string) *net.TCPConn {
 // through kpipe proxy to it, returns foobar; the proxy logs the connection.
 func TestEchoAndProxyNetcat(t *testing.T) {
 	echo, echoAddr := startEcho(t)
-	if got := testprog.Netcat(t, echoAddr, []byte("foobar\n")); string(got) != "foobar\n" {
-		t.Errorf("nc to echo printed %q, want %q", got, "foobar\n")
-	}
+	testprog.NetcatFoobar(t, echoAddr)
 	proxy, proxyAddr := startProxy(t, echoAddr)
-	if got := testprog.Netcat(t, proxyAddr, []byte("foobar\n")); string(got) != "foobar\n" {
-		t.Errorf("nc through the proxy printed %q, want %q", got, "foobar\n")
-	}
+	testprog.NetcatFoobar(t, proxyAddr)
 	big := testData(t, 1<<20)
 	if got := testprog.Netcat(t, proxyAddr, big); !bytes.Equal(got, big) {
 		t.Errorf("nc through the proxy: %d bytes back, want %d", len(got), len(big))

@@ -50,9 +50,7 @@ func startServer(t *testing.T, mode string) string {
 func TestNetcat(t *testing.T) {
 	forModes(t, func(t *testing.T, mode string) {
 		addr := startServer(t, mode)
-		if got := testprog.Netcat(t, addr, []byte("foobar\n")); string(got) != "foobar\n" {
-			t.Errorf("nc printed %q, want %q", got, "foobar\n")
-		}
+		testprog.NetcatFoobar(t, addr)
 	})
 }
 
@@ -184,9 +182,7 @@ func testProgram(t *testing.T, mode string) {
 	}
 	s := testprog.Start(t, testprog.Command(args...), "Echoing on ")
 	addr := strings.TrimSuffix(strings.TrimPrefix(s.First, "Echoing on "), "...\n")
-	if got := testprog.Netcat(t, addr, []byte("foobar\n")); string(got) != "foobar\n" {
-		t.Errorf("nc printed %q, want %q", got, "foobar\n")
-	}
+	testprog.NetcatFoobar(t, addr)
 	if stderr := s.Stderr.String(); stderr != "" {
 		t.Errorf("the program wrote to stderr: %q", stderr)
 	}

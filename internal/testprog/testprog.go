@@ -184,6 +184,15 @@ func Netcat(t testing.TB, addr string, input []byte) []byte {
 	return out
 }
 
+// NetcatFoobar sends "foobar\n" to the echo at addr with nc, as the
+// article does, and checks that it comes back.
+func NetcatFoobar(t testing.TB, addr string) {
+	t.Helper()
+	if got := Netcat(t, addr, []byte("foobar\n")); string(got) != "foobar\n" {
+		t.Errorf("nc to %s printed %q, want %q", addr, got, "foobar\n")
+	}
+}
+
 // EchoClient sends payload on a new connection to addr while reading the
 // echo, then shuts down its sending side, and returns the SHA-256 and size
 // of what came back.
