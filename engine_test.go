@@ -350,6 +350,20 @@ func waitResult(t *testing.T, ch <-chan spliceResult, limit time.Duration) splic
 	panic("unreachable")
 }
 
+// cancelledSplice runs e.DoubleSplice(ctx, dst, src) in a goroutine,
+// cancels ctx after running, and returns the result and how long after
+// the cancellation it came.
+func cancelledSplice(t *testing.T, e *Engine, dst io.Writer, src io.Reader, running time.Duration) (spliceResult, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := spliceAsync(ctx, e, dst, src)
+	time.Sleep(running)
+	start := time.Now()
+	cancel()
+	r := waitResult(t, ch, 10*time.Second)
+	return r, r.at.Sub(start)
+}
+
 // cancelLimit is how soon DoubleSplice must return after its context
 // ends. It tells a transfer woken by the cancellation (a millisecond on a
 // quiet machine) from one that notices it only when data or a timer comes
@@ -363,13 +377,8 @@ func TestDoubleSpliceCancelIdle(t *testing.T) {
 		var lats []time.Duration
 		for i := 0; i < 5; i++ {
 			src, srcPeer, dst, dstPeer := idleEnds(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			ch := spliceAsync(ctx, e, dst, src)
-			time.Sleep(20 * time.Millisecond)
-			start := time.Now()
-			cancel()
-			r := waitResult(t, ch, 10*time.Second)
-			lats = append(lats, r.at.Sub(start))
+			r, lat := cancelledSplice(t, e, dst, src, 20*time.Millisecond)
+			lats = append(lats, lat)
 			if !errors.Is(r.err, context.Canceled) || r.n != 0 {
 				t.Fatalf("cancelled DoubleSplice = %d, %v; want 0, context.Canceled", r.n, r.err)
 			}
@@ -410,18 +419,12 @@ func TestDoubleSpliceCancelStuck(t *testing.T) {
 	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
 		src, srcPeer, dst, dstPeer := idleEnds(t)
 		stopFeeding := feedForever(srcPeer, make([]byte, 64<<10))
-		ctx, cancel := context.WithCancel(context.Background())
-		ch := spliceAsync(ctx, e, dst, src)
-		time.Sleep(200 * time.Millisecond)
-		start := time.Now()
-		cancel()
-		r := waitResult(t, ch, 10*time.Second)
+		r, lat := cancelledSplice(t, e, dst, src, 200*time.Millisecond)
 		stopFeeding()
 		srcPeer.SetWriteDeadline(time.Time{})
 		if !errors.Is(r.err, context.Canceled) {
 			t.Fatalf("DoubleSplice = %d, %v; want context.Canceled", r.n, r.err)
 		}
-		lat := r.at.Sub(start)
 		t.Logf("cancel latency %v", lat)
 		if lat > 5*cancelLimit {
 			t.Errorf("DoubleSplice returned %v after cancel", lat)
