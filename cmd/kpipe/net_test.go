@@ -88,9 +88,7 @@ func TestEchoAndProxyNetcat(t *testing.T) {
 			t.Errorf("log line %q, want the client's address, the upstream and the counts", line)
 		}
 	}
-	if s := echo.Stderr.String(); s != "" {
-		t.Errorf("echo wrote to stderr: %q", s)
-	}
+	echo.CheckQuiet(t)
 	// A connection to an upstream that is down is logged with its error.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()

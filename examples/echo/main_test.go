@@ -183,9 +183,7 @@ func testProgram(t *testing.T, mode string) {
 	s := testprog.Start(t, testprog.Command(args...), "Echoing on ")
 	addr := strings.TrimSuffix(strings.TrimPrefix(s.First, "Echoing on "), "...\n")
 	testprog.NetcatFoobar(t, addr)
-	if stderr := s.Stderr.String(); stderr != "" {
-		t.Errorf("the program wrote to stderr: %q", stderr)
-	}
+	s.CheckQuiet(t)
 }
 
 // TestProgramBadAddress checks that an address that cannot be listened on

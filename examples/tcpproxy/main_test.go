@@ -189,9 +189,7 @@ func TestProgram(t *testing.T) {
 				t.Fatalf("first line %q, want \"Proxying ADDR to UPSTREAM...\"", s.First)
 			}
 			testprog.NetcatFoobar(t, addr)
-			if stderr := s.Stderr.String(); stderr != "" {
-				t.Errorf("the program wrote to stderr: %q", stderr)
-			}
+			s.CheckQuiet(t)
 		})
 	}
 }

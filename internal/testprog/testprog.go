@@ -152,6 +152,14 @@ func (s *Server) Wait(t testing.TB, timeout time.Duration) int {
 	}
 }
 
+// CheckQuiet fails the test if the server has written anything on stderr.
+func (s *Server) CheckQuiet(t testing.TB) {
+	t.Helper()
+	if stderr := s.Stderr.String(); stderr != "" {
+		t.Errorf("%v wrote to stderr: %q", s.Cmd.Args, stderr)
+	}
+}
+
 // NeedNetcat returns the path of nc, failing the test when it is missing.
 func NeedNetcat(t testing.TB) string {
 	t.Helper()
