@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"net"
@@ -97,14 +96,6 @@ func (s *connServer) run(ln net.Listener, sigs <-chan os.Signal) error {
 	cancelConns()
 	<-done
 	return nil
-}
-
-// peerGone reports whether err only says that a peer went away (or that
-// the connection was closed on our side after it did).
-func peerGone(err error) bool {
-	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, os.ErrClosed)
 }
 
 // listenTCP listens on the TCP address addr.

@@ -26,13 +26,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"os"
-	"syscall"
 
 	"github.com/kpipe/kpipe"
 	"github.com/kpipe/kpipe/internal/accept"
@@ -98,7 +96,7 @@ func handleDouble(conn net.Conn) error {
 			err = cw.CloseWrite()
 		}
 	}
-	if err != nil && !clientGone(err) {
+	if err != nil && !accept.PeerGone(err) {
 		return fmt.Errorf("double splice: %w", err)
 	}
 	return nil
@@ -140,24 +138,16 @@ func handle(conn net.Conn) error {
 		p.Close()
 	} else if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		// Everything was echoed: tell the client so (a FIN after the data).
-		if err := cw.CloseWrite(); err != nil && !clientGone(err) {
+		if err := cw.CloseWrite(); err != nil && !accept.PeerGone(err) {
 			outErr = err
 		}
 	}
 	err = <-inErr
 	switch {
-	case outErr != nil && !clientGone(outErr):
+	case outErr != nil && !accept.PeerGone(outErr):
 		return fmt.Errorf("echo: %w", outErr)
-	case err != nil && !clientGone(err) && outErr == nil:
+	case err != nil && !accept.PeerGone(err) && outErr == nil:
 		return fmt.Errorf("receive: %w", err)
 	}
 	return nil
-}
-
-// clientGone reports whether err only says that the client went away (or
-// that handle itself closed the connection or pipe after the client did).
-func clientGone(err error) bool {
-	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, os.ErrClosed)
 }

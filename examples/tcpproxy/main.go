@@ -22,13 +22,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/kpipe/kpipe"
@@ -88,15 +86,8 @@ func handle(conn net.Conn, upstream string, e *kpipe.Engine) error {
 		proxy = e.Proxy
 	}
 	_, _, err = proxy(context.Background(), conn, dest)
-	if err != nil && !peerGone(err) {
+	if err != nil && !accept.PeerGone(err) {
 		return fmt.Errorf("proxy to %s: %w", upstream, err)
 	}
 	return nil
-}
-
-// peerGone reports whether err only says that one of the peers went away.
-func peerGone(err error) bool {
-	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, os.ErrClosed)
 }
