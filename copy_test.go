@@ -13,47 +13,27 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestCopyMatrix copies every size between every pair of endpoint kinds, in
 // both directions, and checks what arrives by its SHA-256.
 func TestCopyMatrix(t *testing.T) {
-	for _, sk := range srcKinds {
-		for _, dk := range dstKinds {
-			for _, size := range testSizes {
-				sk, dk, size := sk, dk, size
-				if !runSize("Copy", sk.name, dk.name, size) {
-					continue
-				}
-				t.Run(fmt.Sprintf("%s->%s/%d", sk.name, dk.name, size), func(t *testing.T) {
-					data := testData(size)
-					src, srcWait := sk.open(t, data)
-					dst, finish := dk.open(t)
-					before := copyCallCounts()
-					n, err := Copy(dst, src)
-					if err != nil {
-						t.Fatalf("Copy: %v", err)
-					}
-					if got, want := copyMethodRan(before), wantCopyMethod(sk.name, dk.name); got != want {
-						t.Errorf("Copy ran %s, want %s", got, want)
-					}
-					if n != int64(size) {
-						t.Fatalf("Copy returned %d, want %d", n, size)
-					}
-					if err := srcWait(); err != nil {
-						t.Fatalf("feeding the source: %v", err)
-					}
-					checkArrived(t, finish(), data)
-					if f, ok := src.(*os.File); ok && sk.name == "file" {
-						if off := fileOffset(t, f); off != int64(size) {
-							t.Errorf("source offset %d after Copy, want %d", off, size)
-						}
-					}
-				})
+	transferMatrix(t, "Copy", nil, func(t *testing.T, sk srcKind, dk dstKind, dst io.Writer, src io.Reader) (int64, error) {
+		before := copyCallCounts()
+		n, err := Copy(dst, src)
+		if err != nil {
+			return n, err
+		}
+		if got, want := copyMethodRan(before), wantCopyMethod(sk.name, dk.name); got != want {
+			t.Errorf("Copy ran %s, want %s", got, want)
+		}
+		if f, ok := src.(*os.File); ok && sk.name == "file" {
+			if off := fileOffset(t, f); off != n {
+				t.Errorf("source offset %d after Copy, want %d", off, n)
 			}
 		}
-	}
+		return n, nil
+	})
 }
 
 // copyMethodNames name the copyMethods in test messages.
@@ -489,13 +469,7 @@ func TestCopyIdleThreads(t *testing.T) {
 			}
 		}
 	})
-	waitParked(t, conns, "kpipe.Copy")
-	time.Sleep(100 * time.Millisecond)
-	after := osThreads(t)
-	t.Logf("OS threads: %d before, %d with %d Copy calls parked", before, after, conns)
-	if after > before+8 {
-		t.Fatalf("%d idle Copy calls: %d OS threads before, %d after", conns, before, after)
-	}
+	checkIdleThreads(t, before, conns, "Copy")
 	msg := testData(1000)
 	for _, c := range clients {
 		c.Write(msg)

@@ -75,7 +75,7 @@ func (e *endpoint) setRaw(fd int) {
 	*e = endpoint{raw: true, rawFD: fd}
 }
 
-// setEndpoint resolves x to an fd endpoint; write selects a *Pipe's write
+// set resolves x to an fd endpoint; write selects a *Pipe's write
 // end. It reports false for values without a file descriptor.
 func (e *endpoint) set(x any, write bool) bool {
 	*e = endpoint{}

@@ -87,14 +87,7 @@ func forEachBackend(t *testing.T, base Config, fn func(t *testing.T, e *Engine))
 	}
 	for _, cfg := range configs {
 		before := openFDs(t)
-		e, err := NewEngine(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := e.Backend(), wantBackend(cfg); got != want {
-			e.Close()
-			t.Fatalf("NewEngine(%+v).Backend() = %q, want %q", cfg, got, want)
-		}
+		e := newCheckedEngine(t, cfg)
 		if seen[e.Backend()] {
 			e.Close()
 			continue
@@ -293,7 +286,7 @@ func TestDoubleSpliceKinds(t *testing.T) {
 	})
 }
 
-// idleTCP returns a connected source whose peer sends nothing (peer kept
+// idleEnds returns a connected source whose peer sends nothing (peer kept
 // for later use) and a destination with its peer.
 func idleEnds(t *testing.T) (src, srcPeer, dst, dstPeer *net.TCPConn) {
 	t.Helper()
@@ -327,13 +320,15 @@ func roundTripWithin(t *testing.T, wait time.Duration, what string, w io.Writer,
 	}
 }
 
-// runAsync runs DoubleSplice in a goroutine.
+// spliceResult is what a DoubleSplice returned, and when.
 type spliceResult struct {
 	n   int64
 	err error
 	at  time.Time
 }
 
+// spliceAsync runs e.DoubleSplice in a goroutine; its result arrives on the
+// channel.
 func spliceAsync(ctx context.Context, e *Engine, dst io.Writer, src io.Reader) <-chan spliceResult {
 	ch := make(chan spliceResult, 1)
 	go func() {
@@ -355,6 +350,20 @@ func waitResult(t *testing.T, ch <-chan spliceResult, limit time.Duration) splic
 	panic("unreachable")
 }
 
+// cancelledSplice runs e.DoubleSplice(ctx, dst, src) in a goroutine,
+// cancels ctx after running, and returns the result and how long after
+// the cancellation it came.
+func cancelledSplice(t *testing.T, e *Engine, dst io.Writer, src io.Reader, running time.Duration) (spliceResult, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := spliceAsync(ctx, e, dst, src)
+	time.Sleep(running)
+	start := time.Now()
+	cancel()
+	r := waitResult(t, ch, 10*time.Second)
+	return r, r.at.Sub(start)
+}
+
 // cancelLimit is how soon DoubleSplice must return after its context
 // ends. It tells a transfer woken by the cancellation (a millisecond on a
 // quiet machine) from one that notices it only when data or a timer comes
@@ -368,13 +377,8 @@ func TestDoubleSpliceCancelIdle(t *testing.T) {
 		var lats []time.Duration
 		for i := 0; i < 5; i++ {
 			src, srcPeer, dst, dstPeer := idleEnds(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			ch := spliceAsync(ctx, e, dst, src)
-			time.Sleep(20 * time.Millisecond)
-			start := time.Now()
-			cancel()
-			r := waitResult(t, ch, 10*time.Second)
-			lats = append(lats, r.at.Sub(start))
+			r, lat := cancelledSplice(t, e, dst, src, 20*time.Millisecond)
+			lats = append(lats, lat)
 			if !errors.Is(r.err, context.Canceled) || r.n != 0 {
 				t.Fatalf("cancelled DoubleSplice = %d, %v; want 0, context.Canceled", r.n, r.err)
 			}
@@ -414,34 +418,13 @@ func TestDoubleSpliceCancelIdle(t *testing.T) {
 func TestDoubleSpliceCancelStuck(t *testing.T) {
 	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
 		src, srcPeer, dst, dstPeer := idleEnds(t)
-		stop := make(chan struct{})
-		fed := make(chan struct{})
-		go func() {
-			defer close(fed)
-			chunk := make([]byte, 64<<10)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				srcPeer.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
-				srcPeer.Write(chunk)
-			}
-		}()
-		ctx, cancel := context.WithCancel(context.Background())
-		ch := spliceAsync(ctx, e, dst, src)
-		time.Sleep(200 * time.Millisecond)
-		start := time.Now()
-		cancel()
-		r := waitResult(t, ch, 10*time.Second)
-		close(stop)
-		<-fed
+		stopFeeding := feedForever(srcPeer, make([]byte, 64<<10))
+		r, lat := cancelledSplice(t, e, dst, src, 200*time.Millisecond)
+		stopFeeding()
 		srcPeer.SetWriteDeadline(time.Time{})
 		if !errors.Is(r.err, context.Canceled) {
 			t.Fatalf("DoubleSplice = %d, %v; want context.Canceled", r.n, r.err)
 		}
-		lat := r.at.Sub(start)
 		t.Logf("cancel latency %v", lat)
 		if lat > 5*cancelLimit {
 			t.Errorf("DoubleSplice returned %v after cancel", lat)
@@ -508,21 +491,7 @@ func TestDoubleSpliceDestinationGone(t *testing.T) {
 		for _, reset := range []bool{false, true} {
 			src, srcPeer, dst, dstPeer := idleEnds(t)
 			ch := spliceAsync(context.Background(), e, dst, src)
-			stop := make(chan struct{})
-			fed := make(chan struct{})
-			go func() {
-				defer close(fed)
-				chunk := testData(64 << 10)
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					srcPeer.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
-					srcPeer.Write(chunk)
-				}
-			}()
+			stopFeeding := feedForever(srcPeer, testData(64<<10))
 			buf := make([]byte, 256<<10)
 			if _, err := io.ReadFull(dstPeer, buf); err != nil {
 				t.Fatal(err)
@@ -532,8 +501,7 @@ func TestDoubleSpliceDestinationGone(t *testing.T) {
 			}
 			dstPeer.Close()
 			r := waitResult(t, ch, 10*time.Second)
-			close(stop)
-			<-fed
+			stopFeeding()
 			if !isPeerGone(r.err) {
 				t.Fatalf("reset %v: DoubleSplice into a vanished peer = %d, %v; want EPIPE or ECONNRESET", reset, r.n, r.err)
 			}

@@ -73,25 +73,8 @@ func ExamplePipe_SetCap() {
 // file, the pipe-in-the-middle copy of the Ruby article: the bytes never
 // enter the program's memory.
 func ExampleSplice() {
-	dir, err := os.MkdirTemp("", "kpipe-example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	srcName := filepath.Join(dir, "src.txt")
-	if err := os.WriteFile(srcName, []byte("spliced, not copied\n"), 0o644); err != nil {
-		log.Fatal(err)
-	}
-	src, err := os.Open(srcName)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.Create(filepath.Join(dir, "dst.txt"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer dst.Close()
+	src, dst, done := exampleFiles("spliced, not copied\n") // two files in a new directory
+	defer done()
 
 	p, err := kpipe.NewPipe()
 	if err != nil {
@@ -221,25 +204,8 @@ func ExampleTee() {
 // Copy is io.Copy by the best means the pair allows: between two files it
 // uses copy_file_range(2), so the data is copied inside the kernel.
 func ExampleCopy() {
-	dir, err := os.MkdirTemp("", "kpipe-example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	srcName := filepath.Join(dir, "src.txt")
-	if err := os.WriteFile(srcName, []byte("copied in the kernel\n"), 0o644); err != nil {
-		log.Fatal(err)
-	}
-	src, err := os.Open(srcName)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.Create(filepath.Join(dir, "dst.txt"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer dst.Close()
+	src, dst, done := exampleFiles("copied in the kernel\n") // two files in a new directory
+	defer done()
 
 	n, err := kpipe.Copy(dst, src)
 	if err != nil {
@@ -256,25 +222,8 @@ func ExampleCopy() {
 // Copy honours an *io.LimitedReader: it copies at most N bytes and lowers N
 // by what it copied, as io.Copy does.
 func ExampleCopy_limitedReader() {
-	dir, err := os.MkdirTemp("", "kpipe-example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	srcName := filepath.Join(dir, "src.txt")
-	if err := os.WriteFile(srcName, []byte("header|body"), 0o644); err != nil {
-		log.Fatal(err)
-	}
-	src, err := os.Open(srcName)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.Create(filepath.Join(dir, "dst.txt"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer dst.Close()
+	src, dst, done := exampleFiles("header|body") // two files in a new directory
+	defer done()
 
 	lr := &io.LimitedReader{R: src, N: 6}
 	n, err := kpipe.Copy(dst, lr)
@@ -461,4 +410,29 @@ func ExampleUndelivered() {
 	// Output:
 	// true
 	// delivered 4096 handed back 5904 left in the source 0
+}
+
+// exampleFiles creates a temporary directory holding src.txt with content
+// and returns src.txt opened for reading, a new dst.txt open for writing,
+// and a function that closes both and removes the directory.
+func exampleFiles(content string) (src, dst *os.File, done func()) {
+	dir, err := os.MkdirTemp("", "kpipe-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srcName := filepath.Join(dir, "src.txt")
+	if err := os.WriteFile(srcName, []byte(content), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if src, err = os.Open(srcName); err != nil {
+		log.Fatal(err)
+	}
+	if dst, err = os.Create(filepath.Join(dir, "dst.txt")); err != nil {
+		log.Fatal(err)
+	}
+	return src, dst, func() {
+		dst.Close()
+		src.Close()
+		os.RemoveAll(dir)
+	}
 }

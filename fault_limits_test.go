@@ -365,14 +365,7 @@ func TestFaultPipePages(t *testing.T) {
 		checkArrived(t, <-arrived, data)
 	})
 	for _, cfg := range []Config{{PipeSize: 1 << 20, Backend: BackendIOUring}, {PipeSize: 1 << 20, ForcePoll: true}} {
-		e, err := NewEngine(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := e.Backend(), wantBackend(cfg); got != want {
-			e.Close()
-			t.Fatalf("NewEngine(%+v).Backend() = %q, want %q", cfg, got, want)
-		}
+		e := newCheckedEngine(t, cfg)
 		t.Run("Engine/"+e.Backend(), func(t *testing.T) {
 			checkDoubleSplice(t, e.DoubleSplice, size)
 			checkProxy(t, e.Proxy, size, 1<<20+1)

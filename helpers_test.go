@@ -401,6 +401,67 @@ var dstKinds = []dstKind{
 	}},
 }
 
+// transferMatrix runs op, one subtest "SRC->DST/SIZE" each, from every
+// source kind to every destination kind that keep accepts (keep nil: all),
+// with every size of testSizes that runSize lets test run, and checks that
+// op moved the size without an error, that the source's feeder succeeded
+// and what arrived, by its SHA-256.
+func transferMatrix(t *testing.T, test string, keep func(srcKind, dstKind) bool,
+	op func(t *testing.T, sk srcKind, dk dstKind, dst io.Writer, src io.Reader) (int64, error)) {
+	for _, sk := range srcKinds {
+		for _, dk := range dstKinds {
+			if keep != nil && !keep(sk, dk) {
+				continue
+			}
+			for _, size := range testSizes {
+				if !runSize(test, sk.name, dk.name, size) {
+					continue
+				}
+				t.Run(fmt.Sprintf("%s->%s/%d", sk.name, dk.name, size), func(t *testing.T) {
+					data := testData(size)
+					src, srcWait := sk.open(t, data)
+					dst, finish := dk.open(t)
+					n, err := op(t, sk, dk, dst, src)
+					if err != nil {
+						t.Fatalf("%s: %v", test, err)
+					}
+					if n != int64(size) {
+						t.Fatalf("%s returned %d, want %d", test, n, size)
+					}
+					if err := srcWait(); err != nil {
+						t.Fatalf("feeding the source: %v", err)
+					}
+					checkArrived(t, finish(), data)
+				})
+			}
+		}
+	}
+}
+
+// spliceSteps calls Splice(dst, src, step) until end of input and checks
+// that no call fails or moves more than step bytes, and that the calls
+// moved want bytes in all.
+func spliceSteps(t *testing.T, dst io.Writer, src io.Reader, step, want int64) {
+	t.Helper()
+	var total int64
+	for {
+		n, err := Splice(dst, src, step)
+		if err != nil {
+			t.Fatalf("Splice after %d bytes: %v", total, err)
+		}
+		if n < 0 || n > step {
+			t.Fatalf("Splice(%d) moved %d", step, n)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	if total != want {
+		t.Fatalf("moved %d bytes in steps, want %d", total, want)
+	}
+}
+
 // checkArrived compares what a destination received with data.
 func checkArrived(t *testing.T, got hashResult, data []byte) {
 	t.Helper()
@@ -418,6 +479,62 @@ func checkArrived(t *testing.T, got hashResult, data []byte) {
 // isPeerGone reports whether err is what writing to a vanished peer gives.
 func isPeerGone(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// newCheckedEngine returns NewEngine(cfg), failing the test if that fails
+// or if the engine is not on the backend cfg must give (see wantBackend).
+// The caller closes it.
+func newCheckedEngine(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	e, err := NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Backend(), wantBackend(cfg); got != want {
+		e.Close()
+		t.Fatalf("NewEngine(%+v).Backend() = %q, want %q", cfg, got, want)
+	}
+	return e
+}
+
+// feedForever writes chunk to c again and again, each write bounded by a
+// short deadline so that a destination that takes nothing holds it up only
+// briefly, until the function it returns is called; that function returns
+// once the writing has stopped.
+func feedForever(c *net.TCPConn, chunk []byte) (stop func()) {
+	stopc := make(chan struct{})
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for {
+			select {
+			case <-stopc:
+				return
+			default:
+			}
+			c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+			c.Write(chunk)
+		}
+	}()
+	return func() {
+		close(stopc)
+		<-fed
+	}
+}
+
+// checkIdleThreads waits until n goroutines are parked in kpipe's function
+// fn (Copy, Splice) and checks that the process then has at most 8 more OS
+// threads than the before it counted.
+func checkIdleThreads(t *testing.T, before, n int, fn string) {
+	t.Helper()
+	waitParked(t, n, "kpipe."+fn)
+	// Give any thread a blocked call might start time to show up.
+	time.Sleep(100 * time.Millisecond)
+	after := osThreads(t)
+	t.Logf("OS threads: %d before, %d with %d %s calls parked", before, after, n, fn)
+	if after > before+8 {
+		t.Fatalf("%d idle %s calls: %d OS threads before, %d after", n, fn, before, after)
+	}
 }
 
 // waitParked waits until at least n goroutines are parked in the runtime

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // BenchmarkProxy measures TCP proxies on loopback, side by side:
@@ -163,37 +165,23 @@ func benchProxy(b *testing.B, p proxyBenchProxy, conns int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var wg sync.WaitGroup
 	var errMu sync.Mutex
 	var proxyErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				u, err := net.Dial("tcp", peer.sink)
-				if err == nil {
-					err = proxy(c.(*net.TCPConn), u.(*net.TCPConn))
-					u.Close()
-				}
-				if err != nil {
-					errMu.Lock()
-					proxyErr = errors.Join(proxyErr, err)
-					errMu.Unlock()
-				}
-			}()
+	stopAccept := testprog.AcceptAll(ln, func(c net.Conn) {
+		defer c.Close()
+		u, err := net.Dial("tcp", peer.sink)
+		if err == nil {
+			err = proxy(c.(*net.TCPConn), u.(*net.TCPConn))
+			u.Close()
 		}
-	}()
+		if err != nil {
+			errMu.Lock()
+			proxyErr = errors.Join(proxyErr, err)
+			errMu.Unlock()
+		}
+	})
 	defer func() {
-		ln.Close()
-		wg.Wait()
+		stopAccept()
 		if proxyErr != nil {
 			b.Errorf("proxy: %v", proxyErr)
 		}

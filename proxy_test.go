@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpipe/kpipe/internal/testprog"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,10 +26,14 @@ import (
 func echoServer(t *testing.T) *net.TCPAddr {
 	t.Helper()
 	ln := tcpListener(t)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	var mu sync.Mutex
-	var conns []*net.TCPConn
+	var conns []net.Conn
+	t.Cleanup(testprog.AcceptAll(ln, func(c net.Conn) {
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+		echoBuffered(c.(*net.TCPConn))
+	}))
 	t.Cleanup(func() {
 		mu.Lock()
 		for _, c := range conns {
@@ -36,27 +41,15 @@ func echoServer(t *testing.T) *net.TCPAddr {
 		}
 		mu.Unlock()
 	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.AcceptTCP()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				buf := make([]byte, 32<<10)
-				io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, buf)
-				c.CloseWrite()
-			}()
-		}
-	}()
 	return ln.Addr().(*net.TCPAddr)
+}
+
+// echoBuffered sends c back what it reads, through a small buffer (no
+// pipes, no splice), then half-closes it.
+func echoBuffered(c *net.TCPConn) {
+	buf := make([]byte, 32<<10)
+	io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, buf)
+	c.CloseWrite()
 }
 
 // proxyResult is what one Proxy call in the proxy server returned.
@@ -72,32 +65,20 @@ func proxyServer(t *testing.T, e *Engine, upstream *net.TCPAddr, max int) (*net.
 	ln := tcpListener(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	results := make(chan proxyResult, max)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			a, err := ln.AcceptTCP()
-			if err != nil {
-				return
-			}
-			b, err := net.DialTCP("tcp", nil, upstream)
-			if err != nil {
-				a.Close()
-				results <- proxyResult{err: err}
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				x, y, err := e.Proxy(ctx, a, b)
-				a.Close()
-				b.Close()
-				results <- proxyResult{x, y, err}
-			}()
+	stop := testprog.AcceptAll(ln, func(c net.Conn) {
+		a := c.(*net.TCPConn)
+		b, err := net.DialTCP("tcp", nil, upstream)
+		if err != nil {
+			a.Close()
+			results <- proxyResult{err: err}
+			return
 		}
-	}()
+		x, y, err := e.Proxy(ctx, a, b)
+		a.Close()
+		b.Close()
+		results <- proxyResult{x, y, err}
+	})
+	t.Cleanup(func() { cancel(); stop() })
 	return ln.Addr().(*net.TCPAddr), results
 }
 

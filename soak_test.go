@@ -5,7 +5,6 @@ package kpipe
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand"
 	"net"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // soakEnv sets the soak's length (a Go duration); the default is
@@ -51,25 +52,10 @@ func soakDuration(t *testing.T) time.Duration {
 // not accumulate descriptors.
 func soakEcho(t *testing.T) *net.TCPAddr {
 	ln := tcpListener(t)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.AcceptTCP()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 32<<10))
-				c.CloseWrite()
-			}()
-		}
-	}()
+	t.Cleanup(testprog.AcceptAll(ln, func(c net.Conn) {
+		defer c.Close()
+		echoBuffered(c.(*net.TCPConn))
+	}))
 	return ln.Addr().(*net.TCPAddr)
 }
 
@@ -79,7 +65,6 @@ func soakEcho(t *testing.T) *net.TCPAddr {
 // Proxy call to return and reports how many there were.
 func soakProxy(t *testing.T, proxy proxyFunc, upstream *net.TCPAddr) (*net.TCPAddr, func() int64) {
 	ln := tcpListener(t)
-	var wg sync.WaitGroup
 	var calls, failures atomic.Int64
 	var mu sync.Mutex
 	var firstErr string
@@ -90,38 +75,26 @@ func soakProxy(t *testing.T, proxy proxyFunc, upstream *net.TCPAddr) (*net.TCPAd
 			mu.Unlock()
 		}
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			a, err := ln.AcceptTCP()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer a.Close()
-				b, err := net.DialTCP("tcp", nil, upstream)
-				if err != nil {
-					fail("dial upstream: %v", err)
-					return
-				}
-				defer b.Close()
-				x, y, err := proxy(context.Background(), a, b)
-				calls.Add(1)
-				if err != nil || x != y {
-					fail("Proxy = %d, %d, %v; want equal counts and no error", x, y, err)
-				}
-			}()
+	stop := testprog.AcceptAll(ln, func(c net.Conn) {
+		a := c.(*net.TCPConn)
+		defer a.Close()
+		b, err := net.DialTCP("tcp", nil, upstream)
+		if err != nil {
+			fail("dial upstream: %v", err)
+			return
 		}
-	}()
+		defer b.Close()
+		x, y, err := proxy(context.Background(), a, b)
+		calls.Add(1)
+		if err != nil || x != y {
+			fail("Proxy = %d, %d, %v; want equal counts and no error", x, y, err)
+		}
+	})
 	done := false
 	wait := func() int64 {
 		if !done {
 			done = true
-			ln.Close()
-			wg.Wait()
+			stop()
 			if n := failures.Load(); n > 0 {
 				t.Errorf("%d proxied connections failed; the first: %s", n, firstErr)
 			}

@@ -19,35 +19,10 @@ import (
 // descriptor, in both directions, with Splice's n < 0 loop, and checks what
 // arrives by its SHA-256.
 func TestSpliceMatrix(t *testing.T) {
-	for _, sk := range srcKinds {
-		for _, dk := range dstKinds {
-			if !sk.fd || !dk.fd || !(sk.pipe || dk.pipe) {
-				continue
-			}
-			for _, size := range testSizes {
-				sk, dk, size := sk, dk, size
-				if !runSize("Splice", sk.name, dk.name, size) {
-					continue
-				}
-				t.Run(fmt.Sprintf("%s->%s/%d", sk.name, dk.name, size), func(t *testing.T) {
-					data := testData(size)
-					src, srcWait := sk.open(t, data)
-					dst, finish := dk.open(t)
-					n, err := Splice(dst, src, -128<<10)
-					if err != nil {
-						t.Fatalf("Splice: %v", err)
-					}
-					if n != int64(size) {
-						t.Fatalf("Splice returned %d, want %d", n, size)
-					}
-					if err := srcWait(); err != nil {
-						t.Fatalf("feeding the source: %v", err)
-					}
-					checkArrived(t, finish(), data)
-				})
-			}
-		}
-	}
+	fdWithPipe := func(sk srcKind, dk dstKind) bool { return sk.fd && dk.fd && (sk.pipe || dk.pipe) }
+	transferMatrix(t, "Splice", fdWithPipe, func(t *testing.T, _ srcKind, _ dstKind, dst io.Writer, src io.Reader) (int64, error) {
+		return Splice(dst, src, -128<<10)
+	})
 }
 
 // TestSpliceSteps moves data with n > 0 one step at a time: no step moves
@@ -62,23 +37,7 @@ func TestSpliceSteps(t *testing.T) {
 			p := newTestPipe(t)
 			got := drainAsync(p)
 			const step = 100_000
-			var total int64
-			for {
-				n, err := Splice(p, src, step)
-				if err != nil {
-					t.Fatalf("Splice after %d bytes: %v", total, err)
-				}
-				if n < 0 || n > step {
-					t.Fatalf("Splice(%d) moved %d", step, n)
-				}
-				if n == 0 {
-					break
-				}
-				total += n
-			}
-			if total != int64(len(data)) {
-				t.Fatalf("moved %d bytes in steps, want %d", total, len(data))
-			}
+			spliceSteps(t, p, src, step, int64(len(data)))
 			for i := 0; i < 3; i++ {
 				if n, err := Splice(p, src, step); n != 0 || err != nil {
 					t.Fatalf("Splice at end of input = %d, %v; want 0, nil", n, err)
@@ -98,23 +57,7 @@ func TestSpliceSteps(t *testing.T) {
 			wait := feedAsync(t, p, data, func() { p.CloseWrite() }, func() { p.Close() })
 			dst, finish := findDst(t, name).open(t)
 			const step = 70_000
-			var total int64
-			for {
-				n, err := Splice(dst, p, step)
-				if err != nil {
-					t.Fatalf("Splice after %d bytes: %v", total, err)
-				}
-				if n < 0 || n > step {
-					t.Fatalf("Splice(%d) moved %d", step, n)
-				}
-				if n == 0 {
-					break
-				}
-				total += n
-			}
-			if total != int64(len(data)) {
-				t.Fatalf("moved %d bytes in steps, want %d", total, len(data))
-			}
+			spliceSteps(t, dst, p, step, int64(len(data)))
 			if n, err := Splice(dst, p, step); n != 0 || err != nil {
 				t.Fatalf("Splice at end of input = %d, %v; want 0, nil", n, err)
 			}
@@ -647,14 +590,7 @@ func TestSpliceIdleThreads(t *testing.T) {
 			<-ch
 		}
 	})
-	waitParked(t, conns, "kpipe.Splice")
-	// Give any thread a blocked call might start time to show up.
-	time.Sleep(100 * time.Millisecond)
-	after := osThreads(t)
-	t.Logf("OS threads: %d before, %d with %d Splice calls parked", before, after, conns)
-	if after > before+8 {
-		t.Fatalf("%d idle Splice calls: %d OS threads before, %d after", conns, before, after)
-	}
+	checkIdleThreads(t, before, conns, "Splice")
 
 	msg := []byte("wake up")
 	for i, c := range clients {

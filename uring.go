@@ -17,13 +17,17 @@ import (
 type uringOps uint32
 
 const (
-	uringSplice      uringOps = C.KP_URING_SPLICE
-	uringTee         uringOps = C.KP_URING_TEE
+	// The operations the double-splice engine submits.
 	uringPollAdd     uringOps = C.KP_URING_POLL_ADD
 	uringAsyncCancel uringOps = C.KP_URING_ASYNC_CANCEL
+	// Operations the probe reports but the engine never submits: it runs
+	// the splices itself with splice(2), and links no timeouts.
+	uringSplice      uringOps = C.KP_URING_SPLICE
+	uringTee         uringOps = C.KP_URING_TEE
 	uringLinkTimeout uringOps = C.KP_URING_LINK_TIMEOUT
 	// uringNeeded is what the double-splice engine cannot do without: it
-	// submits polls and their cancels, and runs the splices itself.
+	// submits polls and their cancels (POLL_ADD, ASYNC_CANCEL) and nothing
+	// else.
 	uringNeeded uringOps = C.KP_URING_ALL_NEEDED
 )
 

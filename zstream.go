@@ -183,10 +183,6 @@ func (zs *zstream) reset(format zFormat, level int, maxOut int64, hdr *C.kp_gz_h
 		C.int64_t(maxOut), hdr))
 }
 
-// step runs kp_z_step once with srcFD and dstFD (-1: memory, as set in
-// zs.in and zs.out). It advances zs.in past the bytes taken and adds the
-// bytes delivered to zs.written. It returns the bytes delivered by this call
-// and, for KP_Z_AGAIN and errno failures, the side concerned.
 // zWorkers returns the compression worker threads alive in the process
 // (see Codec.Threads), for tests.
 func zWorkers() int64 { return int64(C.kp_z_test_workers()) }
@@ -199,6 +195,10 @@ func (zs *zstream) sizeHint(n int) {
 	C.kp_z_size_hint(zs.z, C.int64_t(n))
 }
 
+// step runs kp_z_step once with srcFD and dstFD (-1: memory, as set in
+// zs.in and zs.out). It advances zs.in past the bytes taken and adds the
+// bytes delivered to zs.written. It returns the bytes delivered by this call
+// and, for KP_Z_AGAIN and errno failures, the side concerned.
 func (zs *zstream) step(srcFD, dstFD int) (int64, side) {
 	var out *C.uint8_t
 	var outCap C.int64_t

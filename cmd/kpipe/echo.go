@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/kpipe/kpipe"
+	"github.com/kpipe/kpipe/internal/accept"
 )
 
 // runEcho is `kpipe echo -listen ADDR`.
@@ -68,7 +69,7 @@ func echoConn(ctx context.Context, conn *net.TCPConn) error {
 	if err == nil {
 		err = conn.CloseWrite()
 	}
-	if err == nil || peerGone(err) || errors.Is(err, context.Canceled) {
+	if err == nil || accept.PeerGone(err) || errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return fmt.Errorf("echo: %w", err)

@@ -3,19 +3,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // kpipeBin is the kpipe command the tests run, built once by TestMain. It
@@ -72,18 +70,8 @@ func runKpipe(t *testing.T, dir string, stdin []byte, args ...string) result {
 	t.Helper()
 	cmd := kpipeCmd(t, dir, args...)
 	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	case err != nil:
-		t.Fatalf("kpipe %v: %v", args, err)
-	}
-	return result{stdout.String(), stderr.String(), code}
+	stdout, stderr, code := testprog.Run(t, cmd)
+	return result{stdout, stderr, code}
 }
 
 // mustSucceed fails the test unless r is a success without messages.
@@ -103,92 +91,12 @@ func mustFail(t *testing.T, r result, cmd, want string) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to write from a command's output
-// goroutine while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p under the lock.
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// server is a kpipe server running as a child process.
-type server struct {
-	cmd    *exec.Cmd
-	first  string      // the first line it printed
-	stderr *syncBuffer // what it printed on stderr so far
-	done   chan error  // receives cmd.Wait's result
-}
-
 // startServer starts the server command args and waits for the first line
 // on its standard output, which must start with prefix. The process is
 // killed at the end of the test if still running.
-func startServer(t *testing.T, prefix string, args ...string) *server {
+func startServer(t *testing.T, prefix string, args ...string) *testprog.Server {
 	t.Helper()
-	cmd := kpipeCmd(t, "", args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, stderr: new(syncBuffer), done: make(chan error, 1)}
-	exited := make(chan struct{})
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1)
-	go func() {
-		r := bufio.NewReader(stdout)
-		line, _ := r.ReadString('\n')
-		lines <- line
-		io.Copy(io.Discard, r)
-		s.done <- cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	select {
-	case s.first = <-lines:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("kpipe %v printed no line within 30s; stderr %q", args, s.stderr.String())
-	}
-	if !strings.HasPrefix(s.first, prefix) {
-		t.Fatalf("kpipe %v: first line %q, want %q...; stderr %q", args, s.first, prefix, s.stderr.String())
-	}
-	return s
-}
-
-// wait waits up to timeout for the server to exit and returns its exit
-// status (-1: still running).
-func (s *server) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case err := <-s.done:
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			return exitErr.ExitCode()
-		}
-		if err != nil {
-			t.Fatalf("wait: %v", err)
-		}
-		return 0
-	case <-time.After(timeout):
-		return -1
-	}
+	return testprog.Start(t, kpipeCmd(t, "", args...), prefix)
 }
 
 // TestUsage checks the command's own usage: no command and an unknown one

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -15,47 +14,25 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
-// netcat runs `nc -N HOST PORT` with input on its standard input and
-// returns what it printed.
-func netcat(t *testing.T, addr string, input []byte) []byte {
-	t.Helper()
-	if _, err := exec.LookPath("nc"); err != nil {
-		t.Fatalf("nc (netcat-openbsd) is not installed: run make deps (%v)", err)
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "nc", "-N", host, port)
-	cmd.Stdin = bytes.NewReader(input)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("nc -N %s %s: %v (stderr %q)", host, port, err, stderr.String())
-	}
-	return out
-}
-
 // startEcho runs `kpipe echo` on a free port and returns its address.
-func startEcho(t *testing.T) (*server, string) {
+func startEcho(t *testing.T) (*testprog.Server, string) {
 	t.Helper()
 	s := startServer(t, "Echoing on ", "echo", "-listen", "127.0.0.1:0")
-	addr := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s.first), "Echoing on "), "...")
+	addr := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s.First), "Echoing on "), "...")
 	return s, addr
 }
 
 // startProxy runs `kpipe proxy` on a free port to upstream, with extra
 // flags, and returns its address.
-func startProxy(t *testing.T, upstream string, flags ...string) (*server, string) {
+func startProxy(t *testing.T, upstream string, flags ...string) (*testprog.Server, string) {
 	t.Helper()
 	args := append([]string{"proxy", "-listen", "127.0.0.1:0", "-to", upstream}, flags...)
 	s := startServer(t, "Proxying ", args...)
-	addr, _, _ := strings.Cut(strings.TrimPrefix(s.first, "Proxying "), " to ")
+	addr, _, _ := strings.Cut(strings.TrimPrefix(s.First, "Proxying "), " to ")
 	return s, addr
 }
 
@@ -93,41 +70,35 @@ func dialEcho(t *testing.T, addr, line string) *net.TCPConn {
 // through kpipe proxy to it, returns foobar; the proxy logs the connection.
 func TestEchoAndProxyNetcat(t *testing.T) {
 	echo, echoAddr := startEcho(t)
-	if got := netcat(t, echoAddr, []byte("foobar\n")); string(got) != "foobar\n" {
-		t.Errorf("nc to echo printed %q, want %q", got, "foobar\n")
-	}
+	testprog.NetcatFoobar(t, echoAddr)
 	proxy, proxyAddr := startProxy(t, echoAddr)
-	if got := netcat(t, proxyAddr, []byte("foobar\n")); string(got) != "foobar\n" {
-		t.Errorf("nc through the proxy printed %q, want %q", got, "foobar\n")
-	}
+	testprog.NetcatFoobar(t, proxyAddr)
 	big := testData(t, 1<<20)
-	if got := netcat(t, proxyAddr, big); !bytes.Equal(got, big) {
+	if got := testprog.Netcat(t, proxyAddr, big); !bytes.Equal(got, big) {
 		t.Errorf("nc through the proxy: %d bytes back, want %d", len(got), len(big))
 	}
 	if !waitFor(func() bool {
-		return strings.Contains(proxy.stderr.String(), "7 bytes up, 7 bytes down") &&
-			strings.Contains(proxy.stderr.String(), "1048576 bytes up, 1048576 bytes down")
+		return strings.Contains(proxy.Stderr.String(), "7 bytes up, 7 bytes down") &&
+			strings.Contains(proxy.Stderr.String(), "1048576 bytes up, 1048576 bytes down")
 	}) {
-		t.Errorf("proxy log %q, want a line for each connection with the bytes each way", proxy.stderr.String())
+		t.Errorf("proxy log %q, want a line for each connection with the bytes each way", proxy.Stderr.String())
 	}
-	for _, line := range strings.Split(strings.TrimSpace(proxy.stderr.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(proxy.Stderr.String()), "\n") {
 		if !strings.HasPrefix(line, "kpipe proxy: ") || !strings.Contains(line, "127.0.0.1:") || !strings.Contains(line, " -> "+echoAddr) {
 			t.Errorf("log line %q, want the client's address, the upstream and the counts", line)
 		}
 	}
-	if s := echo.stderr.String(); s != "" {
-		t.Errorf("echo wrote to stderr: %q", s)
-	}
+	echo.CheckQuiet(t)
 	// A connection to an upstream that is down is logged with its error.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
 	ln.Close()
 	proxy2, addr2 := startProxy(t, dead)
-	if got := netcat(t, addr2, []byte("foobar\n")); len(got) != 0 {
+	if got := testprog.Netcat(t, addr2, []byte("foobar\n")); len(got) != 0 {
 		t.Errorf("nc through a proxy to nowhere printed %q", got)
 	}
-	if !waitFor(func() bool { return strings.Contains(proxy2.stderr.String(), "error: dial upstream") }) {
-		t.Errorf("proxy log %q, want a dial upstream error", proxy2.stderr.String())
+	if !waitFor(func() bool { return strings.Contains(proxy2.Stderr.String(), "error: dial upstream") }) {
+		t.Errorf("proxy log %q, want a dial upstream error", proxy2.Stderr.String())
 	}
 }
 
@@ -138,15 +109,15 @@ func TestProxyGracefulShutdown(t *testing.T) {
 	_, echoAddr := startEcho(t)
 	proxy, proxyAddr := startProxy(t, echoAddr, "-grace", "20s")
 	conn := dialEcho(t, proxyAddr, "before the signal\n")
-	proxy.cmd.Process.Signal(syscall.SIGTERM)
-	if !waitFor(func() bool { return strings.Contains(proxy.stderr.String(), "no longer accepting") }) {
-		t.Fatalf("no shutdown message after SIGTERM; stderr %q", proxy.stderr.String())
+	proxy.Cmd.Process.Signal(syscall.SIGTERM)
+	if !waitFor(func() bool { return strings.Contains(proxy.Stderr.String(), "no longer accepting") }) {
+		t.Fatalf("no shutdown message after SIGTERM; stderr %q", proxy.Stderr.String())
 	}
 	if c, err := net.DialTimeout("tcp", proxyAddr, time.Second); err == nil {
 		c.Close()
 		t.Error("the proxy still accepts connections after SIGTERM")
 	}
-	if code := proxy.wait(t, 200*time.Millisecond); code != -1 {
+	if code := proxy.Wait(t, 200*time.Millisecond); code != -1 {
 		t.Fatalf("the proxy exited (status %d) with a connection live", code)
 	}
 	// The live connection still works, and ends normally.
@@ -159,19 +130,19 @@ func TestProxyGracefulShutdown(t *testing.T) {
 	if err != nil || string(rest) != "after the signal\n" {
 		t.Errorf("after SIGTERM: %q, %v; want the echo and the end", rest, err)
 	}
-	if code := proxy.wait(t, 10*time.Second); code != 0 {
-		t.Errorf("exit status %d after SIGTERM, want 0; stderr %q", code, proxy.stderr.String())
+	if code := proxy.Wait(t, 10*time.Second); code != 0 {
+		t.Errorf("exit status %d after SIGTERM, want 0; stderr %q", code, proxy.Stderr.String())
 	}
 
 	// A connection that outlives the grace period is cancelled.
 	proxy, proxyAddr = startProxy(t, echoAddr, "-grace", "300ms")
 	idle := dialEcho(t, proxyAddr, "idle\n")
-	proxy.cmd.Process.Signal(syscall.SIGTERM)
-	if code := proxy.wait(t, 10*time.Second); code != 0 {
-		t.Errorf("exit status %d after the grace period, want 0; stderr %q", code, proxy.stderr.String())
+	proxy.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := proxy.Wait(t, 10*time.Second); code != 0 {
+		t.Errorf("exit status %d after the grace period, want 0; stderr %q", code, proxy.Stderr.String())
 	}
-	if !strings.Contains(proxy.stderr.String(), "cancelled at shutdown") {
-		t.Errorf("proxy log %q, want the connection cancelled at shutdown", proxy.stderr.String())
+	if !strings.Contains(proxy.Stderr.String(), "cancelled at shutdown") {
+		t.Errorf("proxy log %q, want the connection cancelled at shutdown", proxy.Stderr.String())
 	}
 	if b, err := io.ReadAll(idle); len(b) != 0 {
 		t.Errorf("the cancelled connection read %q, %v; want its end", b, err)
@@ -215,7 +186,7 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServer(t, "Serving ", "serve", "-listen", "127.0.0.1:0", "-dir", dir)
-	_, url, _ := strings.Cut(strings.TrimSpace(srv.first), " on ")
+	_, url, _ := strings.Cut(strings.TrimSpace(srv.First), " on ")
 	for _, args := range [][]string{{"--compressed"}, {}} {
 		args = append([]string{"-sS", "--max-time", "30"}, append(args, url+"data.txt")...)
 		got, err := exec.Command("curl", args...).Output()
@@ -238,9 +209,9 @@ func TestServe(t *testing.T) {
 		resp.Body.Close()
 	}
 	http.DefaultClient.CloseIdleConnections()
-	srv.cmd.Process.Signal(syscall.SIGTERM)
-	if code := srv.wait(t, 10*time.Second); code != 0 {
-		t.Errorf("exit status %d after SIGTERM, want 0; stderr %q", code, srv.stderr.String())
+	srv.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := srv.Wait(t, 10*time.Second); code != 0 {
+		t.Errorf("exit status %d after SIGTERM, want 0; stderr %q", code, srv.Stderr.String())
 	}
 	if r := runKpipe(t, "", nil, "serve", "-dir", filepath.Join(dir, "missing")); r.code != 1 || !strings.HasPrefix(r.stderr, "kpipe serve: ") {
 		t.Errorf("serve of a missing directory: status %d, stderr %q; want 1 and an error", r.code, r.stderr)

@@ -4,14 +4,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"net"
 	"os"
 	"os/signal"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,15 +54,15 @@ type connServer struct {
 func (s *connServer) run(ln net.Listener, sigs <-chan os.Signal) error {
 	connCtx, cancelConns := context.WithCancel(context.Background())
 	defer cancelConns()
-	var live sync.WaitGroup
-	var count atomic.Int64
-	var slots chan struct{}
-	if s.maxConns > 0 {
-		slots = make(chan struct{}, s.maxConns)
-	}
 	stopping := make(chan struct{})
+	loop := &accept.Loop{Log: s.log, Stopping: stopping}
+	if s.maxConns > 0 {
+		loop.Slots = make(chan struct{}, s.maxConns)
+	}
 	acceptDone := make(chan error, 1)
-	go func() { acceptDone <- s.accept(connCtx, ln, slots, stopping, &live, &count) }()
+	go func() {
+		acceptDone <- loop.Run(ln, func(c net.Conn) { s.handle(connCtx, c.(*net.TCPConn)) })
+	}()
 
 	var sig os.Signal
 	select {
@@ -80,10 +77,10 @@ func (s *connServer) run(ln net.Listener, sigs <-chan os.Signal) error {
 	}
 	done := make(chan struct{})
 	go func() {
-		live.Wait()
+		loop.Wait()
 		close(done)
 	}()
-	if n := count.Load(); n > 0 {
+	if n := loop.Live(); n > 0 {
 		s.log.Printf("%v: no longer accepting; waiting up to %v for %d connections", sig, s.grace, n)
 	}
 	timer := time.NewTimer(s.grace)
@@ -92,68 +89,13 @@ func (s *connServer) run(ln net.Listener, sigs <-chan os.Signal) error {
 	case <-done:
 		return nil
 	case <-timer.C:
-		s.log.Printf("grace period over: cancelling %d connections", count.Load())
+		s.log.Printf("grace period over: cancelling %d connections", loop.Live())
 	case sig = <-sigs:
-		s.log.Printf("%v: cancelling %d connections", sig, count.Load())
+		s.log.Printf("%v: cancelling %d connections", sig, loop.Live())
 	}
 	cancelConns()
 	<-done
 	return nil
-}
-
-// accept is run's accept loop: each connection is handled with ctx in its
-// own goroutine, counted in live and count, holding a slot of slots (nil: no
-// limit) while it lasts. It stops waiting for a slot once stopping is
-// closed. It returns nil once ln is closed, or the
-// error that made Accept fail for good; transient failures (out of
-// descriptors, aborted handshakes) are retried after a pause.
-func (s *connServer) accept(ctx context.Context, ln net.Listener, slots chan struct{},
-	stopping <-chan struct{}, live *sync.WaitGroup, count *atomic.Int64) error {
-	var backoff accept.Backoff
-	for {
-		if slots != nil {
-			select {
-			case slots <- struct{}{}:
-			case <-stopping:
-				return nil
-			}
-		}
-		c, err := ln.Accept()
-		if err != nil {
-			if slots != nil {
-				<-slots
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if !accept.Transient(err) {
-				return err
-			}
-			pause := backoff.Next()
-			s.log.Printf("accept: %v; retrying in %v", err, pause)
-			time.Sleep(pause)
-			continue
-		}
-		backoff.Reset()
-		live.Add(1)
-		count.Add(1)
-		go func() {
-			defer live.Done()
-			defer count.Add(-1)
-			if slots != nil {
-				defer func() { <-slots }()
-			}
-			s.handle(ctx, c.(*net.TCPConn))
-		}()
-	}
-}
-
-// peerGone reports whether err only says that a peer went away (or that
-// the connection was closed on our side after it did).
-func peerGone(err error) bool {
-	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, os.ErrClosed)
 }
 
 // listenTCP listens on the TCP address addr.

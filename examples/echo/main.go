@@ -26,17 +26,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"os"
-	"sync"
-	"syscall"
-	"time"
 
 	"github.com/kpipe/kpipe"
+	"github.com/kpipe/kpipe/internal/accept"
 )
 
 // step is the most one splice moves at a time. The article splices 8 KiB at
@@ -76,36 +73,12 @@ func main() {
 }
 
 // serve accepts connections on ln and echoes each with h in its own
-// goroutine. It returns nil once ln is closed and every connection it accepted has ended,
-// or the error that made Accept fail for good. Transient Accept failures
-// (out of descriptors, aborted handshakes) are retried after a pause.
+// goroutine. It returns nil once ln is closed and every connection it
+// accepted has ended, or the error that made Accept fail for good.
+// Transient Accept failures (out of descriptors, aborted handshakes) are
+// retried after a pause.
 func serve(ln net.Listener, h func(net.Conn) error) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	var pause time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if !transient(err) {
-				return err
-			}
-			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
-			logger.Printf("accept: %v; retrying in %v", err, pause)
-			time.Sleep(pause)
-			continue
-		}
-		pause = 0
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := h(conn); err != nil {
-				logger.Printf("%s: %v", conn.RemoteAddr(), err)
-			}
-		}()
-	}
+	return accept.Serve(ln, logger, h)
 }
 
 // handleDouble echoes one connection with the article's one-line handler,
@@ -123,21 +96,10 @@ func handleDouble(conn net.Conn) error {
 			err = cw.CloseWrite()
 		}
 	}
-	if err != nil && !clientGone(err) {
+	if err != nil && !accept.PeerGone(err) {
 		return fmt.Errorf("double splice: %w", err)
 	}
 	return nil
-}
-
-// transient reports whether an Accept error is worth retrying.
-func transient(err error) bool {
-	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE,
-		syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
-		if errors.Is(err, errno) {
-			return true
-		}
-	}
-	return false
 }
 
 // handle echoes one connection and closes it. Data goes conn -> pipe in one
@@ -176,24 +138,16 @@ func handle(conn net.Conn) error {
 		p.Close()
 	} else if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		// Everything was echoed: tell the client so (a FIN after the data).
-		if err := cw.CloseWrite(); err != nil && !clientGone(err) {
+		if err := cw.CloseWrite(); err != nil && !accept.PeerGone(err) {
 			outErr = err
 		}
 	}
 	err = <-inErr
 	switch {
-	case outErr != nil && !clientGone(outErr):
+	case outErr != nil && !accept.PeerGone(outErr):
 		return fmt.Errorf("echo: %w", outErr)
-	case err != nil && !clientGone(err) && outErr == nil:
+	case err != nil && !accept.PeerGone(err) && outErr == nil:
 		return fmt.Errorf("receive: %w", err)
 	}
 	return nil
-}
-
-// clientGone reports whether err only says that the client went away (or
-// that handle itself closed the connection or pipe after the client did).
-func clientGone(err error) bool {
-	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, os.ErrClosed)
 }

@@ -9,25 +9,16 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
-// runMainEnv makes the test binary behave as the filecopy command, so that
-// the tests can run the real program as a child process.
-const runMainEnv = "KPIPE_FILECOPY_RUN_MAIN"
-
 // TestMain runs main instead of the tests when the process is a child
-// started by runProgram.
-func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
+// started by TestProgram.
+func TestMain(m *testing.M) { testprog.Main(m, main) }
 
 // writeRandomFile creates a file of size random bytes in dir and returns its
 // path and SHA-256.
@@ -175,26 +166,6 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// runProgram runs the filecopy program as a child process with args and
-// returns its exit status, stdout and stderr.
-func runProgram(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, stdout.String(), stderr.String()
-	case errors.As(err, &exitErr):
-		return exitErr.ExitCode(), stdout.String(), stderr.String()
-	}
-	t.Fatalf("running the program: %v", err)
-	return 0, "", ""
-}
-
 // TestProgram runs the command as its own process, as `go run` would: a
 // successful copy of a random file and a missing source.
 func TestProgram(t *testing.T) {
@@ -203,7 +174,7 @@ func TestProgram(t *testing.T) {
 	src, want := writeRandomFile(t, dir, size)
 	dst := filepath.Join(dir, "copy.bin")
 
-	code, stdout, stderr := runProgram(t, src, dst)
+	stdout, stderr, code := testprog.Run(t, testprog.Command(src, dst))
 	if code != 0 || stderr != "" {
 		t.Fatalf("exit status %d, stderr %q", code, stderr)
 	}
@@ -215,7 +186,7 @@ func TestProgram(t *testing.T) {
 	}
 
 	missing := filepath.Join(dir, "missing")
-	code, stdout, stderr = runProgram(t, missing, filepath.Join(dir, "other"))
+	stdout, stderr, code = testprog.Run(t, testprog.Command(missing, filepath.Join(dir, "other")))
 	if code != 1 || stdout != "" || !strings.Contains(stderr, missing) {
 		t.Errorf("missing source: exit status %d, stdout %q, stderr %q; want 1, nothing, an error naming %s",
 			code, stdout, stderr, missing)

@@ -1,28 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"crypto/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// runMainEnv makes the test binary behave as the gzip command, so that the
-// tests can run the real program in shell pipelines with gzip(1).
-const runMainEnv = "KPIPE_GZIP_RUN_MAIN"
+	"github.com/kpipe/kpipe/internal/testprog"
+)
 
 // TestMain runs main instead of the tests when the process is a child
 // started by shell.
-func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testprog.Main(m, main) }
 
 // shell runs script with sh, where "$PROG" is this program, and returns its
 // standard output and error and its exit status.
@@ -32,17 +23,8 @@ func shell(t *testing.T, script string) (stdout, stderr string, code int) {
 		t.Fatalf("gzip(1) is not installed: %v", err)
 	}
 	cmd := exec.Command("sh", "-c", script)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1", "PROG="+os.Args[0])
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return out.String(), errOut.String(), ee.ExitCode()
-		}
-		t.Fatal(err)
-	}
-	return out.String(), errOut.String(), 0
+	cmd.Env = append(os.Environ(), testprog.MainEnv+"=1", "PROG="+os.Args[0])
+	return testprog.Run(t, cmd)
 }
 
 // TestArticlePipeline runs the article's `echo foobar | gzip-example |

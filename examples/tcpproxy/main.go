@@ -22,17 +22,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"os"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/kpipe/kpipe"
+	"github.com/kpipe/kpipe/internal/accept"
 )
 
 // dialTimeout bounds how long a connection waits for the upstream server.
@@ -69,43 +67,7 @@ func main() {
 // good. Transient Accept failures (out of descriptors, aborted handshakes)
 // are retried after a pause.
 func serve(ln net.Listener, upstream string, e *kpipe.Engine) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	var pause time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if !transient(err) {
-				return err
-			}
-			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
-			logger.Printf("accept: %v; retrying in %v", err, pause)
-			time.Sleep(pause)
-			continue
-		}
-		pause = 0
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := handle(conn, upstream, e); err != nil {
-				logger.Printf("%s: %v", conn.RemoteAddr(), err)
-			}
-		}()
-	}
-}
-
-// transient reports whether an Accept error is worth retrying.
-func transient(err error) bool {
-	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE,
-		syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
-		if errors.Is(err, errno) {
-			return true
-		}
-	}
-	return false
+	return accept.Serve(ln, logger, func(conn net.Conn) error { return handle(conn, upstream, e) })
 }
 
 // handle dials upstream for the client conn, proxies both directions with
@@ -124,15 +86,8 @@ func handle(conn net.Conn, upstream string, e *kpipe.Engine) error {
 		proxy = e.Proxy
 	}
 	_, _, err = proxy(context.Background(), conn, dest)
-	if err != nil && !peerGone(err) {
+	if err != nil && !accept.PeerGone(err) {
 		return fmt.Errorf("proxy to %s: %w", upstream, err)
 	}
 	return nil
-}
-
-// peerGone reports whether err only says that one of the peers went away.
-func peerGone(err error) bool {
-	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, os.ErrClosed)
 }

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"log"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,41 +13,12 @@ import (
 	"time"
 
 	"github.com/kpipe/kpipe"
+	"github.com/kpipe/kpipe/internal/testprog"
 )
-
-// runMainEnv makes the test binary behave as the tcpproxy command, so that
-// the tests can run the real program as a child process.
-const runMainEnv = "KPIPE_TCPPROXY_RUN_MAIN"
 
 // TestMain runs main instead of the tests when the process is a child
 // started by TestProgram.
-func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p under the lock.
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+func TestMain(m *testing.M) { testprog.Main(m, main) }
 
 // logMu serializes the tests' swaps of the package's logger.
 var logMu sync.Mutex
@@ -68,29 +33,12 @@ func startEcho(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				if _, err := io.Copy(c, c); err == nil {
-					c.(*net.TCPConn).CloseWrite()
-				}
-			}()
+	t.Cleanup(testprog.AcceptAll(ln, func(c net.Conn) {
+		defer c.Close()
+		if _, err := io.Copy(c, c); err == nil {
+			c.(*net.TCPConn).CloseWrite()
 		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
+	}))
 	return ln.Addr().String()
 }
 
@@ -148,106 +96,17 @@ func forEngines(t *testing.T, f func(t *testing.T, addr string)) {
 // echo server and the engine.
 func startProxy(t *testing.T, upstream string, e *kpipe.Engine) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	logMu.Lock()
-	logs := new(syncBuffer)
-	saved := logger
-	logger = log.New(logs, "tcpproxy: ", 0)
-	done := make(chan error, 1)
-	go func() { done <- serve(ln, upstream, e) }()
-	t.Cleanup(func() {
-		defer logMu.Unlock()
-		ln.Close()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v, want nil after the listener closed", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("serve did not return within 10s of the listener closing: a connection is stuck")
-			return // leave logger alone: the proxy still runs
-		}
-		logger = saved
-		if out := logs.String(); out != "" {
-			t.Errorf("proxy logged errors:\n%s", out)
-		}
-	})
-	return ln.Addr().String()
-}
-
-// needNetcat returns the path of nc, failing the test when it is missing.
-func needNetcat(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("nc")
-	if err != nil {
-		t.Fatalf("nc (netcat-openbsd) is not installed: run `make deps` (%v)", err)
-	}
-	return path
-}
-
-// netcat runs `nc -N HOST PORT` with input on its standard input and
-// returns what it printed.
-func netcat(t *testing.T, addr string, input []byte) []byte {
-	t.Helper()
-	nc := needNetcat(t)
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, nc, "-N", host, port)
-	cmd.Stdin = bytes.NewReader(input)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("nc -N %s %s: %v (stderr %q)", host, port, err, stderr.String())
-	}
-	return out
+	t.Cleanup(logMu.Unlock)
+	return testprog.ServeInProcess(t, &logger, "tcpproxy: ", func(ln net.Listener) error { return serve(ln, upstream, e) })
 }
 
 // TestNetcat runs the article's `echo foobar | nc -N 127.0.0.1 PORT`
 // through the proxy to an echo server and expects "foobar\n" back.
 func TestNetcat(t *testing.T) {
 	forEngines(t, func(t *testing.T, addr string) {
-		if got := netcat(t, addr, []byte("foobar\n")); string(got) != "foobar\n" {
-			t.Errorf("nc printed %q, want %q", got, "foobar\n")
-		}
+		testprog.NetcatFoobar(t, addr)
 	})
-}
-
-// echoClient sends payload on a new connection to addr while reading the
-// echo, then shuts down its sending side, and returns the SHA-256 and size of
-// what came back.
-func echoClient(addr string, payload []byte) (sum [32]byte, n int64, err error) {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return sum, 0, err
-	}
-	conn := c.(*net.TCPConn)
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(60 * time.Second)); err != nil {
-		return sum, 0, err
-	}
-	werr := make(chan error, 1)
-	go func() {
-		_, err := conn.Write(payload)
-		if err == nil {
-			err = conn.CloseWrite()
-		}
-		werr <- err
-	}()
-	h := sha256.New()
-	n, rerr := io.Copy(h, conn)
-	if err := errors.Join(<-werr, rerr); err != nil {
-		return sum, n, err
-	}
-	h.Sum(sum[:0])
-	return sum, n, nil
 }
 
 // TestConcurrentClients runs a few Go clients at once through the proxy,
@@ -255,27 +114,7 @@ func echoClient(addr string, payload []byte) (sum [32]byte, n int64, err error) 
 // and SHA-256.
 func TestConcurrentClients(t *testing.T) {
 	forEngines(t, func(t *testing.T, addr string) {
-		const clients, size = 4, 4 << 20
-		var wg sync.WaitGroup
-		for i := 0; i < clients; i++ {
-			payload := make([]byte, size)
-			if _, err := rand.Read(payload); err != nil {
-				t.Fatal(err)
-			}
-			want := sha256.Sum256(payload)
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				got, n, err := echoClient(addr, payload)
-				switch {
-				case err != nil:
-					t.Errorf("client %d: %v", i, err)
-				case n != size || got != want:
-					t.Errorf("client %d: echo has %d bytes, sha256 %x; want %d bytes, sha256 %x", i, n, got, size, want)
-				}
-			}(i)
-		}
-		wg.Wait()
+		testprog.CheckEchoes(t, addr, 4, 4<<20)
 	})
 }
 
@@ -283,10 +122,7 @@ func TestConcurrentClients(t *testing.T) {
 // immediate end of stream through the proxy.
 func TestEmptyConnection(t *testing.T) {
 	forEngines(t, func(t *testing.T, addr string) {
-		sum, n, err := echoClient(addr, nil)
-		if err != nil || n != 0 || sum != sha256.Sum256(nil) {
-			t.Errorf("empty echo: %d bytes, err %v; want 0 bytes and no error", n, err)
-		}
+		testprog.CheckEmptyEcho(t, addr)
 	})
 }
 
@@ -305,7 +141,7 @@ func TestUpstreamDown(t *testing.T) {
 	}
 	logMu.Lock()
 	defer logMu.Unlock()
-	logs := new(syncBuffer)
+	logs := new(testprog.SyncBuffer)
 	saved := logger
 	logger = log.New(logs, "tcpproxy: ", 0)
 	defer func() { logger = saved }()
@@ -344,45 +180,16 @@ func TestProgram(t *testing.T) {
 			name = "default"
 		}
 		t.Run(name, func(t *testing.T) {
-			needNetcat(t)
-			upstream := startEcho(t)
-			cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0", "-to", upstream)
-			cmd.Env = append(os.Environ(), runMainEnv+"=1", "KPIPE_BACKEND="+backend)
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
+			testprog.NeedNetcat(t)
+			cmd := testprog.Command("-listen", "127.0.0.1:0", "-to", startEcho(t))
+			cmd.Env = append(cmd.Env, "KPIPE_BACKEND="+backend)
+			s := testprog.Start(t, cmd, "Proxying ")
+			addr, _, ok := strings.Cut(strings.TrimPrefix(s.First, "Proxying "), " to ")
+			if !ok {
+				t.Fatalf("first line %q, want \"Proxying ADDR to UPSTREAM...\"", s.First)
 			}
-			var stderr syncBuffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				cmd.Process.Kill()
-				cmd.Wait()
-			}()
-			lineCh := make(chan string, 1)
-			go func() {
-				line, _ := bufio.NewReader(stdout).ReadString('\n')
-				lineCh <- line
-			}()
-			var line string
-			select {
-			case line = <-lineCh:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("the program announced no address within 30s; stderr %q", stderr.String())
-			}
-			rest, ok := strings.CutPrefix(line, "Proxying ")
-			addr, _, ok2 := strings.Cut(rest, " to ")
-			if !ok || !ok2 {
-				t.Fatalf("first line %q, want \"Proxying ADDR to UPSTREAM...\"; stderr %q", line, stderr.String())
-			}
-			if got := netcat(t, addr, []byte("foobar\n")); string(got) != "foobar\n" {
-				t.Errorf("nc printed %q, want %q", got, "foobar\n")
-			}
-			if s := stderr.String(); s != "" {
-				t.Errorf("the program wrote to stderr: %q", s)
-			}
+			testprog.NetcatFoobar(t, addr)
+			s.CheckQuiet(t)
 		})
 	}
 }
@@ -390,14 +197,11 @@ func TestProgram(t *testing.T) {
 // TestProgramBadAddress checks that an address that cannot be listened on
 // is reported on stderr with a non-zero exit.
 func TestProgramBadAddress(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:notaport")
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	var exitErr *exec.ExitError
-	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
-		t.Fatalf("exit: %v, want status 1; output %q", err, out)
+	stdout, stderr, code := testprog.Run(t, testprog.Command("-listen", "127.0.0.1:notaport"))
+	if code != 1 {
+		t.Fatalf("exit status %d, want 1; stdout %q, stderr %q", code, stdout, stderr)
 	}
-	if !strings.HasPrefix(string(out), "tcpproxy: ") || !strings.Contains(string(out), "notaport") {
-		t.Errorf("output %q, want a tcpproxy: error naming the address", out)
+	if !strings.HasPrefix(stderr, "tcpproxy: ") || !strings.Contains(stderr, "notaport") {
+		t.Errorf("stderr %q, want a tcpproxy: error naming the address", stderr)
 	}
 }

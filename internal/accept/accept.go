@@ -1,10 +1,13 @@
 // Package accept holds what kpipe's servers share around
-// net.Listener.Accept: which failures are worth retrying, and how long to
-// pause before the retry.
+// net.Listener.Accept: the accept loop (Loop, Serve), which failures are
+// worth retrying, how long to pause before the retry, and which errors of a
+// connection only say that the peer went away (PeerGone).
 package accept
 
 import (
 	"errors"
+	"net"
+	"os"
 	"syscall"
 	"time"
 )
@@ -34,3 +37,12 @@ func (b *Backoff) Next() time.Duration {
 
 // Reset starts over after an Accept that succeeded.
 func (b *Backoff) Reset() { b.pause = 0 }
+
+// PeerGone reports whether err, from a connection, only says that the peer
+// went away (or that the connection was closed on this side after it did):
+// that is how TCP connections often end, and no failure of the server.
+func PeerGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, os.ErrClosed)
+}

@@ -2,6 +2,7 @@ package accept
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"syscall"
 	"testing"
@@ -33,5 +34,19 @@ func TestBackoff(t *testing.T) {
 	b.Reset()
 	if p := b.Next(); p != 5*time.Millisecond {
 		t.Errorf("after Reset: %v, want 5ms", p)
+	}
+}
+
+func TestPeerGone(t *testing.T) {
+	for err, want := range map[error]bool{
+		os.NewSyscallError("write", syscall.EPIPE):      true,
+		fmt.Errorf("splice: %w", syscall.ECONNRESET):    true,
+		fmt.Errorf("read: %w", net.ErrClosed):           true,
+		os.NewSyscallError("splice", syscall.EINVAL):    false,
+		fmt.Errorf("dial upstream: %w", syscall.EMFILE): false,
+	} {
+		if got := PeerGone(err); got != want {
+			t.Errorf("PeerGone(%v) = %v, want %v", err, got, want)
+		}
 	}
 }

@@ -4,41 +4,20 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kpipe/kpipe/internal/benchtable"
 )
 
-var nan = math.NaN()
-
-// median returns the median of the values f picks from samples, ignoring
-// missing (NaN) ones; NaN if there are none.
-func median(samples []sample, f func(sample) float64) float64 {
-	v := make([]float64, 0, len(samples))
-	for _, s := range samples {
-		if x := f(s); !math.IsNaN(x) {
-			v = append(v, x)
-		}
-	}
-	sort.Float64s(v)
-	n := len(v)
-	switch {
-	case n == 0:
-		return nan
-	case n%2 == 1:
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
-}
-
 // rows returns the methods of b in table order, with their labels.
-func rows(b *bench) (keys, labels []string) {
+func rows(b *benchtable.Bench) (keys, labels []string) {
 	for _, m := range methods {
-		if _, ok := b.samples[m.key]; ok {
+		if _, ok := b.Samples[m.key]; ok {
 			keys, labels = append(keys, m.key), append(labels, m.label)
 		}
 	}
-	for _, k := range b.methods {
+	for _, k := range b.Subs {
 		known := false
 		for _, m := range methods {
 			known = known || m.key == k
@@ -50,71 +29,56 @@ func rows(b *bench) (keys, labels []string) {
 	return keys, labels
 }
 
-// medianNS returns the median ns/op of method k in b, NaN if absent.
-func medianNS(b *bench, k string) float64 {
-	return median(b.samples[k], func(s sample) float64 { return s.ns })
-}
-
 // printTable writes one benchmark's table.
-func printTable(w io.Writer, name string, b *bench, spread bool) {
+func printTable(w io.Writer, b *benchtable.Bench, spread bool) {
 	keys, labels := rows(b)
-	title := titles[name]
+	title := titles[b.Name]
 	if title == "" {
-		title = name
+		title = b.Name
 	}
-	var runs []string
-	seen := map[int]bool{}
 	var size float64 // uncompressed bytes per op, from MB/s and ns/op
 	for _, k := range keys {
-		n := len(b.samples[k])
-		if !seen[n] {
-			seen[n] = true
-			runs = append(runs, strconv.Itoa(n))
-		}
-		for _, s := range b.samples[k] {
-			if size == 0 && !math.IsNaN(s.mbps) {
-				size = s.mbps * s.ns / 1e3
+		for _, s := range b.Samples[k] {
+			if mbps := s.Get("MB/s"); size == 0 && !math.IsNaN(mbps) {
+				size = mbps * s.Get("ns/op") / 1e3
 			}
 		}
 	}
-	sort.Strings(runs)
 	fmt.Fprintf(w, "%s (`%s`): median of %s runs; one op is the whole corpus (%s MB uncompressed); "+
 		"MB/s = 10^6 uncompressed bytes per second; x vs = that baseline's time / the method's time.\n\n",
-		title, name, strings.Join(runs, "/"), sig(size/1e6))
+		title, b.Name, benchtable.Runs(b, keys), benchtable.Sig(size/1e6))
 
 	showRatio := false
 	for _, k := range keys {
-		showRatio = showRatio || !math.IsNaN(median(b.samples[k], func(s sample) float64 { return s.ratio }))
+		showRatio = showRatio || !math.IsNaN(benchtable.Median(b.Samples[k], "ratio"))
 	}
 	header := []string{"method", "MB/s", "s/op"}
 	if showRatio {
 		header = append(header, "ratio")
 	}
 	header = append(header, "x vs compress/gzip", "x vs bare zlib", "B/op", "allocs/op")
-	fmt.Fprintf(w, "| %s |\n", strings.Join(header, " | "))
+	fmt.Fprint(w, benchtable.Row(header))
 	fmt.Fprintf(w, "|---|%s\n", strings.Repeat("---:|", len(header)-1))
 
-	goNS, zlibNS := medianNS(b, goBase), medianNS(b, zlibBase)
+	goNS := benchtable.Median(b.Samples[goBase], "ns/op")
+	zlibNS := benchtable.Median(b.Samples[zlibBase], "ns/op")
 	for i, k := range keys {
-		ss := b.samples[k]
-		ns := medianNS(b, k)
-		mbps := sig(median(ss, func(s sample) float64 { return s.mbps }))
+		ss := b.Samples[k]
+		ns := benchtable.Median(ss, "ns/op")
+		mbps := benchtable.Sig(benchtable.Median(ss, "MB/s"))
 		if spread {
-			lo, hi := math.Inf(1), math.Inf(-1)
-			for _, s := range ss {
-				lo, hi = math.Min(lo, s.mbps), math.Max(hi, s.mbps)
-			}
-			mbps += fmt.Sprintf(" (%s-%s)", sig(lo), sig(hi))
+			lo, hi := benchtable.MinMax(ss, "MB/s")
+			mbps += fmt.Sprintf(" (%s-%s)", benchtable.Sig(lo), benchtable.Sig(hi))
 		}
-		row := []string{labels[i], mbps, sig(ns / 1e9)}
+		row := []string{labels[i], mbps, benchtable.Sig(ns / 1e9)}
 		if showRatio {
-			row = append(row, fixed(median(ss, func(s sample) float64 { return s.ratio }), 3))
+			row = append(row, fixed(benchtable.Median(ss, "ratio"), 3))
 		}
 		row = append(row,
 			times(goNS, ns), times(zlibNS, ns),
-			fixed(median(ss, func(s sample) float64 { return s.bytesPerOp }), 0),
-			fixed(median(ss, func(s sample) float64 { return s.allocs }), 0))
-		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+			fixed(benchtable.Median(ss, "B/op"), 0),
+			fixed(benchtable.Median(ss, "allocs/op"), 0))
+		fmt.Fprint(w, benchtable.Row(row))
 	}
 }
 
@@ -132,19 +96,4 @@ func fixed(v float64, prec int) string {
 		return "-"
 	}
 	return strconv.FormatFloat(v, 'f', prec, 64)
-}
-
-// sig formats v with three significant digits, without exponent.
-func sig(v float64) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return "?"
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case v >= 1:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 3, 64)
 }
