@@ -143,15 +143,21 @@ func compressSampleFile(dst, src string, chunks int, chunk int64) (err error) {
 		return nil
 	}
 	for i := 0; i < chunks; i++ {
-		var off int64
-		if chunks > 1 {
-			off = int64(i) * (size - chunk) / int64(chunks-1)
-		}
-		if _, err := io.Copy(out, io.NewSectionReader(in, off, chunk)); err != nil {
+		if _, err := io.Copy(out, io.NewSectionReader(in, sampleOffset(i, chunks, size, chunk), chunk)); err != nil {
 			return fmt.Errorf("input sample %s: %w", dst, err)
 		}
 	}
 	return nil
+}
+
+// sampleOffset returns the offset of piece i of n pieces of chunk bytes
+// taken at even steps across size bytes: the first at the start, the last
+// at the end.
+func sampleOffset(i, n int, size, chunk int64) int64 {
+	if n <= 1 {
+		return 0
+	}
+	return int64(i) * (size - chunk) / int64(n-1)
 }
 
 // compressCorpusDir names the directory of the bench package's corpus for

@@ -64,7 +64,7 @@ func TestCompressSections(t *testing.T) {
 							t.Errorf("%s: series %q has %d points, want 9", sr.Name, s, points[s])
 						}
 					}
-					for _, row := range equalRatioRows(gr, er) {
+					for _, row := range equalRatioRows(gr, er, Throughput, CPUPerGiB) {
 						if row.Runs != 1 {
 							t.Errorf("%s against %s, level %s: %d runs (%s)", er.Series, er.Against, row.Point, row.Runs, row.Why)
 						}

@@ -9,8 +9,8 @@ import (
 // run, or what the curve gives at a size ratio.
 type curvePoint struct {
 	Ratio float64 // size ratio (uncompressed / compressed)
-	MBps  float64 // throughput
-	CPU   float64 // CPU seconds per GiB
+	Speed float64 // throughput: MB/s, or ops/s (see Curves.speedCost)
+	Cost  float64 // CPU: seconds per GiB, or milliseconds per op
 }
 
 // A curvePlace says where a size ratio falls on a curve.
@@ -36,7 +36,7 @@ const (
 func atRatio(points []curvePoint, x float64) (curvePoint, curvePlace) {
 	curve := make([]curvePoint, 0, len(points))
 	for _, p := range points {
-		if p.Ratio > 0 && p.MBps > 0 && !math.IsInf(p.Ratio, 0) && !math.IsInf(p.MBps, 0) {
+		if p.Ratio > 0 && p.Speed > 0 && !math.IsInf(p.Ratio, 0) && !math.IsInf(p.Speed, 0) {
 			curve = append(curve, p)
 		}
 	}
@@ -47,7 +47,7 @@ func atRatio(points []curvePoint, x float64) (curvePoint, curvePlace) {
 		if curve[i].Ratio != curve[j].Ratio {
 			return curve[i].Ratio < curve[j].Ratio
 		}
-		return curve[i].MBps > curve[j].MBps
+		return curve[i].Speed > curve[j].Speed
 	})
 	// Keep the fastest point of each ratio: the first after the sort.
 	uniq := curve[:1]
@@ -74,14 +74,15 @@ func atRatio(points []curvePoint, x float64) (curvePoint, curvePlace) {
 	t := (x - a.Ratio) / (b.Ratio - a.Ratio)
 	return curvePoint{
 		Ratio: x,
-		MBps:  a.MBps + t*(b.MBps-a.MBps),
-		CPU:   a.CPU + t*(b.CPU-a.CPU),
+		Speed: a.Speed + t*(b.Speed-a.Speed),
+		Cost:  a.Cost + t*(b.Cost-a.Cost),
 	}, onCurve
 }
 
-// samplePoint returns the curve point of one sample.
-func samplePoint(s Sample) curvePoint {
-	return curvePoint{Ratio: s.SizeRatio(), MBps: s.MBps(), CPU: s.CPUPerGiB()}
+// samplePoint returns the curve point of one sample, its speed and cost
+// the metrics speed and cost.
+func samplePoint(s Sample, speed, cost Metric) curvePoint {
+	return curvePoint{Ratio: s.SizeRatio(), Speed: speed.Value(s), Cost: cost.Value(s)}
 }
 
 // An equalRatioRow is one point of a series set against another series'
@@ -91,12 +92,14 @@ type equalRatioRow struct {
 	// Runs is the number of runs behind the row: the point's runs in which
 	// every point of the other curve ran too.
 	Runs int
-	// Own are the point's figures over those runs.
-	MBps, CPU, Ratio Summary
-	// Against are the other curve's throughput and CPU at the point's
-	// ratio, and Speed the point's throughput over that one, run by run;
-	// Speed covers the runs that are not Beyond.
-	AgainstMBps, AgainstCPU, Speed Summary
+	// Own are the point's figures over those runs: its speed and CPU cost
+	// (see Curves.speedCost) and its size ratio.
+	Speed, Cost, Ratio Summary
+	// Against are the other curve's speed and CPU cost at the point's
+	// ratio; SpeedX is the point's speed over that one and CostX that CPU
+	// cost over the point's ("times less CPU"), run by run. They cover the
+	// runs that are not Beyond (CostX those with both CPU costs measured).
+	AgainstSpeed, AgainstCost, SpeedX, CostX Summary
 	// Beyond counts the runs in which the point's ratio was above the
 	// other curve's best ratio, Best is that best ratio (its median);
 	// Below counts those in which it was below the other curve's lowest
@@ -114,18 +117,19 @@ func (r equalRatioRow) Met() bool {
 	if r.Runs == 0 {
 		return false
 	}
-	if r.Speed.N == 0 {
+	if r.SpeedX.N == 0 {
 		return r.Beyond > 0
 	}
-	return r.Speed.Median >= 1
+	return r.SpeedX.Median >= 1
 }
 
 // equalRatioRows sets every point of the series er.Series in g against the
 // curve of the series er.Against, run by run: run i of a point against the
 // curve made of run i of each of Against's points. A run in which a point of
 // Against did not run (failed, or capped by MaxRuns) is left out, so that
-// every figure rests on a whole curve.
-func equalRatioRows(g GroupResult, er EqualRatio) []equalRatioRow {
+// every figure rests on a whole curve. speed and cost are the metrics set
+// side by side (see Curves.speedCost).
+func equalRatioRows(g GroupResult, er EqualRatio, speed, cost Metric) []equalRatioRow {
 	var against []Result
 	for _, r := range g.Rows {
 		if r.Series == er.Against && r.Skip == "" && r.Err == nil && len(r.Samples) > 0 {
@@ -144,34 +148,27 @@ func equalRatioRows(g GroupResult, er EqualRatio) []equalRatioRow {
 		if r.Series != er.Series {
 			continue
 		}
-		row := equalRatioRow{Point: r.Point}
-		switch {
-		case r.Skip != "":
-			row.Why = "skipped: " + r.Skip
-		case r.Err != nil:
-			row.Why = "failed: " + r.Err.Error()
-		case len(r.Samples) == 0:
-			row.Why = "not run"
-		case len(against) == 0:
+		row := equalRatioRow{Point: r.Point, Why: noFigures(r)}
+		if row.Why == "" && len(against) == 0 {
 			row.Why = er.Against + " has no figures"
 		}
 		if row.Why != "" {
 			rows = append(rows, row)
 			continue
 		}
-		var mbps, cpu, ratio, aMBps, aCPU, speed, best, lowest []float64
+		var fast, cpu, ratio, aFast, aCPU, fastX, cpuX, best, lowest []float64
 		curve := make([]curvePoint, len(against))
 		for i := 0; i < min(len(r.Samples), curveRuns); i++ {
 			for j, a := range against {
-				curve[j] = samplePoint(a.Samples[i])
+				curve[j] = samplePoint(a.Samples[i], speed, cost)
 			}
-			own := samplePoint(r.Samples[i])
+			own := samplePoint(r.Samples[i], speed, cost)
 			at, place := atRatio(curve, own.Ratio)
-			if place == noCurve || own.MBps <= 0 {
+			if place == noCurve || own.Speed <= 0 {
 				continue
 			}
 			row.Runs++
-			mbps, cpu, ratio = append(mbps, own.MBps), append(cpu, own.CPU), append(ratio, own.Ratio)
+			fast, cpu, ratio = append(fast, own.Speed), append(cpu, own.Cost), append(ratio, own.Ratio)
 			if place == beyondCurve {
 				row.Beyond++
 				best = append(best, at.Ratio)
@@ -181,16 +178,34 @@ func equalRatioRows(g GroupResult, er EqualRatio) []equalRatioRow {
 				row.Below++
 				lowest = append(lowest, at.Ratio)
 			}
-			aMBps, aCPU = append(aMBps, at.MBps), append(aCPU, at.CPU)
-			speed = append(speed, own.MBps/at.MBps)
+			aFast, aCPU = append(aFast, at.Speed), append(aCPU, at.Cost)
+			fastX = append(fastX, own.Speed/at.Speed)
+			if own.Cost > 0 && at.Cost > 0 {
+				cpuX = append(cpuX, at.Cost/own.Cost)
+			}
 		}
 		if row.Runs == 0 {
 			row.Why = "no run beside a whole curve of " + er.Against
 		}
-		row.MBps, row.CPU, row.Ratio = summarize(mbps), summarize(cpu), summarize(ratio)
-		row.AgainstMBps, row.AgainstCPU, row.Speed = summarize(aMBps), summarize(aCPU), summarize(speed)
+		row.Speed, row.Cost, row.Ratio = summarize(fast), summarize(cpu), summarize(ratio)
+		row.AgainstSpeed, row.AgainstCost = summarize(aFast), summarize(aCPU)
+		row.SpeedX, row.CostX = summarize(fastX), summarize(cpuX)
 		row.Best, row.Lowest = summarize(best), summarize(lowest)
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// noFigures says why r has no figures ("skipped: ...", "failed: ..." or
+// "not run"), or returns "" when it has some.
+func noFigures(r Result) string {
+	switch {
+	case r.Skip != "":
+		return "skipped: " + r.Skip
+	case r.Err != nil:
+		return "failed: " + r.Err.Error()
+	case len(r.Samples) == 0:
+		return "not run"
+	}
+	return ""
 }

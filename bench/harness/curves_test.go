@@ -38,7 +38,7 @@ func TestAtRatio(t *testing.T) {
 		{"no point", nil, 3.0, curvePoint{}, noCurve},
 	} {
 		got, place := atRatio(c.points, c.x)
-		if place != c.place || !near(got.Ratio, c.want.Ratio) || !near(got.MBps, c.want.MBps) || !near(got.CPU, c.want.CPU) {
+		if place != c.place || !near(got.Ratio, c.want.Ratio) || !near(got.Speed, c.want.Speed) || !near(got.Cost, c.want.Cost) {
 			t.Errorf("%s: atRatio(%v, %v) = %+v, %d; want %+v, %d", c.name, c.points, c.x, got, place, c.want, c.place)
 		}
 	}
@@ -73,7 +73,7 @@ func TestEqualRatioRows(t *testing.T) {
 		{Peer: "s 6", Series: "s", Point: "6", Err: errors.New("broke")},
 		{Peer: "other", Series: "b", Point: "1", Samples: []Sample{ratioSample(1, 500000)}},
 	}}
-	rows := equalRatioRows(g, EqualRatio{Series: "s", Against: "a"})
+	rows := equalRatioRows(g, EqualRatio{Series: "s", Against: "a"}, Throughput, CPUPerGiB)
 	if len(rows) != 5 {
 		t.Fatalf("%d rows, want 5: %+v", len(rows), rows)
 	}
@@ -83,27 +83,27 @@ func TestEqualRatioRows(t *testing.T) {
 	if r.Point != "1" || r.Runs != 2 || r.Beyond != 0 || r.Below != 0 || !r.Met() {
 		t.Errorf("point 1: %+v", r)
 	}
-	if !approx(r.AgainstMBps.Median, 375, 0.01) || !approx(r.Speed.Min, 1, 0.001) || !approx(r.Speed.Max, 2, 0.001) || !approx(r.Speed.Median, 1.5, 0.001) {
-		t.Errorf("point 1: against %+v, speed %+v", r.AgainstMBps, r.Speed)
+	if !approx(r.AgainstSpeed.Median, 375, 0.01) || !approx(r.SpeedX.Min, 1, 0.001) || !approx(r.SpeedX.Max, 2, 0.001) || !approx(r.SpeedX.Median, 1.5, 0.001) {
+		t.Errorf("point 1: against %+v, speed %+v", r.AgainstSpeed, r.SpeedX)
 	}
 	if !approx(r.Ratio.Median, 3, 0.0001) {
 		t.Errorf("point 1: ratio %+v", r.Ratio)
 	}
 	// Point 9: beyond a's best ratio (4) in both runs: met.
 	r = rows[1]
-	if r.Runs != 2 || r.Beyond != 2 || r.Speed.N != 0 || !near(r.Best.Median, 4) || !r.Met() {
+	if r.Runs != 2 || r.Beyond != 2 || r.SpeedX.N != 0 || !near(r.Best.Median, 4) || !r.Met() {
 		t.Errorf("point 9: %+v", r)
 	}
 	// Point 0: below a's lowest ratio: set against a's ratio-2 point,
 	// 400 then 800 MB/s: speed 0.5 both times, not met.
 	r = rows[2]
-	if r.Runs != 2 || r.Below != 2 || !near(r.Lowest.Median, 2) || !near(r.Speed.Median, 0.5) || !near(r.AgainstMBps.Median, 600) || r.Met() {
+	if r.Runs != 2 || r.Below != 2 || !near(r.Lowest.Median, 2) || !near(r.SpeedX.Median, 0.5) || !near(r.AgainstSpeed.Median, 600) || r.Met() {
 		t.Errorf("point 0: %+v", r)
 	}
 	if rows[3].Why == "" || rows[3].Runs != 0 || rows[4].Why == "" || rows[4].Runs != 0 {
 		t.Errorf("skipped and failed points: %+v, %+v", rows[3], rows[4])
 	}
-	if rows := equalRatioRows(g, EqualRatio{Series: "s", Against: "none"}); len(rows) != 5 || rows[0].Why == "" || rows[0].Met() {
+	if rows := equalRatioRows(g, EqualRatio{Series: "s", Against: "none"}, Throughput, CPUPerGiB); len(rows) != 5 || rows[0].Why == "" || rows[0].Met() {
 		t.Errorf("against a missing series: %+v", rows)
 	}
 }

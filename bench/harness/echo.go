@@ -92,37 +92,13 @@ func echoSections(cfg Config, sz echoSizes) []Section {
 func echoGroup(cfg Config, peers []echoPeer, setting string,
 	warm func(ctx context.Context, addr string) error,
 	load func(ctx context.Context, addr string) (Sample, error)) Group {
-	servers := make([]*lazyServer, len(peers))
-	g := Group{
-		Setting:  setting,
-		Baseline: echoBaseline,
-		Teardown: func() {
-			for _, l := range servers {
-				l.stop()
-			}
-		},
-	}
+	servers := make([]serverPeer, len(peers))
 	for i, p := range peers {
-		l := &lazyServer{
-			start: func(ctx context.Context) (*serverProc, error) {
-				return startChildServer(ctx, cfg.Self, "echo "+p.name, echoChildName, p.kind)
-			},
-			warm: warm,
-		}
-		servers[i] = l
-		g.Cases = append(g.Cases, Case{
-			Peer: p.name,
-			Skip: p.skip,
-			Run: func(ctx context.Context) (Sample, error) {
-				s, err := runAgainst(ctx, l, load)
-				if err != nil {
-					return Sample{}, fmt.Errorf("echo %s: %s: %w", p.name, setting, err)
-				}
-				return s, nil
-			},
-		})
+		servers[i] = serverPeer{name: p.name, skip: p.skip, start: func(ctx context.Context) (*serverProc, error) {
+			return startChildServer(ctx, cfg.Self, "echo "+p.name, echoChildName, p.kind)
+		}}
 	}
-	return g
+	return serverGroup("echo", setting, echoBaseline, servers, warm, load)
 }
 
 // echoRoundTripGroup returns the group of the round-trip section.

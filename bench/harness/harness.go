@@ -1,8 +1,9 @@
 // Package harness is kpipe's benchmark harness: it measures kpipe and its
-// peers side by side (file copy, TCP proxy, echo, compression, cgo overhead),
-// several runs each, and reports medians, spreads and ratios as Markdown and
-// as an SVG chart. The kpipe-bench command (bench/cmd/kpipe-bench) runs it;
-// `make bench` runs that command on built-in data.
+// peers side by side (file copy, TCP proxy, echo, HTTP handlers,
+// compression, cgo overhead), several runs each, and reports medians,
+// spreads and ratios as Markdown and as an SVG chart. The kpipe-bench
+// command (bench/cmd/kpipe-bench) runs it; `make bench` runs that command on
+// built-in data.
 //
 // The harness is organised as Sections (one table of the report each), made
 // of Groups (one setting, such as a file size or a number of connections,
@@ -60,6 +61,15 @@ func (s Sample) CPUPerGiB() float64 {
 		return 0
 	}
 	return s.CPU.Seconds() / (float64(s.Bytes) / (1 << 30))
+}
+
+// CPUPerOp returns the CPU milliseconds the party under test spent per
+// operation.
+func (s Sample) CPUPerOp() float64 {
+	if s.Ops <= 0 {
+		return 0
+	}
+	return s.CPU.Seconds() * 1000 / float64(s.Ops)
 }
 
 // OpsPerSec returns the operations done per second of wall-clock time.
@@ -136,6 +146,7 @@ const (
 	CallsPerGiB                 // system calls per GiB, lower is better
 	IOCallsPerGiB               // splice and io_uring_enter calls per GiB, lower is better
 	FDsPerConn                  // descriptors per idle connection, lower is better
+	CPUPerOp                    // CPU milliseconds per operation, lower is better
 )
 
 // Value returns the metric's value for s.
@@ -157,6 +168,8 @@ func (m Metric) Value(s Sample) float64 {
 		return s.IOCallsPerGiB()
 	case FDsPerConn:
 		return s.FDs
+	case CPUPerOp:
+		return s.CPUPerOp()
 	}
 	return 0
 }
@@ -180,6 +193,8 @@ func (m Metric) Unit() string {
 		return "splice+io_uring_enter/GiB"
 	case FDsPerConn:
 		return "fds per idle conn"
+	case CPUPerOp:
+		return "CPU ms/op"
 	}
 	return "?"
 }
@@ -205,21 +220,41 @@ type Section struct {
 // Curves describes a section whose cases are points of curves, such as
 // compressors at each of their levels: the chart draws a line per series
 // through its points, throughput (y) against size ratio (x), and the report
-// adds a table per EqualRatio. Its Metrics should include Throughput,
-// CPUPerGiB and SizeRatio.
+// adds a table per EqualRatio and per AgainstBaseline. Its Metrics should
+// include Throughput, CPUPerGiB and SizeRatio (OpsPerSec and CPUPerOp
+// rather than CPUPerGiB with PerOp).
 type Curves struct {
 	// Point names what a case's Point is, as a column heading: "Level".
 	Point string
+	// PerOp makes the tables set operations side by side: ops/s and CPU
+	// ms/op in place of MB/s and CPU s/GiB (the same comparison when every
+	// operation carries the same bytes, as a response of a fixed size
+	// does).
+	PerOp bool
 	// EqualRatio lists the tables that set a series against another at
 	// equal size ratio.
 	EqualRatio []EqualRatio
+	// AgainstBaseline lists series whose points a table sets against the
+	// group's baseline plainly, whatever its size ratio: both sides'
+	// figures, and the speed and CPU ratios run by run.
+	AgainstBaseline []string
+}
+
+// speedCost returns the metrics the tables of c set side by side: the
+// speed (MB/s, or ops/s with PerOp) and the CPU cost (s/GiB, or ms/op).
+func (c *Curves) speedCost() (speed, cost Metric) {
+	if c != nil && c.PerOp {
+		return OpsPerSec, CPUPerOp
+	}
+	return Throughput, CPUPerGiB
 }
 
 // An EqualRatio asks for a table that sets each point of the series Series
 // against the curve of the series Against at the same size ratio: Against's
-// MB/s and CPU s/GiB are interpolated on its curve (its points sorted by
-// size ratio) at the point's ratio, run by run, and the table gives the
-// speed ratio Series / Against.
+// speed and CPU (MB/s and CPU s/GiB, see Curves.PerOp) are interpolated on
+// its curve (its points sorted by size ratio) at the point's ratio, run by
+// run, and the table gives the speed ratio Series / Against and the CPU
+// ratio Against / Series.
 type EqualRatio struct {
 	Series, Against string
 }

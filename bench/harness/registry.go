@@ -12,8 +12,8 @@ var makers []maker
 
 // Register adds sections to the harness: make is called by Sections with
 // the run's Config. order places them in the report (lower first): file copy
-// 10, TCP proxy 20, echo 30, compression 40, cgo overhead 50. Call Register
-// from an init function.
+// 10, TCP proxy 20, echo 30, HTTP handlers 35, compression 40, cgo overhead
+// 50. Call Register from an init function.
 func Register(order int, make func(Config) []Section) {
 	makers = append(makers, maker{order, make})
 }

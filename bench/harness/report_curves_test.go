@@ -3,8 +3,10 @@ package harness
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // curvesFixture returns a sweep section of hand-made results: the series k
@@ -45,12 +47,12 @@ func TestWriteMarkdownCurves(t *testing.T) {
 		"skipped: missing is not in PATH",
 		"(of fewer runs where the Runs column says so: slow cases run fewer times).",
 		"### k against a at equal ratio",
-		"| Setting | Level | k MB/s | CPU s/GiB | size ratio | a MB/s at that ratio | CPU s/GiB | × vs a | Runs |",
+		"| Setting | Level | k MB/s | CPU s/GiB | size ratio | a MB/s at that ratio | CPU s/GiB | × vs a | × less CPU | Runs |",
 		// Level 1, ratio 2.5: a at 300 MB/s, k 500 (400–600).
-		"| sample, 1 MB | 1 | 500 (400–600) | — | 2.50 | 300 | — | 1.67× (1.33–2.00) | 3 |",
+		"| sample, 1 MB | 1 | 500 (400–600) | — | 2.50 | 300 | — | 1.67× (1.33–2.00) | — | 3 |",
 		// Level 2, ratio 3.5: a at 150 MB/s.
-		"| | 2 | 150 | — | 3.50 | 150 | — | 1.00× | 3 |",
-		"| | 3 | 20.0 | — | 5.00 | beyond a's best ratio (4.00) | — | met | 2 |",
+		"| | 2 | 150 | — | 3.50 | 150 | — | 1.00× | — | 3 |",
+		"| | 3 | 20.0 | — | 5.00 | beyond a's best ratio (4.00) | — | met | — | 2 |",
 		"k is at least as fast as a at equal size ratio at 3 of 3 levels",
 	} {
 		if !strings.Contains(md, want) {
@@ -59,6 +61,50 @@ func TestWriteMarkdownCurves(t *testing.T) {
 	}
 	if strings.Contains(md, "× vs baseline") || strings.Contains(md, "ratios are computed run by run (each run against the baseline") {
 		t.Error("a section without a baseline has a ratio column")
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+}
+
+// opSample returns a sample of 100 operations of 1e6 bytes each at ops
+// per second, cpu milliseconds of CPU each, compressed to out bytes each.
+func opSample(ops, cpu float64, out int64) Sample {
+	return Sample{Ops: 100, Bytes: 100 * 1e6, Out: 100 * out, Elapsed: time.Duration(100 / ops * float64(time.Second)),
+		CPU: time.Duration(100 * cpu * float64(time.Millisecond))}
+}
+
+// TestWriteMarkdownPerOp checks the tables of a sweep in operations: the
+// equal-ratio table with its CPU ratio, and the table against the baseline.
+func TestWriteMarkdownPerOp(t *testing.T) {
+	g := GroupResult{Setting: "s", Baseline: "a default", Rows: []Result{
+		// k at ratio 2.5; a's curve from ratio 2 (200 ops/s, 4 ms) to 4
+		// (100 ops/s, 8 ms) gives 175 ops/s and 5 ms there.
+		{Peer: "k 1", Series: "k", Point: "1", Samples: []Sample{opSample(300, 2, 400000)}},
+		{Peer: "k 2", Series: "k", Point: "2", Err: errors.New("broke")},
+		{Peer: "a 1", Series: "a", Point: "1", Samples: []Sample{opSample(200, 4, 500000)}},
+		{Peer: "a default", Series: "a", Point: "5", Samples: []Sample{opSample(100, 8, 250000)}},
+	}}
+	sr := SectionResult{Name: "Handlers", Metrics: []Metric{OpsPerSec, SizeRatio, CPUPerOp}, Groups: []GroupResult{g},
+		Curves: &Curves{Point: "Level", PerOp: true, EqualRatio: []EqualRatio{{Series: "k", Against: "a"}}, AgainstBaseline: []string{"k"}}}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, testSysInfo(), Config{}, 1, []SectionResult{sr}); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"| Setting | Peer | ops/s | size ratio | CPU ms/op | × vs a default | Runs |",
+		"| Setting | Level | k ops/s | CPU ms/op | size ratio | a ops/s at that ratio | CPU ms/op | × vs a | × less CPU | Runs |",
+		"| s | 1 | 300 | 2.00 | 2.50 | 175 | 5.00 | 1.71× | 2.50× | 1 |",
+		"and uses less CPU at 1 of the 1 where both CPU figures exist. a's ops/s and CPU ms/op at a ratio are interpolated",
+		"### k against a default",
+		"| Setting | Level | k ops/s | CPU ms/op | size ratio | baseline ops/s | CPU ms/op | size ratio | × vs baseline | × less CPU | Runs |",
+		"| s | 1 | 300 | 2.00 | 2.50 | 100 | 8.00 | 4.00 | 3.00× | 4.00× | 1 |",
+		"| | 2 | failed: broke | — | — | — | — | — | — | — | 0 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
 	}
 	if t.Failed() {
 		t.Log(md)

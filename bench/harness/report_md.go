@@ -88,6 +88,9 @@ func writeMarkdownSection(w io.Writer, sr SectionResult, runs int) {
 		for _, er := range sr.Curves.EqualRatio {
 			writeEqualRatio(w, sr, er)
 		}
+		for _, series := range sr.Curves.AgainstBaseline {
+			writeAgainstBaseline(w, sr, series)
+		}
 	}
 }
 
@@ -158,26 +161,31 @@ func hasBaseline(sr SectionResult) bool {
 
 // writeEqualRatio writes the table that sets every point of er.Series
 // against the curve of er.Against at equal size ratio (see equalRatioRows),
-// and the count of points at least as fast.
+// and the counts of points at least as fast and of points that use less
+// CPU.
 func writeEqualRatio(w io.Writer, sr SectionResult, er EqualRatio) {
-	point := "Point"
-	if sr.Curves != nil && sr.Curves.Point != "" {
-		point = sr.Curves.Point
-	}
+	point := curvesPoint(sr)
+	speed, cost := sr.Curves.speedCost()
 	fmt.Fprintf(w, "### %s against %s at equal ratio\n\n", mdText(er.Series), mdText(er.Against))
-	head := []string{"Setting", point, er.Series + " MB/s", "CPU s/GiB", "size ratio",
-		er.Against + " MB/s at that ratio", "CPU s/GiB", "× vs " + er.Against, "Runs"}
+	head := []string{"Setting", point, er.Series + " " + speed.Unit(), cost.Unit(), "size ratio",
+		er.Against + " " + speed.Unit() + " at that ratio", cost.Unit(), "× vs " + er.Against, "× less CPU", "Runs"}
 	var rows [][]string
-	met, measured := 0, 0
+	met, measured, thrifty, costed := 0, 0, 0, 0
 	for _, g := range sr.Groups {
 		setting := g.Setting
-		for _, r := range equalRatioRows(g, er) {
+		for _, r := range equalRatioRows(g, er, speed, cost) {
 			rows = append(rows, equalRatioCells(r, setting, er.Against))
 			setting = ""
 			if r.Runs > 0 {
 				measured++
 				if r.Met() {
 					met++
+				}
+			}
+			if r.CostX.N > 0 {
+				costed++
+				if r.CostX.Median > 1 {
+					thrifty++
 				}
 			}
 		}
@@ -189,11 +197,23 @@ func writeEqualRatio(w io.Writer, sr SectionResult, er EqualRatio) {
 	writeTable(w, head, 2, rows)
 	fmt.Fprintln(w)
 	word := strings.ToLower(point) + "s"
-	fmt.Fprintf(w, "%s is at least as fast as %s at equal size ratio at %d of %d %s (a ratio beyond %s's best counts as met). "+
-		"%s's MB/s and CPU s/GiB at a ratio are interpolated linearly between its two points whose ratios enclose it; "+
+	fmt.Fprintf(w, "%s is at least as fast as %s at equal size ratio at %d of %d %s (a ratio beyond %s's best counts as met)",
+		mdText(er.Series), mdText(er.Against), met, measured, word, mdText(er.Against))
+	if costed > 0 {
+		fmt.Fprintf(w, ", and uses less CPU at %d of the %d where both CPU figures exist", thrifty, costed)
+	}
+	fmt.Fprintf(w, ". %s's %s and %s at a ratio are interpolated linearly between its two points whose ratios enclose it; "+
 		"below its lowest ratio, its point of lowest ratio stands. Each run of a point is set against the curve of the same run, "+
-		"the speed ratio taken run by run, then the medians.\n\n",
-		mdText(er.Series), mdText(er.Against), met, measured, word, mdText(er.Against), mdText(er.Against))
+		"the speed and CPU ratios taken run by run, then the medians.\n\n",
+		mdText(er.Against), speed.Unit(), cost.Unit())
+}
+
+// curvesPoint returns the heading of the column of a sweep's points.
+func curvesPoint(sr SectionResult) string {
+	if sr.Curves != nil && sr.Curves.Point != "" {
+		return sr.Curves.Point
+	}
+	return "Point"
 }
 
 // equalRatioCells returns the cells of one row of an equal-ratio table.
@@ -204,22 +224,85 @@ func equalRatioCells(r equalRatioRow, setting, against string) []string {
 		if why == "" {
 			why = "not run"
 		}
-		return append(row, shorten(why, 160), "—", "—", "—", "—", "—", "0")
+		return append(row, shorten(why, 160), "—", "—", "—", "—", "—", "—", "0")
 	}
-	row = append(row, formatSummary(r.MBps), formatSummary(r.CPU), formatSummary(r.Ratio))
-	if r.Speed.N == 0 {
+	row = append(row, formatSummary(r.Speed), formatSummary(r.Cost), formatSummary(r.Ratio))
+	if r.SpeedX.N == 0 {
 		best := formatFloat(r.Best.Median, 2)
-		return append(row, fmt.Sprintf("beyond %s's best ratio (%s)", against, best), "—", "met", strconv.Itoa(r.Runs))
+		return append(row, fmt.Sprintf("beyond %s's best ratio (%s)", against, best), "—", "met", "—", strconv.Itoa(r.Runs))
 	}
-	mbps := formatSummary(r.AgainstMBps)
+	fast := formatSummary(r.AgainstSpeed)
 	if r.Below > 0 {
-		mbps += fmt.Sprintf(" (at its lowest ratio, %s)", formatFloat(r.Lowest.Median, 2))
+		fast += fmt.Sprintf(" (at its lowest ratio, %s)", formatFloat(r.Lowest.Median, 2))
 	}
-	speed := formatRatio(r.Speed)
+	speedX := formatRatio(r.SpeedX)
 	if r.Beyond > 0 {
-		speed += fmt.Sprintf("; beyond its best ratio in %d runs", r.Beyond)
+		speedX += fmt.Sprintf("; beyond its best ratio in %d runs", r.Beyond)
 	}
-	return append(row, mbps, formatSummary(r.AgainstCPU), speed, strconv.Itoa(r.Runs))
+	return append(row, fast, formatSummary(r.AgainstCost), speedX, ratioOrDash(r.CostX), strconv.Itoa(r.Runs))
+}
+
+// ratioOrDash formats a summary of ratios, or "—" when it has none.
+func ratioOrDash(s Summary) string {
+	if s.N == 0 {
+		return "—"
+	}
+	return formatRatio(s)
+}
+
+// writeAgainstBaseline writes the table that sets every point of series
+// against its group's baseline plainly, whatever the baseline's size ratio:
+// both sides' speed, CPU and size ratio (see Curves.speedCost), and the
+// speed and CPU ratios computed run by run (see GroupResult.Ratio).
+func writeAgainstBaseline(w io.Writer, sr SectionResult, series string) {
+	speed, cost := sr.Curves.speedCost()
+	base := "the baseline"
+	for i, g := range sr.Groups {
+		if i == 0 {
+			base = g.Baseline
+		} else if g.Baseline != base {
+			base = "the baseline"
+		}
+	}
+	if base == "" {
+		return
+	}
+	fmt.Fprintf(w, "### %s against %s\n\n", mdText(series), mdText(base))
+	head := []string{"Setting", curvesPoint(sr), series + " " + speed.Unit(), cost.Unit(), "size ratio",
+		"baseline " + speed.Unit(), cost.Unit(), "size ratio", "× vs baseline", "× less CPU", "Runs"}
+	var rows [][]string
+	for _, g := range sr.Groups {
+		b, ok := g.Row(g.Baseline)
+		if g.Baseline == "" || !ok {
+			continue
+		}
+		setting := g.Setting
+		for _, r := range g.Rows {
+			if r.Series != series {
+				continue
+			}
+			row := []string{setting, r.Point}
+			setting = ""
+			if why := noFigures(r); why != "" {
+				row = append(row, shorten(why, 160), "—", "—", "—", "—", "—", "—", "—", "0")
+			} else {
+				fast, _ := g.Ratio(r.Peer, speed)
+				cpu, _ := g.Ratio(r.Peer, cost)
+				row = append(row, formatSummary(r.Summary(speed)), formatSummary(r.Summary(cost)), formatSummary(r.Summary(SizeRatio)),
+					formatSummary(b.Summary(speed)), formatSummary(b.Summary(cost)), formatSummary(b.Summary(SizeRatio)),
+					ratioOrDash(fast), ratioOrDash(cpu), strconv.Itoa(len(r.Samples)))
+			}
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(w, "%s did not run beside a baseline.\n\n", mdText(series))
+		return
+	}
+	writeTable(w, head, 2, rows)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Each run of a %s is set against the baseline's run beside it, whatever their size ratios (compare them in the table); "+
+		"the ratios are taken run by run, then their medians.\n\n", strings.ToLower(curvesPoint(sr)))
 }
 
 // ratioHeader names the ratio column after the baseline when every group of

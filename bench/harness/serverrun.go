@@ -94,3 +94,49 @@ func timeLoad(f func() error) (time.Duration, error) {
 	err := f()
 	return time.Since(start), err
 }
+
+// A serverPeer is a server under test that a group starts in a process of
+// its own.
+type serverPeer struct {
+	name          string
+	series, point string // the case's Series and Point, in a section with Curves
+	skip          string
+	start         func(ctx context.Context) (*serverProc, error)
+}
+
+// serverGroup returns a group with a case per peer: each starts its server
+// at its first run (warmed up by warm), runs load against it (see
+// runAgainst), and names its errors with what, the peer and the setting;
+// the Teardown stops the servers.
+func serverGroup(what, setting, baseline string, peers []serverPeer,
+	warm func(ctx context.Context, addr string) error,
+	load func(ctx context.Context, addr string) (Sample, error)) Group {
+	servers := make([]*lazyServer, len(peers))
+	g := Group{
+		Setting:  setting,
+		Baseline: baseline,
+		Teardown: func() {
+			for _, l := range servers {
+				l.stop()
+			}
+		},
+	}
+	for i, p := range peers {
+		l := &lazyServer{start: p.start, warm: warm}
+		servers[i] = l
+		g.Cases = append(g.Cases, Case{
+			Peer:   p.name,
+			Series: p.series,
+			Point:  p.point,
+			Skip:   p.skip,
+			Run: func(ctx context.Context) (Sample, error) {
+				s, err := runAgainst(ctx, l, load)
+				if err != nil {
+					return Sample{}, fmt.Errorf("%s %s: %s: %w", what, p.name, setting, err)
+				}
+				return s, nil
+			},
+		})
+	}
+	return g
+}

@@ -13,9 +13,10 @@ import (
 )
 
 // The child servers the proxy and echo sections start (Self -child NAME
-// KIND ...). Each listens on a loopback port, prints "listen ADDR" on its
-// standard output, serves until its standard input ends, and reports the
-// error of any connection on its standard error.
+// KIND ...; the HTTP handlers sections' is in httpserver.go). Each listens
+// on a loopback port, prints "listen ADDR" on its standard output, serves
+// until its standard input ends, and reports the error of any connection on
+// its standard error.
 const (
 	proxyChildName = "tcp-proxy"   // args: KIND UPSTREAM, KIND one of proxyKinds
 	echoChildName  = "echo-server" // args: KIND, KIND one of echoKinds
@@ -192,12 +193,7 @@ func echoChildMain(args []string) error {
 // and runs handle for every connection (which it then closes) until the
 // standard input ends. Connection errors go to the standard error.
 func serveUntilStdinEnds(handle func(c *net.TCPConn) error) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	defer ln.Close()
-	go func() {
+	return listenUntilStdinEnds(func(ln net.Listener) {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
@@ -210,7 +206,20 @@ func serveUntilStdinEnds(handle func(c *net.TCPConn) error) error {
 				}
 			}()
 		}
-	}()
+	})
+}
+
+// listenUntilStdinEnds listens on a loopback port, starts serve on the
+// listener in a goroutine of its own, prints "listen ADDR", and returns
+// once the standard input ends, closing the listener (serve must return
+// when its Accept fails).
+func listenUntilStdinEnds(serve func(ln net.Listener)) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	go serve(ln)
 	if _, err := fmt.Printf("listen %s\n", ln.Addr()); err != nil {
 		return fmt.Errorf("print the address: %w", err)
 	}

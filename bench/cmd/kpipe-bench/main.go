@@ -1,8 +1,8 @@
 // Command kpipe-bench runs kpipe's benchmark harness: it measures kpipe and
-// its peers side by side (file copy, TCP proxy, echo, compression, cgo
-// overhead), several runs each with the peers' runs interleaved, and writes
-// a report of medians, spreads and run-by-run ratios as Markdown and as an
-// SVG chart. `make bench` runs it.
+// its peers side by side (file copy, TCP proxy, echo, HTTP handlers,
+// compression, cgo overhead), several runs each with the peers' runs
+// interleaved, and writes a report of medians, spreads and run-by-run ratios
+// as Markdown and as an SVG chart. `make bench` runs it.
 //
 // Usage:
 //
