@@ -79,9 +79,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kp_pipe.h"
+#include "kp_ring.h"
+#include "kp_splice.h"
 #include "kp_uring.h"
-#include "kpipe.h"
 #include "kpipe_compat.h"
+#include "uring_internal.h"
 
 /* What a CQE completes: the low bits of its user_data. */
 enum ring_kind {

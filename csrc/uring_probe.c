@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kp_testhooks.h"
 #include "kp_uring.h"
-#include "kpipe.h"
+#include "uring_internal.h"
 
 static const struct {
 	int op;

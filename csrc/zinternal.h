@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kpipe.h"
+#include "kp_zengine.h"
+#include "kp_zstream.h"
 
 /* Fixed sizes of the wrappers. */
 #define KP_GZ_FIXED_LEN 10  /* ID1 ID2 CM FLG MTIME(4) XFL OS */

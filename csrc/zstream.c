@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "kpipe.h"
+#include "kp_testhooks.h"
 #include "zinternal.h"
 
 #define KP_Z_BUF_DEFAULT ((int64_t)128 * 1024)
