@@ -18,8 +18,19 @@
  * return int64_t return a count >= 0 or a negative errno; functions that
  * return kp_io report how far they got and why they stopped.
  *
- * Nothing here keeps global state: every function is safe to call from any
- * thread at any time, except where kp_ring.h says otherwise.
+ * State lives in the objects the caller holds (a kp_ring, a kp_z), with
+ * these process-wide exceptions, each safe to use from any thread:
+ *  - the tables of ISA-L's and libdeflate's functions (zisal.c, zwhole.c),
+ *    written once, under pthread_once, by the first kp_isal_available or
+ *    kp_ld_available, before any caller reads them, and constant after;
+ *  - the count of compression worker threads alive (zpar.c, an _Atomic
+ *    counter, read by kp_z_test_workers);
+ *  - the test hook's settings of kp_uring_compat_hide (uring_probe.c), two
+ *    words each read and written atomically (not together: set them before
+ *    the probes and rings that should see them).
+ * Every function is safe to call from any thread at any time, except where
+ * kp_ring.h (a ring's own thread) and kp_zstream.h (one thread per kp_z at
+ * a time) say otherwise.
  */
 #ifndef KPIPE_H
 #define KPIPE_H
