@@ -20,3 +20,7 @@
 #include "csrc/zwhole.c"
 #include "csrc/zpar.c"
 #include "csrc/zstream.c"
+#include "csrc/zsetup.c"
+#include "csrc/zio.c"
+#include "csrc/zdeflate.c"
+#include "csrc/zinflate.c"
