@@ -7,7 +7,7 @@
 #include <poll.h>
 #include <sys/stat.h>
 
-#include "kpipe.h"
+#include "kp_fd.h"
 
 int kp_fd_type(int fd)
 {

@@ -1,25 +1,31 @@
 /*
- * kp_uring.h: io_uring set-up shared by uring_probe.c and ring.c, with the
- * test hook (kp_uring_compat_hide) that makes a new kernel look like an old
- * one.
+ * kp_uring.h: can this process use io_uring, and with which operations
+ * (uring_probe.c).
  */
 #ifndef KP_URING_H
 #define KP_URING_H
 
-#include <liburing.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
 
-/* The KP_COMPAT_* facilities kp_uring_compat_hide hides now. */
-unsigned int kp_uring_hidden(void);
+/* Bits of kp_uring_probe's result: the operations the kernel supports. */
+#define KP_URING_SPLICE (1u << 0)
+#define KP_URING_TEE (1u << 1)
+#define KP_URING_POLL_ADD (1u << 2)
+#define KP_URING_ASYNC_CANCEL (1u << 3)
+#define KP_URING_LINK_TIMEOUT (1u << 4)
+/* What the double-splice engine (ring.c) submits: polls and their cancels.
+ * It runs the splices itself, with splice(2). */
+#define KP_URING_ALL_NEEDED (KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL)
 
-/* io_uring_queue_init_params, except that a setup flag hidden by the test
- * hook fails with -EINVAL as an old kernel does, and hidden features are
- * cleared from p->features and ring->features. Returns 0 or -errno. */
-int kp_uring_init(unsigned entries, struct io_uring *ring,
-		  struct io_uring_params *p);
+/* Sets up a small ring, asks which operations it supports and tears it
+ * down. Returns 0 and fills *ops, or -errno when io_uring cannot be set up
+ * (EPERM under seccomp or io_uring_disabled, ENOSYS without the syscall). */
+int kp_uring_probe(unsigned int *ops);
 
-/* The KP_URING_* operations the ring's kernel supports: 0 and *ops, or
- * -errno. A kernel without IORING_REGISTER_PROBE (before 5.6) supports none
- * of them as far as kpipe is concerned. */
-int kp_uring_ops(struct io_uring *ring, unsigned int *ops);
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KP_URING_H */

@@ -7,7 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "kpipe.h"
+#include "kp_pipe.h"
 #include "kpipe_compat.h"
 
 int kp_pipe_set_size(int fd, int size)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "kpipe.h"
+#include "kp_splice.h"
 #include "kpipe_compat.h"
 
 static size_t request_len(int64_t len)

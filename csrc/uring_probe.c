@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kp_testhooks.h"
 #include "kp_uring.h"
-#include "kpipe.h"
+#include "uring_internal.h"
 
 static const struct {
 	int op;
@@ -21,6 +22,9 @@ static const struct {
  * byte). */
 #define PROBE_OPS 256
 
+/* The settings of the test hook, the only global state here: each is read
+ * and written atomically, from any thread; the two are not one snapshot, so
+ * tests set them before the probes and rings that should see them. */
 static unsigned int hide_ops, hide_what;
 
 void kp_uring_compat_hide(unsigned int ops, unsigned int what)

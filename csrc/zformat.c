@@ -4,7 +4,6 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "kpipe.h"
 #include "zinternal.h"
 
 /* gzip FLG bits. */

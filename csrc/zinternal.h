@@ -1,7 +1,9 @@
 /*
- * zinternal.h: what zformat.c gives zstream.c (and the C tests): writers for
- * zlib and gzip headers and trailers, and incremental parsers for them. Not
- * part of kpipe's public contract (kpipe.h is).
+ * zinternal.h: what kp_z's parts (zstream_internal.h lists them) run, and
+ * the C tests use: the writers of zlib and gzip headers and trailers and
+ * incremental parsers for them (zformat.c), the checks, and the deflate
+ * engines besides zlib: ISA-L (zisal.c), libdeflate (zwhole.c) and worker
+ * threads (zpar.c). Not part of kpipe's public contract (kpipe.h is).
  */
 #ifndef KPIPE_ZINTERNAL_H
 #define KPIPE_ZINTERNAL_H
@@ -9,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kpipe.h"
+#include "kp_zengine.h"
+#include "kp_zstream.h"
 
 /* Fixed sizes of the wrappers. */
 #define KP_GZ_FIXED_LEN 10  /* ID1 ID2 CM FLG MTIME(4) XFL OS */

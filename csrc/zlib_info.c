@@ -1,7 +1,7 @@
 /* zlib_info.c: which zlib kpipe runs with. */
 #include <zlib.h>
 
-#include "kpipe.h"
+#include "kp_zengine.h"
 
 const char *kp_zlib_version(void)
 {

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "kp_testhooks.h"
 #include "zinternal.h"
 
 #define KP_PAR_DICT ((size_t)32 * 1024)

@@ -433,3 +433,44 @@ double check_now(void)
 		return 0;
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+void check_close_fd(int fd)
+{
+	if (fd >= 0)
+		CHECK_SYS(close(fd));
+}
+
+int64_t check_offset(int fd)
+{
+	return (int64_t)lseek(fd, 0, SEEK_CUR);
+}
+
+int check_stream_file(int64_t size, uint64_t seed)
+{
+	int fd = check_tmpfile();
+
+	if (fd < 0)
+		return -1;
+	if (check_fill(fd, size, seed) < 0) {
+		check_close_fd(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void check_file_is_stream(int fd, uint64_t seed, int64_t size)
+{
+	struct check_hash got, want;
+
+	if (check_hash_file(fd, &got) < 0)
+		return;
+	check_hash_stream(seed, size, &want);
+	CHECK_EQ(got.n, want.n);
+	CHECK(got.h == want.h);
+}
+
+int check_io_ok(kp_io io)
+{
+	return CHECK_EQ(io.err, 0) && CHECK_EQ(io.side, KP_SIDE_NONE) &&
+	       CHECK_GE(io.moved, 0);
+}

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kp_io.h"
+
 struct check_case {
 	const char *name;
 	void (*fn)(void);
@@ -137,5 +139,23 @@ int check_set_nonblock(int fd, int on);
 
 /* Monotonic time in seconds. */
 double check_now(void);
+
+/* ---- fixtures of the tests of kpipe's calls -------------------------------- */
+
+/* Closes fd (a failed close fails the check) unless fd < 0. */
+void check_close_fd(int fd);
+
+/* fd's file offset (lseek SEEK_CUR), or -1. */
+int64_t check_offset(int fd);
+
+/* A check_tmpfile holding size bytes of the stream seed, at offset 0; -1
+ * after a failed check. */
+int check_stream_file(int64_t size, uint64_t seed);
+
+/* Checks that the file fd holds exactly size bytes of stream seed. */
+void check_file_is_stream(int fd, uint64_t seed, int64_t size);
+
+/* Checks that io reports a clean stop: no error, no side, moved >= 0. */
+int check_io_ok(kp_io io);
 
 #endif /* KPIPE_CHECK_H */

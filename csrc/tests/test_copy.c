@@ -18,52 +18,11 @@
 
 #define MIB (1024 * 1024)
 
-static void close_fd(int fd)
-{
-	if (fd >= 0)
-		CHECK_SYS(close(fd));
-}
-
-static int64_t offset_of(int fd)
-{
-	return (int64_t)lseek(fd, 0, SEEK_CUR);
-}
-
-static void check_file_is_stream(int fd, uint64_t seed, int64_t size)
-{
-	struct check_hash got, want;
-
-	if (check_hash_file(fd, &got) < 0)
-		return;
-	check_hash_stream(seed, size, &want);
-	CHECK_EQ(got.n, want.n);
-	CHECK(got.h == want.h);
-}
-
-static int stream_file(int64_t size, uint64_t seed)
-{
-	int fd = check_tmpfile();
-
-	if (fd < 0)
-		return -1;
-	if (check_fill(fd, size, seed) < 0) {
-		close_fd(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Empties the file fd and rewinds it. */
 static void reset(int fd)
 {
 	CHECK_SYS(ftruncate(fd, 0));
 	CHECK_SYS(lseek(fd, 0, SEEK_SET));
-}
-
-static int io_ok(kp_io io)
-{
-	return CHECK_EQ(io.err, 0) && CHECK_EQ(io.side, KP_SIDE_NONE) &&
-	       CHECK_GE(io.moved, 0);
 }
 
 /* A sparse file of size bytes on tmpfs, or -1 (with a note) without one. */
@@ -76,7 +35,7 @@ static int sparse_tmpfs(int64_t size)
 		return -1;
 	}
 	if (!CHECK_SYS(ftruncate(fd, size))) {
-		close_fd(fd);
+		check_close_fd(fd);
 		return -1;
 	}
 	return fd;
@@ -87,55 +46,55 @@ static int sparse_tmpfs(int64_t size)
 static void test_copy_range_all(void)
 {
 	const int64_t size = 5 * MIB + 321;
-	int src = stream_file(size, 11), dst = check_tmpfile();
+	int src = check_stream_file(size, 11), dst = check_tmpfile();
 
 	if (src < 0 || dst < 0)
 		goto out;
 	kp_io io = kp_copy_range(src, dst, -1);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, size);
 	CHECK_EQ(io.eof, 1);
-	CHECK_EQ(offset_of(src), size);
-	CHECK_EQ(offset_of(dst), size);
+	CHECK_EQ(check_offset(src), size);
+	CHECK_EQ(check_offset(dst), size);
 	check_file_is_stream(dst, 11, size);
 	/* At end of input: nothing, eof. */
 	io = kp_copy_range(src, dst, -1);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 0);
 	CHECK_EQ(io.eof, 1);
 out:
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 static void test_copy_range_limit(void)
 {
 	const int64_t size = 4 * MIB + 5;
 	const int64_t limit = MIB + 3;
-	int src = stream_file(size, 12), dst = check_tmpfile();
+	int src = check_stream_file(size, 12), dst = check_tmpfile();
 	kp_io io;
 
 	if (src < 0 || dst < 0)
 		goto out;
 	io = kp_copy_range(src, dst, limit);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, limit);
 	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(offset_of(src), limit);
-	CHECK_EQ(offset_of(dst), limit);
+	CHECK_EQ(check_offset(src), limit);
+	CHECK_EQ(check_offset(dst), limit);
 	io = kp_copy_range(src, dst, 0);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 0);
 	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(offset_of(src), limit);
+	CHECK_EQ(check_offset(src), limit);
 	io = kp_copy_range(src, dst, -1);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, size - limit);
 	CHECK_EQ(io.eof, 1);
 	check_file_is_stream(dst, 12, size);
 out:
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* Limits past 32 bits are limits, not truncated request sizes. */
@@ -149,7 +108,7 @@ static void test_copy_range_huge_limit(void)
 		INT64_MAX,
 	};
 	const int64_t size = 300000;
-	int src = stream_file(size, 13), dst = check_tmpfile();
+	int src = check_stream_file(size, 13), dst = check_tmpfile();
 
 	if (src < 0 || dst < 0)
 		goto out;
@@ -157,14 +116,14 @@ static void test_copy_range_huge_limit(void)
 		CHECK_SYS(lseek(src, 0, SEEK_SET));
 		reset(dst);
 		kp_io io = kp_copy_range(src, dst, limits[i]);
-		io_ok(io);
+		check_io_ok(io);
 		CHECK_EQ(io.moved, size);
 		CHECK_EQ(io.eof, 1);
 		check_file_is_stream(dst, 13, size);
 	}
 out:
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 static void test_copy_range_empty(void)
@@ -174,17 +133,17 @@ static void test_copy_range_empty(void)
 	if (src < 0 || dst < 0)
 		goto out;
 	kp_io io = kp_copy_range(src, dst, -1);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 0);
 	CHECK_EQ(io.eof, 1);
 out:
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 static void test_copy_range_errors(void)
 {
-	int src = stream_file(1000, 14), dst = check_tmpfile();
+	int src = check_stream_file(1000, 14), dst = check_tmpfile();
 	int p[2] = { -1, -1 };
 
 	if (src < 0 || dst < 0 || !CHECK_OK(kp_pipe_open(p, 1, 0, NULL)))
@@ -203,7 +162,7 @@ static void test_copy_range_errors(void)
 	if (CHECK_SYS(ro)) {
 		io = kp_copy_range(src, ro, -1);
 		CHECK(io.err == EBADF || io.err == EINVAL);
-		close_fd(ro);
+		check_close_fd(ro);
 	}
 	int fl = fcntl(dst, F_GETFL);
 	if (CHECK_SYS(fl) && CHECK_SYS(fcntl(dst, F_SETFL, fl | O_APPEND))) {
@@ -211,18 +170,18 @@ static void test_copy_range_errors(void)
 		CHECK_EQ(io.err, EBADF);
 		CHECK_EQ(io.moved, 0);
 	}
-	CHECK_EQ(offset_of(src), 0);
+	CHECK_EQ(check_offset(src), 0);
 out:
 	kp_pipe_close(p);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* A partial copy then EFBIG (past RLIMIT_FSIZE): moved counts what landed. */
 static void test_copy_range_efbig(void)
 {
 	const int64_t size = 300000, fsize = 100000;
-	int src = stream_file(size, 15), dst = check_tmpfile();
+	int src = check_stream_file(size, 15), dst = check_tmpfile();
 	uint64_t old, ignored;
 
 	if (src < 0 || dst < 0)
@@ -236,11 +195,11 @@ static void test_copy_range_efbig(void)
 	CHECK_EQ(io.err, EFBIG);
 	CHECK_EQ(io.moved, fsize);
 	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(offset_of(dst), fsize);
-	CHECK_EQ(offset_of(src), fsize);
+	CHECK_EQ(check_offset(dst), fsize);
+	CHECK_EQ(check_offset(src), fsize);
 out:
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* ---- kp_sendfile ------------------------------------------------------------ */
@@ -264,7 +223,7 @@ static void *read_to_eof(void *arg)
 static void test_sendfile_socket(void)
 {
 	const int64_t size = 3 * MIB + 99;
-	int src = stream_file(size, 21);
+	int src = check_stream_file(size, 21);
 	int sv[2] = { -1, -1 };
 	pthread_t t;
 
@@ -277,18 +236,18 @@ static void test_sendfile_socket(void)
 	kp_io io = kp_sendfile(sv[0], src, -1);
 	CHECK_SYS(shutdown(sv[0], SHUT_WR));
 	CHECK_EQ(pthread_join(t, NULL), 0);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, size);
 	CHECK_EQ(io.eof, 1);
-	CHECK_EQ(offset_of(src), size);
+	CHECK_EQ(check_offset(src), size);
 	struct check_hash want;
 	check_hash_stream(21, size, &want);
 	CHECK_EQ(r.n, size);
 	CHECK(r.hs.h == want.h);
 out:
-	close_fd(sv[0]);
-	close_fd(sv[1]);
-	close_fd(src);
+	check_close_fd(sv[0]);
+	check_close_fd(sv[1]);
+	check_close_fd(src);
 }
 
 /* Non-blocking socket with a small buffer: EAGAIN on the DST side, and the
@@ -297,7 +256,7 @@ static void sendfile_in_rounds(int64_t limit)
 {
 	const int64_t size = 2 * MIB + 7;
 	const int64_t want_n = limit >= 0 && limit < size ? limit : size;
-	int src = stream_file(size, 22);
+	int src = check_stream_file(size, 22);
 	int sv[2] = { -1, -1 }, small = 16 * 1024;
 	int64_t moved = 0, got_n = 0, left = limit;
 	int rounds = 0, stops = 0;
@@ -341,14 +300,14 @@ static void sendfile_in_rounds(int64_t limit)
 		got_n += n;
 	CHECK_EQ(moved, want_n);
 	CHECK_EQ(got_n, want_n);
-	CHECK_EQ(offset_of(src), want_n);
+	CHECK_EQ(check_offset(src), want_n);
 	CHECK_GT(stops, 0);
 	check_hash_stream(22, want_n, &want);
 	CHECK(got.h == want.h);
 out:
-	close_fd(sv[0]);
-	close_fd(sv[1]);
-	close_fd(src);
+	check_close_fd(sv[0]);
+	check_close_fd(sv[1]);
+	check_close_fd(src);
 }
 
 static void test_sendfile_socket_eagain(void)
@@ -364,13 +323,13 @@ static void test_sendfile_socket_limit(void)
 
 static void test_sendfile_epipe(void)
 {
-	int src = stream_file(MIB, 23);
+	int src = check_stream_file(MIB, 23);
 	int sv[2] = { -1, -1 };
 
 	if (src < 0 ||
 	    !CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)))
 		goto out;
-	close_fd(sv[1]);
+	check_close_fd(sv[1]);
 	sv[1] = -1;
 	check_take_signal(SIGPIPE);
 	kp_io io = kp_sendfile(sv[0], src, -1);
@@ -378,17 +337,17 @@ static void test_sendfile_epipe(void)
 	CHECK_EQ(io.side, KP_SIDE_NONE);
 	CHECK_EQ(io.moved, 0);
 	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(offset_of(src), 0);
+	CHECK_EQ(check_offset(src), 0);
 	CHECK(check_take_signal(SIGPIPE));
 out:
-	close_fd(sv[0]);
-	close_fd(sv[1]);
-	close_fd(src);
+	check_close_fd(sv[0]);
+	check_close_fd(sv[1]);
+	check_close_fd(src);
 }
 
 static void test_sendfile_errors(void)
 {
-	int src = stream_file(1000, 24);
+	int src = check_stream_file(1000, 24);
 	int sv[2] = { -1, -1 };
 
 	if (src < 0 ||
@@ -404,13 +363,13 @@ static void test_sendfile_errors(void)
 	CHECK_EQ(io.moved, 0);
 	/* limit 0: nothing moves. */
 	io = kp_sendfile(sv[0], src, 0);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 0);
 	CHECK_EQ(io.eof, 0);
 out:
-	close_fd(sv[0]);
-	close_fd(sv[1]);
-	close_fd(src);
+	check_close_fd(sv[0]);
+	check_close_fd(sv[1]);
+	check_close_fd(src);
 }
 
 /* 64-bit counts through sendfile: a sparse 3 GiB tmpfs file to /dev/null. */
@@ -424,17 +383,17 @@ static void test_sendfile_beyond_2g(void)
 	if (src < 0 || !CHECK_SYS(null))
 		goto out;
 	kp_io io = kp_sendfile(null, src, limit);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, limit);
 	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(offset_of(src), limit);
+	CHECK_EQ(check_offset(src), limit);
 	io = kp_sendfile(null, src, -1);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, size - limit);
 	CHECK_EQ(io.eof, 1);
 out:
-	close_fd(src);
-	close_fd(null);
+	check_close_fd(src);
+	check_close_fd(null);
 }
 
 /* ---- kp_read_write ---------------------------------------------------------- */
@@ -443,7 +402,7 @@ static void test_read_write_file(void)
 {
 	static const int64_t bufs[] = { 1, 4096, 65536, 4 * MIB };
 	const int64_t size = 2 * MIB + 77;
-	int src = stream_file(size, 31), dst = check_tmpfile();
+	int src = check_stream_file(size, 31), dst = check_tmpfile();
 	char *buf = malloc(4 * MIB);
 
 	if (src < 0 || dst < 0 || !CHECK(buf != NULL))
@@ -456,28 +415,28 @@ static void test_read_write_file(void)
 		if (bufs[i] == 1) {
 			/* A byte at a time: a small file only. */
 			kp_io io = kp_read_write(src, dst, buf, 1, first);
-			io_ok(io);
+			check_io_ok(io);
 			CHECK_EQ(io.moved, first);
 			CHECK_EQ(io.eof, 0);
-			CHECK_EQ(offset_of(src), first);
+			CHECK_EQ(check_offset(src), first);
 			continue;
 		}
 		kp_io io = kp_read_write(src, dst, buf, bufs[i], first);
-		io_ok(io);
+		check_io_ok(io);
 		CHECK_EQ(io.moved, first);
 		CHECK_EQ(io.eof, 0);
 		/* The limit bounds the read: nothing past it is consumed. */
-		CHECK_EQ(offset_of(src), first);
+		CHECK_EQ(check_offset(src), first);
 		io = kp_read_write(src, dst, buf, bufs[i], -1);
-		io_ok(io);
+		check_io_ok(io);
 		CHECK_EQ(io.moved, size - first);
 		CHECK_EQ(io.eof, 1);
 		check_file_is_stream(dst, 31, size);
 	}
 out:
 	free(buf);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 static void test_read_write_pipe_src(void)
@@ -495,7 +454,7 @@ static void test_read_write_pipe_src(void)
 	CHECK_SYS(close(p[1]));
 	p[1] = -1;
 	kp_io io = kp_read_write(p[0], dst, buf, sizeof(buf), -1);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, (int64_t)sizeof(data));
 	CHECK_EQ(io.eof, 1);
 	static char back[sizeof(data)];
@@ -503,12 +462,12 @@ static void test_read_write_pipe_src(void)
 	CHECK_EQ(memcmp(back, data, sizeof(data)), 0);
 out:
 	kp_pipe_close(p);
-	close_fd(dst);
+	check_close_fd(dst);
 }
 
 static void test_read_write_epipe(void)
 {
-	int src = stream_file(100000, 32);
+	int src = check_stream_file(100000, 32);
 	int p[2] = { -1, -1 };
 	char buf[8192];
 
@@ -524,14 +483,14 @@ static void test_read_write_epipe(void)
 	CHECK(check_take_signal(SIGPIPE));
 out:
 	kp_pipe_close(p);
-	close_fd(src);
+	check_close_fd(src);
 }
 
 /* A partial write then EFBIG: moved counts the bytes that did land. */
 static void test_read_write_efbig(void)
 {
 	const int64_t size = 300000, fsize = 100000;
-	int src = stream_file(size, 33), dst = check_tmpfile();
+	int src = check_stream_file(size, 33), dst = check_tmpfile();
 	static char buf[65536];
 	uint64_t old, ignored;
 
@@ -546,10 +505,10 @@ static void test_read_write_efbig(void)
 	CHECK_EQ(io.err, EFBIG);
 	CHECK_EQ(io.eof, 0);
 	CHECK_EQ(io.moved, fsize);
-	CHECK_EQ(offset_of(dst), fsize);
+	CHECK_EQ(check_offset(dst), fsize);
 out:
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* EAGAIN from a non-blocking source names the side to wait for. */
@@ -569,13 +528,13 @@ static void test_read_write_eagain(void)
 	CHECK_EQ(io.eof, 0);
 out:
 	kp_pipe_close(p);
-	close_fd(dst);
+	check_close_fd(dst);
 }
 
 /* A buffer that cannot hold a byte must not look like end of input. */
 static void test_read_write_bad_len(void)
 {
-	int src = stream_file(1000, 34), dst = check_tmpfile();
+	int src = check_stream_file(1000, 34), dst = check_tmpfile();
 	char buf[16];
 
 	if (src < 0 || dst < 0)
@@ -587,15 +546,15 @@ static void test_read_write_bad_len(void)
 	io = kp_read_write(src, dst, buf, -1, -1);
 	CHECK_EQ(io.err, EINVAL);
 	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(offset_of(src), 0);
+	CHECK_EQ(check_offset(src), 0);
 	/* limit 0 is not an error: nothing to do. */
 	io = kp_read_write(src, dst, buf, sizeof(buf), 0);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 0);
 	CHECK_EQ(io.eof, 0);
 out:
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* 64-bit counts through read/write: /dev/zero to /dev/null. */
@@ -609,13 +568,13 @@ static void test_read_write_beyond_2g(void)
 	if (!CHECK_SYS(zero) || !CHECK_SYS(null) || !CHECK(buf != NULL))
 		goto out;
 	kp_io io = kp_read_write(zero, null, buf, MIB, limit);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, limit);
 	CHECK_EQ(io.eof, 0);
 out:
 	free(buf);
-	close_fd(zero);
-	close_fd(null);
+	check_close_fd(zero);
+	check_close_fd(null);
 }
 
 static const struct check_case cases[] = {

@@ -34,12 +34,6 @@ static int closed_fd(void)
 	return fd;
 }
 
-static void close_fd(int fd)
-{
-	if (fd >= 0)
-		CHECK_SYS(close(fd));
-}
-
 /* ---- kp_fd_type ----------------------------------------------------------- */
 
 static void test_type_file(void)
@@ -49,7 +43,7 @@ static void test_type_file(void)
 	if (!CHECK_GE(f, 0))
 		return;
 	CHECK_EQ(kp_fd_type(f), KP_FD_FILE);
-	close_fd(f);
+	check_close_fd(f);
 }
 
 static void test_type_pipe_and_fifo(void)
@@ -72,7 +66,7 @@ static void test_type_pipe_and_fifo(void)
 			CHECK_EQ(kp_fd_type(f), KP_FD_PIPE);
 			/* A FIFO is a pipe for the pipe calls too. */
 			CHECK_GT(kp_pipe_size(f), 0);
-			close_fd(f);
+			check_close_fd(f);
 		}
 		CHECK_SYS(unlink(path));
 	}
@@ -86,13 +80,13 @@ static void test_type_socket(void)
 	if (CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))) {
 		CHECK_EQ(kp_fd_type(sv[0]), KP_FD_SOCKET);
 		CHECK_EQ(kp_fd_type(sv[1]), KP_FD_SOCKET);
-		close_fd(sv[0]);
-		close_fd(sv[1]);
+		check_close_fd(sv[0]);
+		check_close_fd(sv[1]);
 	}
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (CHECK_SYS(s)) {
 		CHECK_EQ(kp_fd_type(s), KP_FD_SOCKET);
-		close_fd(s);
+		check_close_fd(s);
 	}
 }
 
@@ -101,18 +95,18 @@ static void test_type_char_and_other(void)
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (CHECK_SYS(null)) {
 		CHECK_EQ(kp_fd_type(null), KP_FD_CHAR);
-		close_fd(null);
+		check_close_fd(null);
 	}
 	int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (CHECK_SYS(dir)) {
 		CHECK_EQ(kp_fd_type(dir), KP_FD_OTHER);
-		close_fd(dir);
+		check_close_fd(dir);
 	}
 	/* Anonymous inodes have no file type bits. */
 	int ev = eventfd(0, EFD_CLOEXEC);
 	if (CHECK_SYS(ev)) {
 		CHECK_EQ(kp_fd_type(ev), KP_FD_OTHER);
-		close_fd(ev);
+		check_close_fd(ev);
 	}
 }
 
@@ -140,7 +134,7 @@ static void test_type_block(void)
 	int fd = open(path, O_PATH | O_CLOEXEC);
 	if (CHECK_SYS(fd)) {
 		CHECK_EQ(kp_fd_type(fd), KP_FD_BLOCK);
-		close_fd(fd);
+		check_close_fd(fd);
 	}
 }
 
@@ -169,7 +163,7 @@ static void test_nonblocking(void)
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (CHECK_SYS(s)) {
 		CHECK_EQ(kp_fd_nonblocking(s), 1);
-		close_fd(s);
+		check_close_fd(s);
 	}
 	CHECK_ERR(kp_fd_nonblocking(-1), EBADF);
 	CHECK_ERR(kp_fd_nonblocking(closed_fd()), EBADF);
@@ -254,14 +248,14 @@ static void test_ready_socket_and_file(void)
 		CHECK_EQ(kp_fd_ready(sv[0], sv[0]), KP_SIDE_SRC | KP_SIDE_DST);
 		CHECK_GT(fill(sv[0]), 0);
 		CHECK_EQ(kp_fd_ready(sv[0], sv[0]), KP_SIDE_SRC);
-		close_fd(sv[0]);
-		close_fd(sv[1]);
+		check_close_fd(sv[0]);
+		check_close_fd(sv[1]);
 	}
 	/* Regular files are always ready. */
 	int f = check_tmpfile();
 	if (CHECK_GE(f, 0)) {
 		CHECK_EQ(kp_fd_ready(f, f), KP_SIDE_SRC | KP_SIDE_DST);
-		close_fd(f);
+		check_close_fd(f);
 	}
 }
 

@@ -31,12 +31,6 @@
 /* 0 when this machine refuses io_uring: every case is then skipped. */
 static int ring_usable = 1;
 
-static void close_fd(int fd)
-{
-	if (fd >= 0)
-		CHECK_SYS(close(fd));
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -422,8 +416,8 @@ static int ep_open(struct ep *e, enum ep_kind kind, int is_src)
 
 static void ep_close(struct ep *e)
 {
-	close_fd(e->ring);
-	close_fd(e->peer);
+	check_close_fd(e->ring);
+	check_close_fd(e->peer);
 	e->ring = e->peer = -1;
 }
 
@@ -589,7 +583,7 @@ static void transfer(struct runner *run, enum ep_kind sk, enum ep_kind dk,
 		CHECK_EQ(lseek(s.ring, 0, SEEK_CUR), size);
 out:
 	/* The reader sees the end once the ring's end of dst is closed. */
-	close_fd(d.ring);
+	check_close_fd(d.ring);
 	d.ring = -1;
 	if (have_rd) {
 		pthread_join(rd.th, NULL);
@@ -599,7 +593,7 @@ out:
 			CHECK(rd.hs.h == want.h);
 		}
 	}
-	close_fd(s.ring);
+	check_close_fd(s.ring);
 	s.ring = -1;
 	if (have_w) {
 		pthread_join(w.th, NULL);
@@ -777,7 +771,7 @@ static void many(struct runner *run, int n, int64_t max_size, const char *what)
 				else if (w < 0 && !CHECK_EQ(errno, EAGAIN))
 					goto out;
 				if (s->written == s->size) {
-					close_fd(s->s.peer);
+					check_close_fd(s->s.peer);
 					s->s.peer = -1;
 				}
 			} else {
@@ -805,7 +799,7 @@ static void many(struct runner *run, int n, int64_t max_size, const char *what)
 					   i, d.err, (long long)d.moved,
 					   (long long)sl[i].size);
 			/* The reader's end sees EOF once the ring's end is closed. */
-			close_fd(sl[i].d.ring);
+			check_close_fd(sl[i].d.ring);
 			sl[i].d.ring = -1;
 		}
 		int iou, tasks = task_count(&iou);
@@ -979,7 +973,7 @@ static void test_ring_cancel_busy(void)
 		CHECK_GT(done.moved, 0);
 	}
 out:
-	close_fd(d.ring);
+	check_close_fd(d.ring);
 	d.ring = -1;
 	if (have_rd) {
 		pthread_join(rd.th, NULL);
@@ -993,7 +987,7 @@ out:
 	if (have_w) {
 		__atomic_store_n(&w.stop, 1, __ATOMIC_RELAXED);
 		/* A writer blocked on a full socket: its peer's close wakes it. */
-		close_fd(s.ring);
+		check_close_fd(s.ring);
 		s.ring = -1;
 		pthread_join(w.th, NULL);
 	}
@@ -1049,7 +1043,7 @@ static void idle_timeout(void)
 		CHECK_EQ(done.err, ETIMEDOUT);
 		CHECK_EQ(done.moved, 0);
 	}
-	close_fd(s2.peer);
+	check_close_fd(s2.peer);
 	s2.peer = -1;
 	if (CHECK(runner_wait(&run, trickle, 5, &done))) {
 		/* A machine so loaded that this thread stalled near the limit
@@ -1212,7 +1206,7 @@ static void test_ring_error_cancels_other_side(void)
 	 * EPIPE from the first splice to dst, nothing left in flight. */
 	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
 		goto out;
-	close_fd(d.peer);
+	check_close_fd(d.peer);
 	d.peer = -1;
 	memset(buf, 'e', sizeof(buf));
 	CHECK_EQ(write(s.peer, buf, 1000), 1000);
@@ -1257,7 +1251,7 @@ static void test_ring_error_cancels_other_side(void)
 	CHECK_EQ(st.pipes_pooled, 0);
 	/* Data the peer never reads: its close resets the connection. */
 	CHECK_EQ(write(s.ring, "unread", 6), 6);
-	close_fd(s.peer);
+	check_close_fd(s.peer);
 	s.peer = -1;
 	if (CHECK(runner_wait(&run, token, 5, &done))) {
 		if (!CHECK_EQ(done.err, ECONNRESET))
@@ -1320,7 +1314,7 @@ static void test_ring_bad_fds(void)
 		CHECK_EQ(done.err, EBADF);
 		CHECK_EQ(done.moved, 0);
 	}
-	close_fd(ro);
+	check_close_fd(ro);
 	uint64_t t6 = next_token++;
 	CHECK_EQ(write(p[1], "abc", 3), 3);
 	if (CHECK_OK(kp_ring_start(run.r, t6, p[0], p[0], 0)) &&
@@ -1340,8 +1334,8 @@ static void test_ring_bad_fds(void)
 		if (CHECK_OK(kp_ring_start(run.r, t9, p[0], sv[0], 0)) &&
 		    CHECK(runner_wait(&run, t9, 5, &done)))
 			CHECK_EQ(done.err, EINVAL);
-		close_fd(sv[0]);
-		close_fd(sv[1]);
+		check_close_fd(sv[0]);
+		check_close_fd(sv[1]);
 	}
 	/* A character device in blocking mode (a terminal's splice would
 	 * wait): EINVAL before anything moves. */
@@ -1353,7 +1347,7 @@ static void test_ring_bad_fds(void)
 		CHECK_EQ(done.err, EINVAL);
 		CHECK_EQ(done.moved, 0);
 	}
-	close_fd(zero);
+	check_close_fd(zero);
 	/* A pipe in blocking mode is fine: SPLICE_F_NONBLOCK. */
 	int bp[2] = { -1, -1 };
 	uint64_t t11 = next_token++;
@@ -1361,7 +1355,7 @@ static void test_ring_bad_fds(void)
 	    CHECK_EQ(write(bp[1], "xyz", 3), 3) &&
 	    CHECK_OK(kp_ring_start(run.r, t11, bp[0], file, 0))) {
 		sleep_ms(10);
-		close_fd(bp[1]);
+		check_close_fd(bp[1]);
 		bp[1] = -1;
 		if (CHECK(runner_wait(&run, t11, 5, &done))) {
 			CHECK_EQ(done.err, 0);
@@ -1373,8 +1367,8 @@ static void test_ring_bad_fds(void)
 	char buf[8];
 	CHECK_EQ(read(p[0], buf, sizeof(buf)), 6);
 out:
-	close_fd(dir);
-	close_fd(file);
+	check_close_fd(dir);
+	check_close_fd(file);
 	kp_pipe_close(p);
 	runner_stop(&run);
 }
@@ -1404,8 +1398,8 @@ static void test_ring_queued_before_run(void)
 	}
 	runner_stop(&run);
 out:
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* Shutdown with transfers idle, busy and just queued: every one is reported
@@ -1465,7 +1459,7 @@ close:
 	for (int i = 0; i < n; i++)
 		ep_close(&s[i]);
 	ep_close(&d);
-	close_fd(file);
+	check_close_fd(file);
 }
 
 /* 400 transfers waiting for input hold no io-wq workers and no pipe. */
@@ -1518,7 +1512,7 @@ static void test_ring_idle_threads(void)
 		N, tasks0, tasks1, iou1, (unsigned long long)st.sqes);
 	/* Wake one of them: it moves its data while the rest stay idle. */
 	CHECK_EQ(write(s[7].peer, "wake", 4), 4);
-	close_fd(s[7].peer);
+	check_close_fd(s[7].peer);
 	s[7].peer = -1;
 	kp_done done;
 	if (CHECK(runner_wait(&run, base + 7, 5, &done))) {
@@ -1619,13 +1613,13 @@ static void test_ring_idle_pipe(void)
 		   (unsigned long long)st.splices, (unsigned long long)st.polls,
 		   (unsigned long long)st.eagain,
 		   (unsigned long long)st.pipes_grown);
-	close_fd(s.peer);
+	check_close_fd(s.peer);
 	s.peer = -1;
 	if (CHECK(runner_wait(&run, token, 10, &done))) {
 		CHECK_EQ(done.err, 0);
 		CHECK_EQ(done.moved, total);
 	}
-	close_fd(d.ring);
+	check_close_fd(d.ring);
 	d.ring = -1;
 	pthread_join(rd.th, NULL);
 	have_rd = 0;
@@ -1670,7 +1664,7 @@ static void test_ring_idle_pipe(void)
 	CHECK_EQ(st.pipes_pooled, 1);
 out:
 	if (have_rd) {
-		close_fd(d.ring);
+		check_close_fd(d.ring);
 		d.ring = -1;
 		pthread_join(rd.th, NULL);
 	}
@@ -1713,8 +1707,8 @@ static void test_ring_turns(void)
 			   (double)done.moved / MIB, (check_now() - t0) * 1e3);
 	}
 out:
-	close_fd(big);
-	close_fd(null);
+	check_close_fd(big);
+	check_close_fd(null);
 	runner_stop(&run);
 }
 

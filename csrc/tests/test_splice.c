@@ -18,42 +18,6 @@
 #define MIB (1024 * 1024)
 #define NB SPLICE_F_NONBLOCK
 
-static void close_fd(int fd)
-{
-	if (fd >= 0)
-		CHECK_SYS(close(fd));
-}
-
-static int64_t offset_of(int fd)
-{
-	return (int64_t)lseek(fd, 0, SEEK_CUR);
-}
-
-/* The file fd holds exactly size bytes of stream seed. */
-static void check_file_is_stream(int fd, uint64_t seed, int64_t size)
-{
-	struct check_hash got, want;
-
-	if (check_hash_file(fd, &got) < 0)
-		return;
-	check_hash_stream(seed, size, &want);
-	CHECK_EQ(got.n, want.n);
-	CHECK(got.h == want.h);
-}
-
-static int stream_file(int64_t size, uint64_t seed)
-{
-	int fd = check_tmpfile();
-
-	if (fd < 0)
-		return -1;
-	if (check_fill(fd, size, seed) < 0) {
-		close_fd(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* ---- kp_splice -------------------------------------------------------------- */
 
 static void test_splice_pipe_to_pipe(void)
@@ -85,7 +49,7 @@ static void test_splice_file_pipe_file(void)
 {
 	const int64_t size = 3 * MIB + 4321;
 	int p[2] = { -1, -1 }, granted = 0;
-	int src = stream_file(size, 1), dst = check_tmpfile();
+	int src = check_stream_file(size, 1), dst = check_tmpfile();
 
 	if (src < 0 || dst < 0 || !CHECK_OK(kp_pipe_open(p, 0, MIB, &granted)))
 		goto out;
@@ -94,12 +58,12 @@ static void test_splice_file_pipe_file(void)
 		int64_t n = kp_splice(src, p[1], granted, 0);
 		if (!CHECK_GT(n, 0))
 			break;
-		CHECK_EQ(offset_of(src), done + n);
+		CHECK_EQ(check_offset(src), done + n);
 		int64_t m = kp_splice(p[0], dst, n, 0);
 		if (!CHECK_EQ(m, n))
 			break;
 		done += n;
-		CHECK_EQ(offset_of(dst), done);
+		CHECK_EQ(check_offset(dst), done);
 	}
 	CHECK_EQ(done, size);
 	/* At end of input: 0, and the pipe is left alone. */
@@ -108,8 +72,8 @@ static void test_splice_file_pipe_file(void)
 	check_file_is_stream(dst, 1, size);
 out:
 	kp_pipe_close(p);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 static void test_splice_eof(void)
@@ -207,8 +171,8 @@ static void test_splice_errors(void)
 out:
 	kp_pipe_close(a);
 	kp_pipe_close(b);
-	close_fd(f);
-	close_fd(g);
+	check_close_fd(f);
+	check_close_fd(g);
 }
 
 /* Lengths past 32 bits are capped, never truncated: 2^32 + 5 must not turn
@@ -267,7 +231,7 @@ static void test_tee(void)
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (CHECK_SYS(null)) {
 		CHECK_ERR(kp_tee(a[0], null, 10, NB), EINVAL);
-		close_fd(null);
+		check_close_fd(null);
 	}
 	CHECK_ERR(kp_tee(a[0], a[1], 10, NB), EINVAL);
 	CHECK_ERR(kp_tee(-1, b[1], 10, NB), EBADF);
@@ -283,16 +247,10 @@ out:
 
 /* ---- kp_splice_via ---------------------------------------------------------- */
 
-static int io_ok(kp_io io)
-{
-	return CHECK_EQ(io.err, 0) && CHECK_EQ(io.side, KP_SIDE_NONE) &&
-	       CHECK_GE(io.moved, 0);
-}
-
 static void via_file_to_file(int64_t size, int pipe_size, int cap_arg)
 {
 	int p[2] = { -1, -1 }, granted = 0;
-	int src = stream_file(size, 2), dst = check_tmpfile();
+	int src = check_stream_file(size, 2), dst = check_tmpfile();
 	int64_t in_pipe = 0;
 
 	if (src < 0 || dst < 0 ||
@@ -300,23 +258,23 @@ static void via_file_to_file(int64_t size, int pipe_size, int cap_arg)
 		goto out;
 	kp_io io = kp_splice_via(src, dst, p[0], p[1],
 				 cap_arg > 0 ? cap_arg : granted, -1, &in_pipe);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, size);
 	CHECK_EQ(io.eof, 1);
 	CHECK_EQ(in_pipe, 0);
 	CHECK_EQ(kp_pipe_buffered(p[0]), 0);
-	CHECK_EQ(offset_of(src), size);
-	CHECK_EQ(offset_of(dst), size);
+	CHECK_EQ(check_offset(src), size);
+	CHECK_EQ(check_offset(dst), size);
 	check_file_is_stream(dst, 2, size);
 	/* Again at end of input: nothing, eof. */
 	io = kp_splice_via(src, dst, p[0], p[1], granted, -1, &in_pipe);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 0);
 	CHECK_EQ(io.eof, 1);
 out:
 	kp_pipe_close(p);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 static void test_via_file_to_file(void)
@@ -334,37 +292,37 @@ static void test_via_limit(void)
 	const int64_t size = 6 * MIB + 999;
 	const int64_t limit = 3 * MIB + 7;
 	int p[2] = { -1, -1 }, cap = 0;
-	int src = stream_file(size, 3), dst = check_tmpfile();
+	int src = check_stream_file(size, 3), dst = check_tmpfile();
 	int64_t in_pipe = 0;
 	kp_io io;
 
 	if (src < 0 || dst < 0 || !CHECK_OK(kp_pipe_open(p, 1, MIB, &cap)))
 		goto out;
 	io = kp_splice_via(src, dst, p[0], p[1], cap, limit, &in_pipe);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, limit);
 	CHECK_EQ(io.eof, 0);
 	CHECK_EQ(in_pipe, 0);
-	CHECK_EQ(offset_of(src), limit);
-	CHECK_EQ(offset_of(dst), limit);
+	CHECK_EQ(check_offset(src), limit);
+	CHECK_EQ(check_offset(dst), limit);
 	/* limit 0: nothing moves. */
 	io = kp_splice_via(src, dst, p[0], p[1], cap, 0, &in_pipe);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 0);
 	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(offset_of(src), limit);
+	CHECK_EQ(check_offset(src), limit);
 	/* A limit past the end: the rest, then eof. */
 	io = kp_splice_via(src, dst, p[0], p[1], cap, ((int64_t)1 << 32) + 5,
 			   &in_pipe);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, size - limit);
 	CHECK_EQ(io.eof, 1);
 	CHECK_EQ(in_pipe, 0);
 	check_file_is_stream(dst, 3, size);
 out:
 	kp_pipe_close(p);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* What the private pipe holds on entry goes out first, outside the limit. */
@@ -382,7 +340,7 @@ static void test_via_drains_pipe_first(void)
 	CHECK_EQ(write(p[1], "left:", 5), 5);
 	in_pipe = 5;
 	kp_io io = kp_splice_via(src, dst, p[0], p[1], cap, 4, &in_pipe);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 9);
 	CHECK_EQ(io.eof, 0);
 	CHECK_EQ(in_pipe, 0);
@@ -390,15 +348,15 @@ static void test_via_drains_pipe_first(void)
 	CHECK_EQ(memcmp(buf, "left:0123", 9), 0);
 out:
 	kp_pipe_close(p);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* A pipe_cap that cannot move a byte must not look like end of input. */
 static void test_via_bad_cap(void)
 {
 	int p[2] = { -1, -1 };
-	int src = stream_file(1000, 4), dst = check_tmpfile();
+	int src = check_stream_file(1000, 4), dst = check_tmpfile();
 	int64_t in_pipe = 0;
 
 	if (src < 0 || dst < 0 || !CHECK_OK(kp_pipe_open(p, 1, 0, NULL)))
@@ -410,11 +368,11 @@ static void test_via_bad_cap(void)
 	io = kp_splice_via(src, dst, p[0], p[1], -4096, -1, &in_pipe);
 	CHECK_EQ(io.err, EINVAL);
 	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(offset_of(src), 0);
+	CHECK_EQ(check_offset(src), 0);
 out:
 	kp_pipe_close(p);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* The destination fills up: EAGAIN on the DST side, with what the private
@@ -424,7 +382,7 @@ static void via_until_dst_full(int dst, int reader, const char *what)
 {
 	const int64_t size = 4 * MIB + 333;
 	int p[2] = { -1, -1 }, cap = 0;
-	int src = stream_file(size, 5);
+	int src = check_stream_file(size, 5);
 	int64_t in_pipe = 0, moved = 0, read_back = 0;
 	int full = 0, rounds = 0;
 	struct check_hash got, want;
@@ -470,7 +428,7 @@ static void via_until_dst_full(int dst, int reader, const char *what)
 		   rounds, full);
 out:
 	kp_pipe_close(p);
-	close_fd(src);
+	check_close_fd(src);
 }
 
 static void test_via_socket_dst_full(void)
@@ -485,8 +443,8 @@ static void test_via_socket_dst_full(void)
 	CHECK_SYS(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
 			     sizeof(small)));
 	via_until_dst_full(sv[0], sv[1], "socketpair");
-	close_fd(sv[0]);
-	close_fd(sv[1]);
+	check_close_fd(sv[0]);
+	check_close_fd(sv[1]);
 }
 
 static void test_via_pipe_dst_full(void)
@@ -533,14 +491,14 @@ static void test_via_src_eagain(void)
 	CHECK_SYS(close(s[1]));
 	s[1] = -1;
 	io = kp_splice_via(s[0], dst, p[0], p[1], cap, -1, &in_pipe);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 0);
 	CHECK_EQ(io.eof, 1);
-	CHECK_EQ(offset_of(dst), (int64_t)sizeof(buf));
+	CHECK_EQ(check_offset(dst), (int64_t)sizeof(buf));
 out:
 	kp_pipe_close(s);
 	kp_pipe_close(p);
-	close_fd(dst);
+	check_close_fd(dst);
 }
 
 static void test_via_socket_src(void)
@@ -564,7 +522,7 @@ static void test_via_socket_src(void)
 	CHECK_EQ(write(sv[1], "over the socket", 15), 15);
 	CHECK_SYS(shutdown(sv[1], SHUT_WR));
 	io = kp_splice_via(sv[0], dst, p[0], p[1], cap, -1, &in_pipe);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, 15);
 	CHECK_EQ(io.eof, 1);
 	char buf[16] = { 0 };
@@ -572,9 +530,9 @@ static void test_via_socket_src(void)
 	CHECK_EQ(memcmp(buf, "over the socket", 15), 0);
 out:
 	kp_pipe_close(p);
-	close_fd(sv[0]);
-	close_fd(sv[1]);
-	close_fd(dst);
+	check_close_fd(sv[0]);
+	check_close_fd(sv[1]);
+	check_close_fd(dst);
 }
 
 /* Into a destination whose reader has gone: EPIPE (not EAGAIN, no side), no
@@ -584,7 +542,7 @@ static void via_into_closed(int dst, const char *what)
 {
 	const int64_t size = MIB;
 	int p[2] = { -1, -1 }, cap = 0;
-	int src = stream_file(size, 6);
+	int src = check_stream_file(size, 6);
 	int64_t in_pipe = 0;
 
 	if (src < 0 || !CHECK_OK(kp_pipe_open(p, 1, 0, &cap)))
@@ -600,12 +558,12 @@ static void via_into_closed(int dst, const char *what)
 		CHECK_EQ(io.eof, 0);
 		CHECK_GT(in_pipe, 0);
 		CHECK_EQ(in_pipe, kp_pipe_buffered(p[0]));
-		CHECK_EQ(offset_of(src), in_pipe);
+		CHECK_EQ(check_offset(src), in_pipe);
 	}
 	CHECK(check_take_signal(SIGPIPE));
 out:
 	kp_pipe_close(p);
-	close_fd(src);
+	check_close_fd(src);
 }
 
 static void test_via_epipe_socket(void)
@@ -614,9 +572,9 @@ static void test_via_epipe_socket(void)
 
 	if (!CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)))
 		return;
-	close_fd(sv[1]);
+	check_close_fd(sv[1]);
 	via_into_closed(sv[0], "socketpair");
-	close_fd(sv[0]);
+	check_close_fd(sv[0]);
 }
 
 static void test_via_epipe_pipe(void)
@@ -637,7 +595,7 @@ static void test_via_efbig(void)
 {
 	const int64_t size = 300000, fsize = 100000;
 	int p[2] = { -1, -1 }, cap = 0;
-	int src = stream_file(size, 7), dst = check_tmpfile();
+	int src = check_stream_file(size, 7), dst = check_tmpfile();
 	int64_t in_pipe = 0;
 	uint64_t old;
 
@@ -653,13 +611,13 @@ static void test_via_efbig(void)
 	CHECK_EQ(io.err, EFBIG);
 	CHECK_EQ(io.side, KP_SIDE_NONE);
 	CHECK_EQ(io.moved, fsize);
-	CHECK_EQ(offset_of(dst), fsize);
+	CHECK_EQ(check_offset(dst), fsize);
 	CHECK_EQ(in_pipe, size - fsize);
 	CHECK_EQ(in_pipe, kp_pipe_buffered(p[0]));
 out:
 	kp_pipe_close(p);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* 64-bit counts: more than 2^31 bytes through one call, limit kept to the
@@ -689,23 +647,23 @@ static void test_via_beyond_2g(void)
 		goto out;
 	double t0 = check_now();
 	io = kp_splice_via(src, null, p[0], p[1], cap, limit, &in_pipe);
-	io_ok(io);
+	check_io_ok(io);
 	CHECK_EQ(io.moved, limit);
 	CHECK_EQ(io.eof, 0);
 	CHECK_EQ(in_pipe, 0);
 	if (sparse) {
-		CHECK_EQ(offset_of(src), limit);
+		CHECK_EQ(check_offset(src), limit);
 		io = kp_splice_via(src, null, p[0], p[1], cap, -1, &in_pipe);
-		io_ok(io);
+		check_io_ok(io);
 		CHECK_EQ(io.moved, size - limit);
 		CHECK_EQ(io.eof, 1);
-		CHECK_EQ(offset_of(src), size);
+		CHECK_EQ(check_offset(src), size);
 	}
 	check_note("%.3f s", check_now() - t0);
 out:
 	kp_pipe_close(p);
-	close_fd(src);
-	close_fd(null);
+	check_close_fd(src);
+	check_close_fd(null);
 }
 
 static const struct check_case cases[] = {

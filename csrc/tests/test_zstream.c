@@ -109,12 +109,6 @@ static uint8_t *make_data(size_t n, int kind, uint64_t seed)
 
 /* ---- fds -------------------------------------------------------------------- */
 
-static void close_fd(int fd)
-{
-	if (fd >= 0)
-		CHECK_SYS(close(fd));
-}
-
 /* An unlinked file on tmpfs (never /tmp: cold pages there get paged out). */
 static int shm_file(void)
 {
@@ -130,7 +124,7 @@ static int shm_file_with(const void *p, size_t n)
 		return -1;
 	if (!CHECK_OK(check_write_all(fd, p, n)) ||
 	    !CHECK_SYS(lseek(fd, 0, SEEK_SET))) {
-		close_fd(fd);
+		check_close_fd(fd);
 		return -1;
 	}
 	return fd;
@@ -386,8 +380,8 @@ static void compress_paths(int format, int level, const uint8_t *data, size_t n,
 	}
 out:
 	kp_z_free(z);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 /* Decompresses comp by every path (fd -> fd, memory -> fd, fd -> memory,
@@ -441,8 +435,8 @@ static void decompress_paths(int format, const struct buf *comp,
 	}
 out:
 	kp_z_free(z);
-	close_fd(src);
-	close_fd(dst);
+	check_close_fd(src);
+	check_close_fd(dst);
 }
 
 static void test_round_trips(void)
@@ -572,8 +566,8 @@ static void test_whole_engine(void)
 			buf_free(&whole);
 			buf_free(&ref);
 			kp_z_free(z);
-			close_fd(src);
-			close_fd(dst);
+			check_close_fd(src);
+			check_close_fd(dst);
 		}
 	free(data);
 }
@@ -618,7 +612,7 @@ static int compress_threads(int format, int level, int threads,
 	    CHECK_EQ(kp_z_threads(z, threads), 0))
 		st = drive(z, &r);
 	kp_z_free(z);
-	close_fd(src);
+	check_close_fd(src);
 	return st;
 }
 
@@ -671,7 +665,7 @@ static void test_threads(void)
 	int p[2];
 	kp_z *z = kp_z_new(0);
 	if (CHECK(z != NULL) && CHECK_SYS(pipe2(p, O_CLOEXEC))) {
-		close_fd(p[0]);
+		check_close_fd(p[0]);
 		struct run r = { -1,   p[1], data, sizes[3], 256 * KIB,
 				 NULL, 0,    NULL, 0,        0 };
 		CHECK_EQ(kp_z_reset(z, KP_Z_COMPRESS, KP_Z_GZIP, 6, -1, NULL),
@@ -679,7 +673,7 @@ static void test_threads(void)
 		CHECK_EQ(kp_z_threads(z, 2), 0);
 		CHECK_EQ(drive(z, &r), -EPIPE);
 		CHECK_EQ(thread_count(), before);
-		close_fd(p[1]);
+		check_close_fd(p[1]);
 	}
 	kp_z_free(z);
 	/* Out of place: after the first step, or no threads. */
@@ -759,7 +753,7 @@ static void test_byte_at_a_time_pipe(void)
 					CHECK_OK(check_write_all(p[1],
 								 in->p + i, 1));
 				else
-					close_fd(p[1]), p[1] = -1;
+					check_close_fd(p[1]), p[1] = -1;
 				kp_z_result res;
 				st = kp_z_step(z, p[0], dst, NULL, 0, 0, NULL,
 					       0, &res);
@@ -780,7 +774,7 @@ static void test_byte_at_a_time_pipe(void)
 		next:
 			kp_z_free(z);
 			kp_pipe_close(p);
-			close_fd(dst);
+			check_close_fd(dst);
 			buf_free(&comp);
 			buf_free(&got);
 		}
@@ -897,9 +891,9 @@ static void test_socket_short_reads(void)
 	same(&got, data, n);
 out:
 	kp_z_free(z);
-	close_fd(sv[0]);
-	close_fd(sv[1]);
-	close_fd(dst);
+	check_close_fd(sv[0]);
+	check_close_fd(sv[1]);
+	check_close_fd(dst);
 	buf_free(&comp);
 	buf_free(&got);
 	free(data);
@@ -972,8 +966,8 @@ static void test_gzip_command_reads_ours(void)
 			read_file(dst, &got);
 			same(&got, data, n);
 		}
-		close_fd(src);
-		close_fd(dst);
+		check_close_fd(src);
+		check_close_fd(dst);
 		buf_free(&comp);
 		buf_free(&got);
 	}
@@ -1001,7 +995,7 @@ static void test_ours_reads_gzip_command(void)
 		goto out;
 	made_file = 1;
 	CHECK_OK(check_write_all(fd, data, n));
-	close_fd(fd);
+	check_close_fd(fd);
 
 	for (int named = 0; named < 2; named++) {
 		char *pipe_argv[] = { "gzip", "-c", NULL };
@@ -1033,9 +1027,9 @@ static void test_ours_reads_gzip_command(void)
 	next:
 		kp_z_free(z);
 		if (in >= 0)
-			close_fd(in);
-		close_fd(comp);
-		close_fd(out);
+			check_close_fd(in);
+		check_close_fd(comp);
+		check_close_fd(out);
 		buf_free(&got);
 	}
 out:
@@ -1097,8 +1091,8 @@ static void test_multi_member(void)
 			CHECK_EQ(g.hcrc, 0);
 		}
 		kp_z_free(z);
-		close_fd(src);
-		close_fd(dst);
+		check_close_fd(src);
+		check_close_fd(dst);
 		buf_free(&got);
 	}
 	/* A zlib stream is one stream: a second one after it is garbage. */
@@ -1173,8 +1167,8 @@ static void test_truncation(void)
 				 KP_ZE_TRUNCATED);
 		}
 		kp_z_free(z);
-		close_fd(src);
-		close_fd(dst);
+		check_close_fd(src);
+		check_close_fd(dst);
 		buf_free(&m);
 		free(data);
 	}
@@ -1195,8 +1189,8 @@ static void test_truncation(void)
 				 KP_ZE_TRUNCATED);
 		}
 		kp_z_free(z);
-		close_fd(src);
-		close_fd(dst);
+		check_close_fd(src);
+		check_close_fd(dst);
 	}
 }
 
@@ -1418,7 +1412,7 @@ static void test_trailing_data(void)
 			}
 			kp_z_free(z);
 			kp_pipe_close(p);
-			close_fd(dst);
+			check_close_fd(dst);
 			buf_free(&m);
 			buf_free(&got);
 			free(data);
@@ -1466,8 +1460,8 @@ static void test_max_out(void)
 				CHECK_EQ(st.st_size, 5000);
 		}
 		kp_z_free(z);
-		close_fd(src);
-		close_fd(dst);
+		check_close_fd(src);
+		check_close_fd(dst);
 		buf_free(&comp);
 		buf_free(&got);
 	}
@@ -1580,7 +1574,7 @@ static void test_misuse(void)
 		CHECK_ERR(kp_z_step(z, wo, -1, NULL, 0, 0, NULL, 0, &res),
 			  EBADF);
 		CHECK_EQ(res.side, KP_SIDE_SRC);
-		close_fd(wo);
+		check_close_fd(wo);
 	}
 	/* NULLs. */
 	kp_z_free(NULL);
