@@ -235,11 +235,17 @@ static int ring_enter(kp_ring *r, int64_t wait_ns, int blocked)
 	if (io_uring_cq_ready(&r->ring) > 0)
 		wait_ns = 0;
 	if (wait_ns < 0 && !blocked && !r->wait_ppoll) {
+		/* Counted before the call, which returns only once something
+		 * completes: the SQEs are the kernel's as soon as it is in. */
+		unsigned queued = io_uring_sq_ready(&r->ring);
+		RING_STAT_ADD(r, sqes, queued);
 		ret = io_uring_submit_and_wait(&r->ring, 1);
-		if (ret >= 0) {
-			RING_STAT_ADD(r, sqes, ret);
+		if (ret >= 0 && (unsigned)ret < queued)
+			RING_STAT_SUB(r, sqes, queued - (unsigned)ret);
+		else if (ret < 0)
+			RING_STAT_SUB(r, sqes, queued);
+		if (ret >= 0)
 			return 0;
-		}
 		if (ret == -EINTR) /* a signal: the next round goes on */
 			return 0;
 		if (ret != -EBUSY && ret != -EAGAIN && ret != -ENOMEM)
