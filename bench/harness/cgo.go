@@ -27,8 +27,9 @@ const cgoMsgSize = 64
 // cgoAbout is the section's paragraph in the report.
 const cgoAbout = "What a kpipe call costs over the raw system call it makes: a " +
 	"64-byte splice(2) between two pipes, once through `golang.org/x/sys/unix` " +
-	"(a plain Go system call) and once through kpipe (a cgo call into its C core, " +
-	"plus the argument checks). Two pipes hold 64 bytes between them; each step " +
+	"(a plain Go system call) and once through kpipe (the same system call from " +
+	"Go since single calls left the C core, plus kpipe's endpoint resolution and " +
+	"argument checks). Two pipes hold 64 bytes between them; each step " +
 	"splices them from the first pipe to the second and back (two operations), so " +
 	"nothing is ever read or written. The tee row does tee(2) of the 64 bytes from " +
 	"the first pipe into the second and then splices them from the second into " +
