@@ -238,10 +238,10 @@ func (w *gzipResponseWriter) held() (bool, error) {
 // ReadFrom copies r into the response: by rw's own ReadFrom (sendfile for
 // an *os.File) when the body is plain, else through the GzipWriter.
 func (w *gzipResponseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.state == bodyUndecided && w.code == 0 {
+		w.WriteHeader(http.StatusOK) // may decide (a Content-Encoding, say)
+	}
 	if w.state == bodyUndecided {
-		if w.code == 0 {
-			w.WriteHeader(http.StatusOK)
-		}
 		// Fill the buffer to decide on real bytes.
 		n, err := io.ReadFull(r, w.buf[len(w.buf):cap(w.buf)])
 		w.buf = w.buf[:len(w.buf)+n]

@@ -263,7 +263,7 @@ func TestGzipHandlerReadFrom(t *testing.T) {
 	for _, n := range []int{10, DefaultMinSize, 200 << 10} {
 		body := textBody(n, 8)
 		srv := gzipServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.Copy(w, bytes.NewReader(body))
+			io.Copy(w, struct{ io.Reader }{bytes.NewReader(body)}) // by ReadFrom
 		}))
 		resp, raw := get(t, srv.URL, "gzip")
 		if resp.Header.Get("Content-Encoding") == "gzip" {
@@ -274,6 +274,20 @@ func TestGzipHandlerReadFrom(t *testing.T) {
 		if !bytes.Equal(raw, body) {
 			t.Fatalf("%d bytes: got %d", n, len(raw))
 		}
+	}
+}
+
+// TestGzipHandlerReadFromEncoded: io.Copy into the writer of a response
+// that is encoded already passes every byte through.
+func TestGzipHandlerReadFromEncoded(t *testing.T) {
+	body := textBody(100, 12)
+	srv := gzipServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "br")
+		io.Copy(w, struct{ io.Reader }{bytes.NewReader(body)}) // by ReadFrom
+	}))
+	resp, raw := get(t, srv.URL, "gzip")
+	if resp.Header.Get("Content-Encoding") != "br" || !bytes.Equal(raw, body) {
+		t.Fatalf("Content-Encoding %q, %d bytes; want br and the %d written", resp.Header.Get("Content-Encoding"), len(raw), len(body))
 	}
 }
 
