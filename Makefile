@@ -64,16 +64,16 @@ c-valgrind: c-build
 ## clang, and liburing and zlib built with -fsanitize=memory, or it reports
 ## their writes.
 sanitize: c-sanitize c-valgrind
-	$(GO) test -asan -short -count=1 -timeout 30m .
+	$(GO) test -asan -short -count=1 -timeout 30m . ./internal/core
 	GOEXPERIMENT=cgocheck2 $(GO) test -short -count=1 -timeout 30m ./...
 
-## fuzz: every fuzz target of the root package for FUZZTIME each (go test
+## fuzz: every fuzz target of internal/core for FUZZTIME each (go test
 ## takes one -fuzz target per run); crashers land in testdata/fuzz/<Target>/
 FUZZTIME ?= 30s
 fuzz: deps
-	@set -e; for t in $$($(GO) test -list '^Fuzz' . | grep '^Fuzz'); do \
+	@set -e; for t in $$($(GO) test -list '^Fuzz' ./internal/core | grep '^Fuzz'); do \
 		echo "fuzz: $$t for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) . ; \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./internal/core ; \
 	done
 
 ## vet: go vet, gofmt, and go.mod and go.sum as go mod tidy leaves them
@@ -131,10 +131,10 @@ test: deps c-test c-sanitize vet
 	bash build/deps_test.sh
 	$(GO) test -race -short -count=1 -timeout 15m ./...
 	KPIPE_BACKEND=io_uring $(GO) test -race -short -count=1 -timeout 15m -run 'Engine|Proxy|DoubleSplice|Cancel|Ring|Program|Echo|Example' ./...
-	$(GO) test -count=1 -timeout 15m -run $(FULL_SIZE_RUN) . ./kphttp
-	KPIPE_ZENGINE=zlib $(GO) test -short -count=1 -timeout 15m -run '$(ZLIB_RUN)' .
+	$(GO) test -count=1 -timeout 15m -run $(FULL_SIZE_RUN) . ./internal/core ./kphttp
+	KPIPE_ZENGINE=zlib $(GO) test -short -count=1 -timeout 15m -run '$(ZLIB_RUN)' . ./internal/core
 	KPIPE_ZENGINE=zlib ctest --test-dir $(CMAKE_DIR) --output-on-failure -R zstream
-	CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 15m . ./kphttp
+	CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 15m . ./internal/core ./kphttp
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./harness ./cmd/...
 
 ## cross: the package, its tests and the rest of the module type-check and
@@ -148,13 +148,13 @@ cross:
 
 .PHONY: test-nouring soak
 
-## test-nouring: the whole Go test suite of the root package with io_uring
+## test-nouring: the whole Go test suite of internal/core with io_uring
 ## refused as Docker's default seccomp profile refuses it (EPERM), through
 ## internal/nouring/cmd/nouring-run: everything must pass on the fallback
 ## (-short: the sizes of the race run; the paths are the same)
 test-nouring: deps
 	$(GO) build -o build/nouring-run ./internal/nouring/cmd/nouring-run
-	$(GO) test -c -o build/kpipe.test .
+	$(GO) test -c -o build/kpipe.test ./internal/core
 	build/nouring-run build/kpipe.test -test.short -test.count=1 -test.timeout=15m
 
 ## soak: the proxy soak test (1,000 connections, mixed sizes, SHA-256 both
@@ -162,7 +162,7 @@ test-nouring: deps
 ## KPIPE_SOAK sets another length
 KPIPE_SOAK ?= 5m
 soak: deps
-	KPIPE_SOAK=$(KPIPE_SOAK) $(GO) test -count=1 -timeout 30m -run '^TestSoakProxy$$' -v .
+	KPIPE_SOAK=$(KPIPE_SOAK) $(GO) test -count=1 -timeout 30m -run '^TestSoakProxy$$' -v ./internal/core
 
 ## bench: the benchmark harness (bench/cmd/kpipe-bench) on built-in data:
 ## file copy, TCP proxy (with HAProxy), echo, compression and cgo overhead,
@@ -185,10 +185,10 @@ bench-deps: deps
 	@cmake --build $(BENCH_CDIR) -j --target kp_splice_copy kp_rw_copy kp_gzip >/dev/null
 	cd bench && $(GO) build -o ../$(HARNESS) ./cmd/kpipe-bench
 
-## bench-go: the go test benchmarks of the root package (file copy, TCP
+## bench-go: the go test benchmarks of internal/core (file copy, TCP
 ## proxy) and of the bench module (compression, file server)
 bench-go: deps
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 8x -timeout 60m .
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 8x -timeout 60m ./internal/core
 	cd bench && $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m .
 
 clean:

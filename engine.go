@@ -2,21 +2,16 @@ package kpipe
 
 import (
 	"context"
-	"errors"
 	"io"
-	"os"
-	"runtime"
-	"strconv"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/core"
 )
 
 // Backend names, as Engine.Backend reports them.
 const (
-	BackendIOUring = "io_uring"
-	BackendPoll    = "poll"
+	BackendIOUring = core.BackendIOUring
+	BackendPoll    = core.BackendPoll
 )
 
 // Config configures an Engine. The zero value is ready to use.
@@ -51,17 +46,11 @@ type Config struct {
 
 // ErrIdleTimeout is wrapped by the error of a transfer that made no progress
 // for Config.IdleTimeout. It also matches syscall.ETIMEDOUT.
-var ErrIdleTimeout error = idleTimeoutError{}
-
-type idleTimeoutError struct{}
-
-func (idleTimeoutError) Error() string { return "kpipe: transfer idle for longer than IdleTimeout" }
-
-func (idleTimeoutError) Is(target error) bool { return target == syscall.ETIMEDOUT }
+var ErrIdleTimeout = core.ErrIdleTimeout
 
 // ErrEngineClosed is returned by calls on a closed Engine, and by transfers
 // that Close ended.
-var ErrEngineClosed = errors.New("kpipe: engine closed")
+var ErrEngineClosed = core.ErrEngineClosed
 
 // Engine runs double splices: src -> private pipe -> dst, with both splices
 // in flight at once, until src's end of input. On io_uring a C event loop per
@@ -71,19 +60,7 @@ var ErrEngineClosed = errors.New("kpipe: engine closed")
 // through a buffer there (see Implementation). Either way no OS thread waits on behalf of an idle
 // transfer. An Engine is safe for concurrent use.
 type Engine struct {
-	cfg     Config
-	backend string
-	rings   []*ring
-	next    atomic.Uint32
-
-	// mu guards the engine's life: transfers register under it, and Close
-	// ends them and waits for them before it frees the rings.
-	mu      sync.Mutex
-	closing bool
-	active  int                        // transfers in progress
-	polls   map[*pollTransfer]struct{} // the poll backend's transfers
-	drained chan struct{}              // closed once closing and active == 0
-	down    chan struct{}              // closed when Close has finished
+	e *core.Engine
 }
 
 // NewEngine starts an engine on the backend cfg.Backend names. Asked for
@@ -93,140 +70,20 @@ type Engine struct {
 // Implementation), and whenever cfg.ForcePoll or
 // KPIPE_BACKEND=poll says so. Engine.Backend reports the outcome.
 func NewEngine(cfg Config) (*Engine, error) {
-	if cfg.Rings <= 0 {
-		cfg.Rings = max(1, runtime.NumCPU()/4)
-	}
-	if cfg.RingEntries <= 0 {
-		cfg.RingEntries = 256
-	}
-	if cfg.PipeSize < 0 || cfg.IdleTimeout < 0 {
-		return nil, errors.New("kpipe: negative PipeSize or IdleTimeout")
-	}
-	backend, err := chooseBackend(cfg)
+	e, err := core.NewEngine(core.Config(cfg))
 	if err != nil {
 		return nil, err
 	}
-	e := newEngine(cfg)
-	if backend == BackendPoll {
-		return e, nil
-	}
-	if _, err := probeIOUring(); err != nil {
-		return e, nil
-	}
-	for i := 0; i < cfg.Rings; i++ {
-		r, err := openRing(cfg)
-		if err != nil {
-			e.closeRings() // no transfer has started
-			if i == 0 {
-				// io_uring passed the probe but cannot hold a ring of
-				// this size (memlock limits, ...): fall back.
-				return newEngine(cfg), nil
-			}
-			return nil, err
-		}
-		e.rings = append(e.rings, r)
-	}
-	e.backend = BackendIOUring
-	return e, nil
-}
-
-// chooseBackend returns the backend cfg and the environment ask for.
-func chooseBackend(cfg Config) (string, error) {
-	if cfg.Backend != "" && cfg.Backend != BackendPoll && cfg.Backend != BackendIOUring {
-		return "", errors.New("kpipe: unknown Config.Backend " + strconv.Quote(cfg.Backend))
-	}
-	env := backendFromEnv()
-	switch {
-	case cfg.ForcePoll || env == BackendPoll:
-		return BackendPoll, nil
-	case cfg.Backend != "":
-		return cfg.Backend, nil
-	case env == BackendIOUring:
-		return BackendIOUring, nil
-	}
-	return BackendPoll, nil
-}
-
-func newEngine(cfg Config) *Engine {
-	return &Engine{
-		cfg:     cfg,
-		backend: BackendPoll,
-		polls:   make(map[*pollTransfer]struct{}),
-		drained: make(chan struct{}),
-		down:    make(chan struct{}),
-	}
+	return &Engine{e}, nil
 }
 
 // Backend reports the backend in use: "io_uring" or "poll".
-func (e *Engine) Backend() string { return e.backend }
+func (e *Engine) Backend() string { return e.e.Backend() }
 
 // Close ends the engine: transfers in progress end with ErrEngineClosed,
 // and Close returns once they have all returned and the rings' threads have
 // exited. Close is idempotent.
-func (e *Engine) Close() error {
-	e.mu.Lock()
-	if e.closing {
-		e.mu.Unlock()
-		<-e.down
-		return nil
-	}
-	e.closing = true
-	if e.active == 0 {
-		close(e.drained)
-	}
-	for t := range e.polls {
-		t.engineClosed.Store(true)
-		t.cancel()
-	}
-	e.mu.Unlock()
-	// The rings cancel their transfers and refuse new ones, but stay
-	// allocated until every transfer has returned: a transfer may still be
-	// about to hand its start to a ring.
-	for _, r := range e.rings {
-		r.shutdown()
-	}
-	<-e.drained
-	e.closeRings()
-	close(e.down)
-	return nil
-}
-
-// closeRings waits for the rings' loops to end and frees the rings.
-func (e *Engine) closeRings() {
-	for _, r := range e.rings {
-		r.close()
-	}
-}
-
-// begin registers transfers (each t, on the poll backend, so that Close
-// can end it; nil for a ring's transfer); it fails once Close has begun.
-func (e *Engine) begin(ts ...*pollTransfer) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closing {
-		return ErrEngineClosed
-	}
-	e.active += len(ts)
-	for _, t := range ts {
-		if t != nil {
-			e.polls[t] = struct{}{}
-		}
-	}
-	return nil
-}
-
-// end unregisters a transfer that begin registered.
-func (e *Engine) end(t *pollTransfer) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if t != nil {
-		delete(e.polls, t)
-	}
-	e.active--
-	if e.active == 0 && e.closing {
-		close(e.drained)
-	}
-}
+func (e *Engine) Close() error { return e.e.Close() }
 
 // DoubleSplice moves everything from src to dst through a private pipe,
 // with the splice into the pipe and the splice out of it in flight at once,
@@ -258,7 +115,8 @@ func (e *Engine) end(t *pollTransfer) {
 // io_uring_enter failing would: its transfers end with that error, and the
 // bytes in their pipes go with the ring.)
 func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	return e.doubleSplice(ctx, dst, src)
+	n, err := e.e.DoubleSplice(ctx, end(dst), end(src))
+	return n, restoreDst(err, dst)
 }
 
 // Proxy runs DoubleSplice in both directions at once, a to b and b to a.
@@ -270,160 +128,23 @@ func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 // had taken and not delivered when it ended come back as for DoubleSplice:
 // Undelivered(err) lists one *UndeliveredError per such direction.
 func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
-	if e.backend == BackendPoll {
-		return e.pollProxy(ctx, a, b)
-	}
-	return e.ringProxy(ctx, a, b)
-}
-
-// ringProxy runs Proxy on io_uring: a DoubleSplice per direction, the
-// second on a goroutine of its own.
-func (e *Engine) ringProxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
-	inner, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var errB error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		bToA, errB = e.DoubleSplice(inner, a, b)
-		if errB == nil {
-			errB = closeWrite(a)
-		}
-		if errB != nil {
-			cancel()
-		}
-	}()
-	aToB, err = e.DoubleSplice(inner, b, a)
-	if err == nil {
-		err = closeWrite(b)
-	}
-	if err != nil {
-		cancel()
-	}
-	<-done
-	return aToB, bToA, proxyError(ctx, err, errB)
-}
-
-// proxyError picks the error Proxy reports: a direction's own failure over
-// the cancellation it caused in the other direction, and ctx's error when
-// the caller cancelled. Bytes either direction held back come with it, one
-// *UndeliveredError per direction (errors.Join when both), each wrapping
-// the error picked.
-func proxyError(ctx context.Context, errs ...error) error {
-	var picked error
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			picked = err
-			break
-		}
-	}
-	if picked == nil {
-		picked = ctx.Err()
-	}
-	base := picked
-	if p, ok := picked.(*UndeliveredError); ok {
-		base = p.Err
-	}
-	var held []error
-	for _, err := range errs {
-		for _, ue := range Undelivered(err) {
-			held = append(held, &UndeliveredError{Err: base, Dst: ue.Dst, Data: ue.Data})
-		}
-	}
-	switch len(held) {
-	case 0:
-		return picked
-	case 1:
-		return held[0]
-	}
-	return errors.Join(held...)
-}
-
-var defaultEngine struct {
-	once sync.Once
-	e    *Engine
-	err  error
-}
-
-func getDefaultEngine() (*Engine, error) {
-	defaultEngine.once.Do(func() {
-		defaultEngine.e, defaultEngine.err = NewEngine(Config{})
-	})
-	return defaultEngine.e, defaultEngine.err
+	aToB, bToA, err = e.e.Proxy(ctx, end(a), end(b))
+	return aToB, bToA, restoreDst(err, a, b)
 }
 
 // DoubleSplice runs Engine.DoubleSplice on the package's default engine,
 // NewEngine(Config{}): the poll backend, or io_uring with
 // KPIPE_BACKEND=io_uring where the kernel allows it.
 func DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	e, err := getDefaultEngine()
-	if err != nil {
-		return 0, err
-	}
-	return e.DoubleSplice(ctx, dst, src)
+	n, err := core.DoubleSplice(ctx, end(dst), end(src))
+	return n, restoreDst(err, dst)
 }
 
 // Proxy runs Engine.Proxy on the package's default engine.
 func Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
-	e, err := getDefaultEngine()
-	if err != nil {
-		return 0, 0, err
-	}
-	return e.Proxy(ctx, a, b)
+	aToB, bToA, err = core.Proxy(ctx, end(a), end(b))
+	return aToB, bToA, restoreDst(err, a, b)
 }
 
 // DefaultBackend reports the backend of the package's default engine.
-func DefaultBackend() string {
-	e, err := getDefaultEngine()
-	if err != nil {
-		return BackendPoll
-	}
-	return e.Backend()
-}
-
-// pooledPipes reports how many idle pipes the engine's rings keep for
-// reuse (each holds two descriptors). The engine must be open.
-func (e *Engine) pooledPipes() int {
-	n := 0
-	for _, r := range e.rings {
-		n += r.pooledPipes()
-	}
-	return n
-}
-
-// closeWrite half-closes x after its direction of a proxy ended: CloseWrite
-// where x has it (*net.TCPConn, *net.UnixConn, *Pipe, ...), shutdown(SHUT_WR)
-// for other sockets. A peer already gone (ENOTCONN) is not an error.
-func closeWrite(x any) error {
-	var err error
-	switch c := x.(type) {
-	case interface{ CloseWrite() error }:
-		err = c.CloseWrite()
-	case syscall.Conn:
-		err = shutdownWrite(c)
-	}
-	if err != nil && errors.Is(err, syscall.ENOTCONN) {
-		return nil
-	}
-	return err
-}
-
-// backendEnv is the environment variable that picks a backend: "poll"
-// forces the runtime-poller backend on every Engine; "io_uring" makes
-// io_uring the default of engines whose Config leaves Backend empty.
-const backendEnv = "KPIPE_BACKEND"
-
-// backendFromEnv returns BackendPoll or BackendIOUring as KPIPE_BACKEND
-// says, or "" when it is unset or names neither.
-func backendFromEnv() string {
-	switch v := os.Getenv(backendEnv); v {
-	case BackendPoll, BackendIOUring:
-		return v
-	}
-	return ""
-}
-
-// forcePollFromEnv reports whether KPIPE_BACKEND=poll is set.
-func forcePollFromEnv() bool {
-	return backendFromEnv() == BackendPoll
-}
+func DefaultBackend() string { return core.DefaultBackend() }

@@ -1,27 +1,19 @@
 package kpipe
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"syscall"
+
+	"github.com/kpipe/kpipe/internal/core"
 )
 
 // ErrNeedPipe is returned by Splice when neither side is a *Pipe: splice(2)
 // needs a pipe on at least one side. Copy moves data between any two
 // endpoints.
-var ErrNeedPipe = errors.New("kpipe: splice needs a *kpipe.Pipe on one side")
+var ErrNeedPipe = core.ErrNeedPipe
 
 // ErrNoFD is returned when a call that works on file descriptors is given an
 // endpoint without one (neither a *Pipe nor a syscall.Conn).
-var ErrNoFD = errors.New("kpipe: endpoint has no file descriptor")
-
-// wrapErrno wraps errno in an *os.SyscallError naming the call, so that
-// errors.Is(err, syscall.EPIPE) and the like work.
-func wrapErrno(call string, errno syscall.Errno) error {
-	return os.NewSyscallError(call, errno)
-}
+var ErrNoFD = core.ErrNoFD
 
 // UndeliveredError is the error of a DoubleSplice (or of one direction of a
 // Proxy) that ended early, by cancellation, Engine.Close, IdleTimeout or a
@@ -33,60 +25,45 @@ func wrapErrno(call string, errno syscall.Errno) error {
 //
 // It unwraps to the reason the transfer ended, so errors.Is(err,
 // context.Canceled) and the like work as they do without it.
-type UndeliveredError struct {
-	Err  error     // why the transfer ended
-	Dst  io.Writer // the destination the bytes were for
-	Data []byte    // taken from the source, not delivered
-}
-
-func (e *UndeliveredError) Error() string {
-	return fmt.Sprintf("%v (%d bytes taken from the source were not delivered)", e.Err, len(e.Data))
-}
-
-func (e *UndeliveredError) Unwrap() error { return e.Err }
-
-// leftover is what a transfer that ended early held: bytes taken from its
-// source and not delivered, and the error of reading them back, if any.
-type leftover struct {
-	data []byte
-	err  error
-}
-
-// undelivered wraps err, the error of a transfer to dst that ended holding
-// left: bytes taken from its source and not delivered.
-func undelivered(err error, dst io.Writer, left leftover) error {
-	if err == nil {
-		return nil
-	}
-	if len(left.data) > 0 {
-		err = &UndeliveredError{Err: err, Dst: dst, Data: left.data}
-	}
-	if left.err != nil {
-		// Some bytes could not be read back: say so.
-		return errors.Join(err, left.err)
-	}
-	return err
-}
+//
+// Its fields are Err, the reason the transfer ended; Dst, the destination
+// the bytes were for; and Data, the bytes taken from the source and not
+// delivered.
+type UndeliveredError = core.UndeliveredError
 
 // Undelivered returns every *UndeliveredError in err's tree: one for a
 // DoubleSplice, up to one per direction for a Proxy, none when nothing was
 // held back.
-func Undelivered(err error) []*UndeliveredError {
-	var out []*UndeliveredError
-	var walk func(error)
-	walk = func(err error) {
-		switch e := err.(type) {
-		case nil:
-		case *UndeliveredError:
-			out = append(out, e)
-		case interface{ Unwrap() []error }:
-			for _, inner := range e.Unwrap() {
-				walk(inner)
-			}
-		case interface{ Unwrap() error }:
-			walk(e.Unwrap())
+func Undelivered(err error) []*UndeliveredError { return core.Undelivered(err) }
+
+// end returns what the core resolves an endpoint as: a *Pipe's pipe, or x
+// itself. Every function that hands a caller's endpoint to the core passes
+// it through end.
+func end[T any](x T) T {
+	if p, ok := any(x).(*Pipe); ok && p != nil {
+		if v, ok := any(p.core()).(T); ok {
+			return v
 		}
 	}
-	walk(err)
-	return out
+	return x
+}
+
+// restoreDst makes the Dst of every *UndeliveredError in err the caller's
+// endpoint again where the core saw a *Pipe's pipe.
+func restoreDst(err error, ends ...io.Writer) error {
+	if err == nil {
+		return nil
+	}
+	for _, ue := range core.Undelivered(err) {
+		cp, ok := ue.Dst.(*core.Pipe)
+		if !ok {
+			continue
+		}
+		for _, e := range ends {
+			if p, ok := e.(*Pipe); ok && p != nil && p.core() == cp {
+				ue.Dst = p
+			}
+		}
+	}
+	return err
 }

@@ -1,10 +1,9 @@
-//go:build linux
-
 package kpipe
 
 import (
 	"io"
-	"os"
+
+	"github.com/kpipe/kpipe/internal/core"
 )
 
 // Splice moves data between src and dst with splice(2), without copying it
@@ -21,58 +20,18 @@ import (
 // goroutine in Go's runtime poller and honours the deadlines of the side
 // being waited on; descriptors in blocking mode wait as a read or write on
 // them would. Errors wrap the errno (errors.Is(err, syscall.EPIPE)).
+//
+// Outside Linux Splice returns an error matching errors.ErrUnsupported (see
+// Implementation).
 func Splice(dst io.Writer, src io.Reader, n int64) (int64, error) {
-	_, srcIsPipe := src.(*Pipe)
-	_, dstIsPipe := dst.(*Pipe)
-	if !srcIsPipe && !dstIsPipe {
-		return 0, ErrNeedPipe
-	}
-	var op fdOp
-	if !op.src.set(src, false) || !op.dst.set(dst, true) {
-		return 0, ErrNoFD
-	}
-	op.kind = opSplice
-	// Hold the non-pipe side first: it is the one most likely to wait.
-	op.outerIsSrc = !srcIsPipe || dstIsPipe
-	if n >= 0 {
-		return op.step(n)
-	}
-	var total int64
-	for {
-		m, err := op.step(-n)
-		total += m
-		if err != nil || m == 0 {
-			return total, err
-		}
-	}
+	return core.Splice(end(dst), end(src), n)
 }
 
 // Tee duplicates up to |n| bytes from src to dst with tee(2) without
 // consuming them: they stay in src for its next reader. It waits until src
 // has data and dst has room, and returns 0 when src is at end of input.
+//
+// Outside Linux Tee returns an error matching errors.ErrUnsupported.
 func Tee(dst, src *Pipe, n int64) (int64, error) {
-	if n < 0 {
-		n = -n
-	}
-	var op fdOp
-	if !op.src.set(src, false) || !op.dst.set(dst, true) {
-		return 0, ErrNoFD
-	}
-	op.kind = opTee
-	op.outerIsSrc = true
-	return op.step(n)
-}
-
-// step runs one splice or tee of up to n bytes.
-func (op *fdOp) step(n int64) (int64, error) {
-	if n == 0 {
-		return 0, nil
-	}
-	op.n, op.moved, op.eof = n, 0, false
-	err := op.run()
-	if err == nil && op.eof && op.src.pipe != nil && op.src.pipe.rClosed.Load() {
-		// End of input because Close closed the write end under us.
-		err = &os.PathError{Op: opNames[op.kind], Path: "kpipe", Err: os.ErrClosed}
-	}
-	return op.moved, err
+	return core.Tee(dst.core(), src.core(), n)
 }

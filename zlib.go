@@ -1,22 +1,23 @@
 package kpipe
 
 import (
-	"errors"
-	"fmt"
 	"io"
+	"time"
+
+	"github.com/kpipe/kpipe/internal/core"
 )
 
 // Compression levels for Codec.Level, as in compress/flate.
 const (
 	// DefaultCompression is zlib's default level, 6; the zero Codec uses it.
-	DefaultCompression = -1
+	DefaultCompression = core.DefaultCompression
 	// BestSpeed is the fastest level.
-	BestSpeed = 1
+	BestSpeed = core.BestSpeed
 	// BestCompression is the level that compresses most.
-	BestCompression = 9
+	BestCompression = core.BestCompression
 	// HuffmanOnly skips string matching and only entropy-codes the input:
 	// fast, and useful for data without repeats.
-	HuffmanOnly = -2
+	HuffmanOnly = core.HuffmanOnly
 )
 
 var (
@@ -25,24 +26,15 @@ var (
 	// or trailing data after the end of a stream that is not another gzip
 	// member. Gzip also returns it, wrapped, for a GzipHeader it cannot
 	// write.
-	ErrHeader = errors.New("kpipe: invalid zlib or gzip header")
+	ErrHeader = core.ErrHeader
 	// ErrChecksum reports a stream whose data does not match its trailer:
 	// CRC-32 or ISIZE (gzip), Adler-32 (zlib).
-	ErrChecksum = errors.New("kpipe: invalid checksum")
+	ErrChecksum = core.ErrChecksum
 	// ErrCorrupt reports compressed data that is not valid deflate data.
-	ErrCorrupt = errors.New("kpipe: invalid deflate data")
+	ErrCorrupt = core.ErrCorrupt
 	// ErrTooLarge reports a decompression stopped because its output would
 	// have passed Codec.MaxOutput.
-	ErrTooLarge = errors.New("kpipe: decompressed data larger than Codec.MaxOutput")
-)
-
-// zFormat is the container around deflate data. The values are the C
-// core's enum kp_z_format (bindings.go checks).
-type zFormat int
-
-const (
-	zFormatZlib zFormat = 0 // RFC 1950
-	zFormatGzip zFormat = 1 // RFC 1952
+	ErrTooLarge = core.ErrTooLarge
 )
 
 // Codec compresses and decompresses with chosen settings. The zero Codec
@@ -110,6 +102,19 @@ type Codec struct {
 	Threads int
 }
 
+// GzipHeader holds the fields of a gzip member header (RFC 1952) that Gzip
+// writes and Gunzip reads. Name and Comment travel as Latin-1 (ISO 8859-1),
+// as in compress/gzip: Gzip accepts only runes up to U+00FF and no NUL, and
+// Gunzip decodes to UTF-8, so that headers round-trip with compress/gzip and
+// gzip(1).
+type GzipHeader struct {
+	Name    string    // FNAME, the original file name; "": none
+	Comment string    // FCOMMENT; "": none
+	ModTime time.Time // MTIME, in whole seconds; the zero Time (or any time up to 1970-01-01 00:00:00 UTC): none
+	Extra   []byte    // FEXTRA, up to 65,535 bytes; nil: none (non-nil and empty: an empty field)
+	OS      byte      // the OS field: 3 is Unix, 255 unknown
+}
+
 // Deflate compresses src into dst in the zlib format (RFC 1950) at
 // Codec{}'s level, until src reaches end of input. See Codec.Deflate.
 func Deflate(dst io.Writer, src io.Reader) (int64, error) {
@@ -151,7 +156,7 @@ func Gunzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
 // descriptors wrap their errno (errors.Is(err, syscall.EPIPE)); errors of
 // other readers and writers are returned as they are.
 func (c Codec) Deflate(dst io.Writer, src io.Reader) (int64, error) {
-	return c.compress(dst, src, zFormatZlib, nil)
+	return core.Codec(c).Deflate(end(dst), end(src))
 }
 
 // Inflate decompresses one zlib stream (RFC 1950) from src into dst and
@@ -161,7 +166,7 @@ func (c Codec) Deflate(dst io.Writer, src io.Reader) (int64, error) {
 // invalid data ErrCorrupt, a preset dictionary ErrHeader, and output that
 // would pass c.MaxOutput ErrTooLarge. Endpoints are as for Codec.Deflate.
 func (c Codec) Inflate(dst io.Writer, src io.Reader) (int64, error) {
-	return c.decompress(dst, src, zFormatZlib, nil)
+	return core.Codec(c).Inflate(end(dst), end(src))
 }
 
 // Gzip compresses src into dst as one gzip member (RFC 1952) at c.Level
@@ -173,7 +178,7 @@ func (c Codec) Inflate(dst io.Writer, src io.Reader) (int64, error) {
 // ErrHeader, returned before anything is read or written. Empty input
 // makes a valid member of empty data. Endpoints are as for Codec.Deflate.
 func (c Codec) Gzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
-	return c.compress(dst, src, zFormatGzip, hdr)
+	return core.Codec(c).Gzip(end(dst), end(src), (*core.GzipHeader)(hdr))
 }
 
 // Gunzip decompresses gzip data from src into dst and returns the bytes
@@ -188,19 +193,5 @@ func (c Codec) Gzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error
 // member's header once that is read, even when the call fails later (it is
 // left alone otherwise). Endpoints are as for Codec.Deflate.
 func (c Codec) Gunzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
-	return c.decompress(dst, src, zFormatGzip, hdr)
-}
-
-// level returns the C stream's level for c.Level.
-func (c Codec) level() (int, error) {
-	if c.Threads < 0 {
-		return 0, fmt.Errorf("kpipe: invalid Codec.Threads %d: want 0 or more", c.Threads)
-	}
-	switch {
-	case c.Level == 0 || c.Level == DefaultCompression:
-		return DefaultCompression, nil
-	case c.Level == HuffmanOnly, c.Level >= BestSpeed && c.Level <= BestCompression:
-		return c.Level, nil
-	}
-	return 0, fmt.Errorf("kpipe: invalid compression level %d: want 1 to 9, 0 or -1 (default), or -2 (Huffman only)", c.Level)
+	return core.Codec(c).Gunzip(end(dst), end(src), (*core.GzipHeader)(hdr))
 }

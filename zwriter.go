@@ -1,9 +1,9 @@
 package kpipe
 
 import (
-	"bytes"
 	"io"
-	"runtime"
+
+	"github.com/kpipe/kpipe/internal/core"
 )
 
 // GzipWriter compresses what is written to it into one gzip member on an
@@ -25,30 +25,8 @@ import (
 //
 // A GzipWriter is not safe for concurrent use.
 type GzipWriter struct {
-	dst    io.Writer
-	level  int
-	hdr    GzipHeader
-	hasHdr bool
-	err    error     // sticky: the first failure, or errWriterClosed
-	hold   *gzipHold // the compressor, while a stream runs
+	w core.GzipWriter
 }
-
-// gzipHold holds a GzipWriter's compressor where its cleanup can find it.
-type gzipHold struct{ state *gzipState }
-
-func (h *gzipHold) release() {
-	if h.state != nil {
-		h.state.release()
-		h.state = nil
-	}
-}
-
-// errWriterClosed is the error of a write to a closed GzipWriter.
-var errWriterClosed = &closedError{}
-
-type closedError struct{}
-
-func (*closedError) Error() string { return "kpipe: write to a closed GzipWriter" }
 
 // NewGzipWriter returns a GzipWriter that compresses into dst at c.Level,
 // with header hdr as Codec.Gzip writes it (nil: no name, comment or extra
@@ -57,120 +35,33 @@ func (*closedError) Error() string { return "kpipe: write to a closed GzipWriter
 // apply: a GzipWriter runs on the caller's thread. An invalid level or
 // header is an error (for the header, wrapping ErrHeader).
 func (c Codec) NewGzipWriter(dst io.Writer, hdr *GzipHeader) (*GzipWriter, error) {
-	level, err := c.level()
-	if err != nil {
+	w := new(GzipWriter)
+	if err := core.Codec(c).InitGzipWriter(&w.w, end(dst), (*core.GzipHeader)(hdr)); err != nil {
 		return nil, err
 	}
-	w := &GzipWriter{level: level}
-	if hdr != nil {
-		if _, _, _, err := checkHeader(hdr); err != nil {
-			return nil, err
-		}
-		w.hdr, w.hasHdr = *hdr, true
-		w.hdr.Extra = bytes.Clone(hdr.Extra)
-	}
-	w.dst = dst
-	w.hold = new(gzipHold)
-	// A writer dropped without Close still gives its C memory back.
-	runtime.SetFinalizer(w.hold, (*gzipHold).release)
 	return w, nil
 }
 
 // Write compresses p. The compressed bytes reach dst as the engine makes
 // them, not necessarily before Write returns; Flush or Close sends the
 // rest. An error from dst is returned, and by every later call.
-func (w *GzipWriter) Write(p []byte) (int, error) {
-	if err := w.start(); err != nil {
-		return 0, err
-	}
-	n, err := w.hold.state.write(p)
-	if err != nil {
-		w.fail(err)
-	}
-	return n, err
-}
+func (w *GzipWriter) Write(p []byte) (int, error) { return w.w.Write(p) }
 
 // WriteString is Write for a string, without copying it.
-func (w *GzipWriter) WriteString(s string) (int, error) {
-	if err := w.start(); err != nil {
-		return 0, err
-	}
-	n, err := w.hold.state.writeString(s)
-	if err != nil {
-		w.fail(err)
-	}
-	return n, err
-}
+func (w *GzipWriter) WriteString(s string) (int, error) { return w.w.WriteString(s) }
 
 // Flush sends everything written so far to dst as whole deflate blocks (a
 // sync flush, zlib's Z_SYNC_FLUSH), so that a reader decodes all of it
 // without waiting for more. It costs a few bytes each time; call it when a
 // reader is waiting, not after every Write. It does not flush dst itself.
-func (w *GzipWriter) Flush() error {
-	if err := w.start(); err != nil {
-		return err
-	}
-	if err := w.hold.state.flush(); err != nil {
-		w.fail(err)
-		return err
-	}
-	return nil
-}
+func (w *GzipWriter) Flush() error { return w.w.Flush() }
 
 // Close writes the rest of the stream (the last deflate block and the gzip
 // trailer) to dst and gives the compressor back; it does not close dst.
 // Later calls return nil (Close) or an error (the others) until Reset.
-func (w *GzipWriter) Close() error {
-	if w.err == errWriterClosed {
-		return nil
-	}
-	err := w.start()
-	if err == nil {
-		err = w.hold.state.finish()
-	}
-	w.release()
-	if err != nil {
-		w.err = err
-		return err
-	}
-	w.err = errWriterClosed
-	return nil
-}
+func (w *GzipWriter) Close() error { return w.w.Close() }
 
 // Reset discards what w held, without writing anything, and makes it a new
 // stream into dst with the same level and header, as if just made by
 // NewGzipWriter.
-func (w *GzipWriter) Reset(dst io.Writer) {
-	w.release()
-	w.dst, w.err = dst, nil
-}
-
-// start readies the compressor for the stream, on first use.
-func (w *GzipWriter) start() error {
-	if w.err != nil {
-		return w.err
-	}
-	if w.hold.state != nil {
-		return nil
-	}
-	var hdr *GzipHeader
-	if w.hasHdr {
-		hdr = &w.hdr
-	}
-	s, err := newGzipState(w.dst, w.level, hdr)
-	if err != nil {
-		w.err = err
-		return err
-	}
-	w.hold.state = s
-	return nil
-}
-
-// fail makes err sticky and gives the compressor back.
-func (w *GzipWriter) fail(err error) {
-	w.err = err
-	w.release()
-}
-
-// release gives the compressor back, if w holds one.
-func (w *GzipWriter) release() { w.hold.release() }
+func (w *GzipWriter) Reset(dst io.Writer) { w.w.Reset(end(dst)) }

@@ -114,7 +114,7 @@ for v in "${versions[@]}"; do
 	result+="; C tests passed"
 	if [ "${COMPAT_GO:-1}" != 0 ] && command -v go >/dev/null; then
 		step="Go build"
-		if ! (go build . && go test -c -o "$out/kpipe-$v.test" .) >>"$log" 2>&1; then
+		if ! (go build . && go test -c -o "$out/kpipe-$v.test" ./internal/core) >>"$log" 2>&1; then
 			summary+=("$v: FAILED at $step (see $log)")
 			failed=1
 			continue

@@ -1,0 +1,429 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Backend names, as Engine.Backend reports them.
+const (
+	BackendIOUring = "io_uring"
+	BackendPoll    = "poll"
+)
+
+// Config configures an Engine. The zero value is ready to use.
+type Config struct {
+	// Rings is the number of io_uring rings, each driven by one locked OS
+	// thread. 0 picks one ring per four CPUs, at least one.
+	Rings int
+	// RingEntries is the submission queue size of each ring; 0 means 256.
+	RingEntries int
+	// PipeSize is the capacity asked for the pipe a transfer moves its
+	// bytes through; 0 means the kernel's default (64 KiB) to begin with,
+	// grown to 1 MiB once a transfer has moved a pipe's worth. The kernel
+	// may refuse growth (pipe-user-pages limits); transfers then run on
+	// smaller pipes.
+	PipeSize int
+	// IdleTimeout ends a transfer that moves no byte for that long with an
+	// error wrapping ErrIdleTimeout. 0 means no limit.
+	IdleTimeout time.Duration
+	// Backend chooses the backend: BackendPoll, BackendIOUring (where the
+	// kernel allows it; the poll backend otherwise), or "" for the default,
+	// which is the poll backend unless KPIPE_BACKEND=io_uring is set. Poll
+	// is the default because it measured less CPU per GiB than io_uring on
+	// loopback proxies: the ring's thread runs the same splices, and adds
+	// the hand-over of every transfer between it and the calling goroutine
+	// (see the README for the figures).
+	Backend string
+	// ForcePoll selects the runtime-poller backend whatever Backend says.
+	// The environment variable KPIPE_BACKEND=poll does the same for every
+	// Engine.
+	ForcePoll bool
+}
+
+// ErrIdleTimeout is wrapped by the error of a transfer that made no progress
+// for Config.IdleTimeout. It also matches syscall.ETIMEDOUT.
+var ErrIdleTimeout error = idleTimeoutError{}
+
+type idleTimeoutError struct{}
+
+func (idleTimeoutError) Error() string { return "kpipe: transfer idle for longer than IdleTimeout" }
+
+func (idleTimeoutError) Is(target error) bool { return target == syscall.ETIMEDOUT }
+
+// ErrEngineClosed is returned by calls on a closed Engine, and by transfers
+// that Close ended.
+var ErrEngineClosed = errors.New("kpipe: engine closed")
+
+// Engine runs double splices: src -> private pipe -> dst, with both splices
+// in flight at once, until src's end of input. On io_uring a C event loop per
+// ring owns every transfer and Go hears of a transfer only when it ends; on
+// the poll backend the calling goroutine drives the same loop through Go's
+// runtime poller. Outside Linux there is no splice: the poll backend copies
+// through a buffer there (see Implementation). Either way no OS thread waits on behalf of an idle
+// transfer. An Engine is safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	backend string
+	rings   []*ring
+	next    atomic.Uint32
+
+	// mu guards the engine's life: transfers register under it, and Close
+	// ends them and waits for them before it frees the rings.
+	mu      sync.Mutex
+	closing bool
+	active  int                        // transfers in progress
+	polls   map[*pollTransfer]struct{} // the poll backend's transfers
+	drained chan struct{}              // closed once closing and active == 0
+	down    chan struct{}              // closed when Close has finished
+}
+
+// NewEngine starts an engine on the backend cfg.Backend names. Asked for
+// io_uring, it falls back to the poll backend where the kernel refuses
+// io_uring (a seccomp profile, the kernel.io_uring_disabled sysctl) or lacks
+// the operations the engine needs, in builds without the C core (see
+// Implementation), and whenever cfg.ForcePoll or
+// KPIPE_BACKEND=poll says so. Engine.Backend reports the outcome.
+func NewEngine(cfg Config) (*Engine, error) {
+	if cfg.Rings <= 0 {
+		cfg.Rings = max(1, runtime.NumCPU()/4)
+	}
+	if cfg.RingEntries <= 0 {
+		cfg.RingEntries = 256
+	}
+	if cfg.PipeSize < 0 || cfg.IdleTimeout < 0 {
+		return nil, errors.New("kpipe: negative PipeSize or IdleTimeout")
+	}
+	backend, err := chooseBackend(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e := newEngine(cfg)
+	if backend == BackendPoll {
+		return e, nil
+	}
+	if _, err := probeIOUring(); err != nil {
+		return e, nil
+	}
+	for i := 0; i < cfg.Rings; i++ {
+		r, err := openRing(cfg)
+		if err != nil {
+			e.closeRings() // no transfer has started
+			if i == 0 {
+				// io_uring passed the probe but cannot hold a ring of
+				// this size (memlock limits, ...): fall back.
+				return newEngine(cfg), nil
+			}
+			return nil, err
+		}
+		e.rings = append(e.rings, r)
+	}
+	e.backend = BackendIOUring
+	return e, nil
+}
+
+// chooseBackend returns the backend cfg and the environment ask for.
+func chooseBackend(cfg Config) (string, error) {
+	if cfg.Backend != "" && cfg.Backend != BackendPoll && cfg.Backend != BackendIOUring {
+		return "", errors.New("kpipe: unknown Config.Backend " + strconv.Quote(cfg.Backend))
+	}
+	env := backendFromEnv()
+	switch {
+	case cfg.ForcePoll || env == BackendPoll:
+		return BackendPoll, nil
+	case cfg.Backend != "":
+		return cfg.Backend, nil
+	case env == BackendIOUring:
+		return BackendIOUring, nil
+	}
+	return BackendPoll, nil
+}
+
+func newEngine(cfg Config) *Engine {
+	return &Engine{
+		cfg:     cfg,
+		backend: BackendPoll,
+		polls:   make(map[*pollTransfer]struct{}),
+		drained: make(chan struct{}),
+		down:    make(chan struct{}),
+	}
+}
+
+// Backend reports the backend in use: "io_uring" or "poll".
+func (e *Engine) Backend() string { return e.backend }
+
+// Close ends the engine: transfers in progress end with ErrEngineClosed,
+// and Close returns once they have all returned and the rings' threads have
+// exited. Close is idempotent.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closing {
+		e.mu.Unlock()
+		<-e.down
+		return nil
+	}
+	e.closing = true
+	if e.active == 0 {
+		close(e.drained)
+	}
+	for t := range e.polls {
+		t.engineClosed.Store(true)
+		t.cancel()
+	}
+	e.mu.Unlock()
+	// The rings cancel their transfers and refuse new ones, but stay
+	// allocated until every transfer has returned: a transfer may still be
+	// about to hand its start to a ring.
+	for _, r := range e.rings {
+		r.shutdown()
+	}
+	<-e.drained
+	e.closeRings()
+	close(e.down)
+	return nil
+}
+
+// closeRings waits for the rings' loops to end and frees the rings.
+func (e *Engine) closeRings() {
+	for _, r := range e.rings {
+		r.close()
+	}
+}
+
+// begin registers transfers (each t, on the poll backend, so that Close
+// can end it; nil for a ring's transfer); it fails once Close has begun.
+func (e *Engine) begin(ts ...*pollTransfer) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return ErrEngineClosed
+	}
+	e.active += len(ts)
+	for _, t := range ts {
+		if t != nil {
+			e.polls[t] = struct{}{}
+		}
+	}
+	return nil
+}
+
+// end unregisters a transfer that begin registered.
+func (e *Engine) end(t *pollTransfer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t != nil {
+		delete(e.polls, t)
+	}
+	e.active--
+	if e.active == 0 && e.closing {
+		close(e.drained)
+	}
+}
+
+// DoubleSplice moves everything from src to dst through a private pipe,
+// with the splice into the pipe and the splice out of it in flight at once,
+// until src reaches end of input. Both must have file descriptors (else
+// ErrNoFD). It returns the bytes delivered to dst.
+//
+// When ctx is done the transfer is cancelled in the kernel and DoubleSplice
+// returns ctx.Err() once the kernel has let go of the transfer's pipe,
+// within milliseconds on every backend, descriptors in blocking mode
+// included; src and dst stay open and usable.
+//
+// The poll backend works on the caller's own descriptors, as io.Copy does:
+// a read deadline on src or a write deadline on dst ends the transfer with
+// an error wrapping os.ErrDeadlineExceeded, and closing either ends it.
+// Cancellation and Config.IdleTimeout act through those same deadlines
+// (src's read deadline, dst's write deadline), which the transfer clears
+// when it returns; a deadline the caller set is then gone. The pipe in the
+// middle comes from a pool and goes back to it whenever it is empty and
+// src has nothing to read, so an idle transfer holds no descriptor. The
+// io_uring backend's ring works on private duplicates of the descriptors
+// instead: there, closing src or dst does not end a transfer; cancel ctx
+// (or shut the socket down).
+//
+// Nothing is lost when a transfer ends early (cancellation, Close,
+// IdleTimeout, a destination that fails): bytes already taken from src
+// that did not reach dst come back in an *UndeliveredError, which wraps
+// the reason. The count returned is always what reached dst. (The one
+// exception is an io_uring loop that the kernel itself stops, which
+// io_uring_enter failing would: its transfers end with that error, and the
+// bytes in their pipes go with the ring.)
+func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+	return e.doubleSplice(ctx, dst, src)
+}
+
+// Proxy runs DoubleSplice in both directions at once, a to b and b to a.
+// When one direction reaches end of input, the write side of its destination
+// is closed (CloseWrite, shutdown(SHUT_WR)) and the other direction keeps
+// running. Proxy returns when both directions are done, or at the first
+// error (the other direction is then cancelled), or when ctx is done. The
+// error of a connection reset wraps syscall.ECONNRESET. Bytes a direction
+// had taken and not delivered when it ended come back as for DoubleSplice:
+// Undelivered(err) lists one *UndeliveredError per such direction.
+func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
+	if e.backend == BackendPoll {
+		return e.pollProxy(ctx, a, b)
+	}
+	return e.ringProxy(ctx, a, b)
+}
+
+// ringProxy runs Proxy on io_uring: a DoubleSplice per direction, the
+// second on a goroutine of its own.
+func (e *Engine) ringProxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var errB error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bToA, errB = e.DoubleSplice(inner, a, b)
+		if errB == nil {
+			errB = closeWrite(a)
+		}
+		if errB != nil {
+			cancel()
+		}
+	}()
+	aToB, err = e.DoubleSplice(inner, b, a)
+	if err == nil {
+		err = closeWrite(b)
+	}
+	if err != nil {
+		cancel()
+	}
+	<-done
+	return aToB, bToA, proxyError(ctx, err, errB)
+}
+
+// proxyError picks the error Proxy reports: a direction's own failure over
+// the cancellation it caused in the other direction, and ctx's error when
+// the caller cancelled. Bytes either direction held back come with it, one
+// *UndeliveredError per direction (errors.Join when both), each wrapping
+// the error picked.
+func proxyError(ctx context.Context, errs ...error) error {
+	var picked error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			picked = err
+			break
+		}
+	}
+	if picked == nil {
+		picked = ctx.Err()
+	}
+	base := picked
+	if p, ok := picked.(*UndeliveredError); ok {
+		base = p.Err
+	}
+	var held []error
+	for _, err := range errs {
+		for _, ue := range Undelivered(err) {
+			held = append(held, &UndeliveredError{Err: base, Dst: ue.Dst, Data: ue.Data})
+		}
+	}
+	switch len(held) {
+	case 0:
+		return picked
+	case 1:
+		return held[0]
+	}
+	return errors.Join(held...)
+}
+
+var defaultEngine struct {
+	once sync.Once
+	e    *Engine
+	err  error
+}
+
+func getDefaultEngine() (*Engine, error) {
+	defaultEngine.once.Do(func() {
+		defaultEngine.e, defaultEngine.err = NewEngine(Config{})
+	})
+	return defaultEngine.e, defaultEngine.err
+}
+
+// DoubleSplice runs Engine.DoubleSplice on the package's default engine,
+// NewEngine(Config{}): the poll backend, or io_uring with
+// KPIPE_BACKEND=io_uring where the kernel allows it.
+func DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+	e, err := getDefaultEngine()
+	if err != nil {
+		return 0, err
+	}
+	return e.DoubleSplice(ctx, dst, src)
+}
+
+// Proxy runs Engine.Proxy on the package's default engine.
+func Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
+	e, err := getDefaultEngine()
+	if err != nil {
+		return 0, 0, err
+	}
+	return e.Proxy(ctx, a, b)
+}
+
+// DefaultBackend reports the backend of the package's default engine.
+func DefaultBackend() string {
+	e, err := getDefaultEngine()
+	if err != nil {
+		return BackendPoll
+	}
+	return e.Backend()
+}
+
+// pooledPipes reports how many idle pipes the engine's rings keep for
+// reuse (each holds two descriptors). The engine must be open.
+func (e *Engine) pooledPipes() int {
+	n := 0
+	for _, r := range e.rings {
+		n += r.pooledPipes()
+	}
+	return n
+}
+
+// closeWrite half-closes x after its direction of a proxy ended: CloseWrite
+// where x has it (*net.TCPConn, *net.UnixConn, *Pipe, ...), shutdown(SHUT_WR)
+// for other sockets. A peer already gone (ENOTCONN) is not an error.
+func closeWrite(x any) error {
+	var err error
+	switch c := x.(type) {
+	case interface{ CloseWrite() error }:
+		err = c.CloseWrite()
+	case syscall.Conn:
+		err = shutdownWrite(c)
+	}
+	if err != nil && errors.Is(err, syscall.ENOTCONN) {
+		return nil
+	}
+	return err
+}
+
+// backendEnv is the environment variable that picks a backend: "poll"
+// forces the runtime-poller backend on every Engine; "io_uring" makes
+// io_uring the default of engines whose Config leaves Backend empty.
+const backendEnv = "KPIPE_BACKEND"
+
+// backendFromEnv returns BackendPoll or BackendIOUring as KPIPE_BACKEND
+// says, or "" when it is unset or names neither.
+func backendFromEnv() string {
+	switch v := os.Getenv(backendEnv); v {
+	case BackendPoll, BackendIOUring:
+		return v
+	}
+	return ""
+}
+
+// forcePollFromEnv reports whether KPIPE_BACKEND=poll is set.
+func forcePollFromEnv() bool {
+	return backendFromEnv() == BackendPoll
+}
