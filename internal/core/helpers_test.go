@@ -527,7 +527,7 @@ func feedForever(c *net.TCPConn, chunk []byte) (stop func()) {
 // threads than the before it counted.
 func checkIdleThreads(t *testing.T, before, n int, fn string) {
 	t.Helper()
-	waitParked(t, n, "kpipe."+fn)
+	waitParked(t, n, "core."+fn)
 	// Give any thread a blocked call might start time to show up.
 	time.Sleep(100 * time.Millisecond)
 	after := osThreads(t)

@@ -248,27 +248,27 @@ func TestPipeCloseWakes(t *testing.T) {
 			_, err := p.Write([]byte("more"))
 			return err
 		}},
-		{"Splice-from", "kpipe.Splice", nil, func(t *testing.T, p *Pipe) error {
+		{"Splice-from", "core.Splice", nil, func(t *testing.T, p *Pipe) error {
 			_, err := Splice(tempFileRW(t), p, 10)
 			return err
 		}},
-		{"Splice-into", "kpipe.Splice", full, func(t *testing.T, p *Pipe) error {
+		{"Splice-into", "core.Splice", full, func(t *testing.T, p *Pipe) error {
 			_, err := Splice(p, tempFileWith(t, []byte("more")), 10)
 			return err
 		}},
-		{"Splice-pipe-pipe", "kpipe.Splice", nil, func(t *testing.T, p *Pipe) error {
+		{"Splice-pipe-pipe", "core.Splice", nil, func(t *testing.T, p *Pipe) error {
 			_, err := Splice(newTestPipe(t), p, -10)
 			return err
 		}},
-		{"Tee", "kpipe.Tee", nil, func(t *testing.T, p *Pipe) error {
+		{"Tee", "core.Tee", nil, func(t *testing.T, p *Pipe) error {
 			_, err := Tee(newTestPipe(t), p, 10)
 			return err
 		}},
-		{"Copy-from", "kpipe.Copy", nil, func(t *testing.T, p *Pipe) error {
+		{"Copy-from", "core.Copy", nil, func(t *testing.T, p *Pipe) error {
 			_, err := Copy(tempFileRW(t), p)
 			return err
 		}},
-		{"Copy-into", "kpipe.Copy", full, func(t *testing.T, p *Pipe) error {
+		{"Copy-into", "core.Copy", full, func(t *testing.T, p *Pipe) error {
 			_, err := Copy(p, tempFileWith(t, []byte("more")))
 			return err
 		}},
@@ -307,7 +307,7 @@ func TestPipeCloseWakes(t *testing.T) {
 			_, err := Splice(p, s, 10)
 			done <- err
 		}()
-		waitParked(t, 1, "kpipe.Splice")
+		waitParked(t, 1, "core.Splice")
 		p.Close()
 		c.Write([]byte("wake"))
 		if err := <-done; !errors.Is(err, os.ErrClosed) {

@@ -281,7 +281,7 @@ func TestZlibWaitsInPoller(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitParked(t, n*3/4, "kpipe.Gunzip(")
+	waitParked(t, n*3/4, "core.Gunzip(")
 	if d := osThreads(t) - threads; d > n/4 {
 		t.Errorf("%d idle Gunzips added %d threads", n, d)
 	}
