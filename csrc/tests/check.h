@@ -5,16 +5,14 @@
  * file:line, the expressions and their values) when it does not, so a case
  * can stop early: if (!CHECK(fd >= 0)) return;
  *
- * Each test file has its own main:
+ * Each test file ends with its list of cases, which CHECK_SUITE makes the
+ * program's main (SIGPIPE blocked, so that writes to a closed pipe fail
+ * with EPIPE as they do in a Go program):
  *
- *	static const struct check_case cases[] = {
- *		CHECK_CASE(test_something),
- *	};
- *	int main(int argc, char **argv)
- *	{
- *		check_block_sigpipe();
- *		return CHECK_MAIN(argc, argv, cases);
- *	}
+ *	CHECK_SUITE(CHECK_CASE(test_something), CHECK_CASE(test_other))
+ *
+ * A test file that must run something first has its own main and calls
+ * CHECK_MAIN.
  *
  * check_main runs every case (or only those named on the command line),
  * fails a case that leaves the number of open fds changed, and returns
@@ -42,6 +40,14 @@ struct check_case {
 
 int check_main(const char *suite, int argc, char **argv,
 	       const struct check_case *cases, size_t n);
+
+#define CHECK_SUITE(...)                                                       \
+	int main(int argc, char **argv)                                        \
+	{                                                                      \
+		static const struct check_case cases[] = { __VA_ARGS__ };      \
+		check_block_sigpipe();                                         \
+		return CHECK_MAIN(argc, argv, cases);                          \
+	}
 
 /* The number of checks that failed so far. */
 extern int check_failures;

@@ -577,30 +577,15 @@ out:
 	check_close_fd(null);
 }
 
-static const struct check_case cases[] = {
-	CHECK_CASE(test_copy_range_all),
-	CHECK_CASE(test_copy_range_limit),
+CHECK_SUITE(
+	CHECK_CASE(test_copy_range_all), CHECK_CASE(test_copy_range_limit),
 	CHECK_CASE(test_copy_range_huge_limit),
-	CHECK_CASE(test_copy_range_empty),
-	CHECK_CASE(test_copy_range_errors),
-	CHECK_CASE(test_copy_range_efbig),
-	CHECK_CASE(test_sendfile_socket),
+	CHECK_CASE(test_copy_range_empty), CHECK_CASE(test_copy_range_errors),
+	CHECK_CASE(test_copy_range_efbig), CHECK_CASE(test_sendfile_socket),
 	CHECK_CASE(test_sendfile_socket_eagain),
-	CHECK_CASE(test_sendfile_socket_limit),
-	CHECK_CASE(test_sendfile_epipe),
-	CHECK_CASE(test_sendfile_errors),
-	CHECK_CASE(test_sendfile_beyond_2g),
-	CHECK_CASE(test_read_write_file),
-	CHECK_CASE(test_read_write_pipe_src),
-	CHECK_CASE(test_read_write_epipe),
-	CHECK_CASE(test_read_write_efbig),
-	CHECK_CASE(test_read_write_eagain),
-	CHECK_CASE(test_read_write_bad_len),
-	CHECK_CASE(test_read_write_beyond_2g),
-};
-
-int main(int argc, char **argv)
-{
-	check_block_sigpipe();
-	return CHECK_MAIN(argc, argv, cases);
-}
+	CHECK_CASE(test_sendfile_socket_limit), CHECK_CASE(test_sendfile_epipe),
+	CHECK_CASE(test_sendfile_errors), CHECK_CASE(test_sendfile_beyond_2g),
+	CHECK_CASE(test_read_write_file), CHECK_CASE(test_read_write_pipe_src),
+	CHECK_CASE(test_read_write_epipe), CHECK_CASE(test_read_write_efbig),
+	CHECK_CASE(test_read_write_eagain), CHECK_CASE(test_read_write_bad_len),
+	CHECK_CASE(test_read_write_beyond_2g))

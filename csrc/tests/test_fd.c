@@ -391,25 +391,12 @@ static void test_wait_bad_fds(void)
 	CHECK_ERR(wait_in_child(-1, 1), EBADF);
 }
 
-static const struct check_case cases[] = {
-	CHECK_CASE(test_type_file),
-	CHECK_CASE(test_type_pipe_and_fifo),
-	CHECK_CASE(test_type_socket),
-	CHECK_CASE(test_type_char_and_other),
-	CHECK_CASE(test_type_block),
-	CHECK_CASE(test_type_errors),
-	CHECK_CASE(test_nonblocking),
-	CHECK_CASE(test_ready_pipe),
-	CHECK_CASE(test_ready_hangup),
-	CHECK_CASE(test_ready_socket_and_file),
-	CHECK_CASE(test_ready_bad_fds),
-	CHECK_CASE(test_wait_ready_now),
-	CHECK_CASE(test_wait_blocks_until_ready),
-	CHECK_CASE(test_wait_bad_fds),
-};
-
-int main(int argc, char **argv)
-{
-	check_block_sigpipe();
-	return CHECK_MAIN(argc, argv, cases);
-}
+CHECK_SUITE(CHECK_CASE(test_type_file), CHECK_CASE(test_type_pipe_and_fifo),
+	    CHECK_CASE(test_type_socket), CHECK_CASE(test_type_char_and_other),
+	    CHECK_CASE(test_type_block), CHECK_CASE(test_type_errors),
+	    CHECK_CASE(test_nonblocking), CHECK_CASE(test_ready_pipe),
+	    CHECK_CASE(test_ready_hangup),
+	    CHECK_CASE(test_ready_socket_and_file),
+	    CHECK_CASE(test_ready_bad_fds), CHECK_CASE(test_wait_ready_now),
+	    CHECK_CASE(test_wait_blocks_until_ready),
+	    CHECK_CASE(test_wait_bad_fds))

@@ -307,23 +307,9 @@ static void test_epipe(void)
 	CHECK_SYS(close(sv[0]));
 }
 
-static const struct check_case cases[] = {
-	CHECK_CASE(test_open_blocking),
-	CHECK_CASE(test_open_nonblock),
-	CHECK_CASE(test_open_null_granted),
-	CHECK_CASE(test_size_growth),
-	CHECK_CASE(test_set_size),
-	CHECK_CASE(test_open_growth_refused),
-	CHECK_CASE(test_buffered),
-	CHECK_CASE(test_errors),
-	CHECK_CASE(test_close),
-	CHECK_CASE(test_open_emfile),
-	CHECK_CASE(test_no_fd_leak),
-	CHECK_CASE(test_epipe),
-};
-
-int main(int argc, char **argv)
-{
-	check_block_sigpipe();
-	return CHECK_MAIN(argc, argv, cases);
-}
+CHECK_SUITE(CHECK_CASE(test_open_blocking), CHECK_CASE(test_open_nonblock),
+	    CHECK_CASE(test_open_null_granted), CHECK_CASE(test_size_growth),
+	    CHECK_CASE(test_set_size), CHECK_CASE(test_open_growth_refused),
+	    CHECK_CASE(test_buffered), CHECK_CASE(test_errors),
+	    CHECK_CASE(test_close), CHECK_CASE(test_open_emfile),
+	    CHECK_CASE(test_no_fd_leak), CHECK_CASE(test_epipe))

@@ -666,31 +666,15 @@ out:
 	check_close_fd(null);
 }
 
-static const struct check_case cases[] = {
-	CHECK_CASE(test_splice_pipe_to_pipe),
-	CHECK_CASE(test_splice_file_pipe_file),
-	CHECK_CASE(test_splice_eof),
-	CHECK_CASE(test_splice_nonpositive_len),
-	CHECK_CASE(test_splice_eagain),
-	CHECK_CASE(test_splice_errors),
-	CHECK_CASE(test_splice_huge_len),
-	CHECK_CASE(test_tee),
-	CHECK_CASE(test_via_file_to_file),
-	CHECK_CASE(test_via_limit),
-	CHECK_CASE(test_via_drains_pipe_first),
-	CHECK_CASE(test_via_bad_cap),
-	CHECK_CASE(test_via_socket_dst_full),
-	CHECK_CASE(test_via_pipe_dst_full),
-	CHECK_CASE(test_via_src_eagain),
-	CHECK_CASE(test_via_socket_src),
-	CHECK_CASE(test_via_epipe_socket),
-	CHECK_CASE(test_via_epipe_pipe),
-	CHECK_CASE(test_via_efbig),
-	CHECK_CASE(test_via_beyond_2g),
-};
-
-int main(int argc, char **argv)
-{
-	check_block_sigpipe();
-	return CHECK_MAIN(argc, argv, cases);
-}
+CHECK_SUITE(CHECK_CASE(test_splice_pipe_to_pipe),
+	    CHECK_CASE(test_splice_file_pipe_file), CHECK_CASE(test_splice_eof),
+	    CHECK_CASE(test_splice_nonpositive_len),
+	    CHECK_CASE(test_splice_eagain), CHECK_CASE(test_splice_errors),
+	    CHECK_CASE(test_splice_huge_len), CHECK_CASE(test_tee),
+	    CHECK_CASE(test_via_file_to_file), CHECK_CASE(test_via_limit),
+	    CHECK_CASE(test_via_drains_pipe_first),
+	    CHECK_CASE(test_via_bad_cap), CHECK_CASE(test_via_socket_dst_full),
+	    CHECK_CASE(test_via_pipe_dst_full), CHECK_CASE(test_via_src_eagain),
+	    CHECK_CASE(test_via_socket_src), CHECK_CASE(test_via_epipe_socket),
+	    CHECK_CASE(test_via_epipe_pipe), CHECK_CASE(test_via_efbig),
+	    CHECK_CASE(test_via_beyond_2g))

@@ -110,14 +110,5 @@ static void test_probe_threads(void)
 	}
 }
 
-static const struct check_case cases[] = {
-	CHECK_CASE(test_probe),
-	CHECK_CASE(test_probe_repeated),
-	CHECK_CASE(test_probe_threads),
-};
-
-int main(int argc, char **argv)
-{
-	check_block_sigpipe();
-	return CHECK_MAIN(argc, argv, cases);
-}
+CHECK_SUITE(CHECK_CASE(test_probe), CHECK_CASE(test_probe_repeated),
+	    CHECK_CASE(test_probe_threads))

@@ -469,23 +469,13 @@ static void test_trailer_parse(void)
 	CHECK_EQ(kp_ztrail_check(&t, 0x04030201, 0), KP_ZE_CHECKSUM);
 }
 
-static const struct check_case cases[] = {
-	CHECK_CASE(test_zlib_header_matches_zlib),
-	CHECK_CASE(test_gzip_default_header_matches_zlib),
-	CHECK_CASE(test_trailers),
-	CHECK_CASE(test_header_write_errors),
-	CHECK_CASE(test_gzip_header_round_trip),
-	CHECK_CASE(test_gzip_header_not_kept),
-	CHECK_CASE(test_gzip_header_errors),
-	CHECK_CASE(test_gzip_header_crc),
-	CHECK_CASE(test_gzip_header_long_fields),
-	CHECK_CASE(test_gzip_header_max_extra),
-	CHECK_CASE(test_zlib_header_parse),
-	CHECK_CASE(test_trailer_parse),
-};
-
-int main(int argc, char **argv)
-{
-	check_block_sigpipe();
-	return CHECK_MAIN(argc, argv, cases);
-}
+CHECK_SUITE(CHECK_CASE(test_zlib_header_matches_zlib),
+	    CHECK_CASE(test_gzip_default_header_matches_zlib),
+	    CHECK_CASE(test_trailers), CHECK_CASE(test_header_write_errors),
+	    CHECK_CASE(test_gzip_header_round_trip),
+	    CHECK_CASE(test_gzip_header_not_kept),
+	    CHECK_CASE(test_gzip_header_errors),
+	    CHECK_CASE(test_gzip_header_crc),
+	    CHECK_CASE(test_gzip_header_long_fields),
+	    CHECK_CASE(test_gzip_header_max_extra),
+	    CHECK_CASE(test_zlib_header_parse), CHECK_CASE(test_trailer_parse))

@@ -43,13 +43,4 @@ static void test_compatible(void)
 		CHECK_EQ(deflateEnd(&zs), Z_OK);
 }
 
-static const struct check_case cases[] = {
-	CHECK_CASE(test_version),
-	CHECK_CASE(test_compatible),
-};
-
-int main(int argc, char **argv)
-{
-	check_block_sigpipe();
-	return CHECK_MAIN(argc, argv, cases);
-}
+CHECK_SUITE(CHECK_CASE(test_version), CHECK_CASE(test_compatible))

@@ -1819,32 +1819,16 @@ out:
 	free(data);
 }
 
-static const struct check_case cases[] = {
-	CHECK_CASE(test_round_trips),
-	CHECK_CASE(test_whole_engine),
-	CHECK_CASE(test_threads),
-	CHECK_CASE(test_compress_small_pieces),
-	CHECK_CASE(test_byte_at_a_time_pipe),
-	CHECK_CASE(test_full_destination_pipe),
-	CHECK_CASE(test_socket_short_reads),
-	CHECK_CASE(test_gzip_command_reads_ours),
-	CHECK_CASE(test_ours_reads_gzip_command),
-	CHECK_CASE(test_multi_member),
-	CHECK_CASE(test_truncation),
-	CHECK_CASE(test_bit_flips),
-	CHECK_CASE(test_checksums),
-	CHECK_CASE(test_bad_headers),
-	CHECK_CASE(test_trailing_data),
-	CHECK_CASE(test_max_out),
-	CHECK_CASE(test_reset_reuse),
-	CHECK_CASE(test_misuse),
-	CHECK_CASE(test_sync_flush),
-	CHECK_CASE(test_reuse_same_bytes),
-	CHECK_CASE(test_whole_until),
-};
-
-int main(int argc, char **argv)
-{
-	check_block_sigpipe();
-	return CHECK_MAIN(argc, argv, cases);
-}
+CHECK_SUITE(CHECK_CASE(test_round_trips), CHECK_CASE(test_whole_engine),
+	    CHECK_CASE(test_threads), CHECK_CASE(test_compress_small_pieces),
+	    CHECK_CASE(test_byte_at_a_time_pipe),
+	    CHECK_CASE(test_full_destination_pipe),
+	    CHECK_CASE(test_socket_short_reads),
+	    CHECK_CASE(test_gzip_command_reads_ours),
+	    CHECK_CASE(test_ours_reads_gzip_command),
+	    CHECK_CASE(test_multi_member), CHECK_CASE(test_truncation),
+	    CHECK_CASE(test_bit_flips), CHECK_CASE(test_checksums),
+	    CHECK_CASE(test_bad_headers), CHECK_CASE(test_trailing_data),
+	    CHECK_CASE(test_max_out), CHECK_CASE(test_reset_reuse),
+	    CHECK_CASE(test_misuse), CHECK_CASE(test_sync_flush),
+	    CHECK_CASE(test_reuse_same_bytes), CHECK_CASE(test_whole_until))
