@@ -55,9 +55,13 @@ func (p *Pipe) SetReadDeadline(t time.Time) error { return p.p.SetReadDeadline(t
 func (p *Pipe) SetWriteDeadline(t time.Time) error { return p.p.SetWriteDeadline(t) }
 
 // Buffered returns the number of bytes waiting in the pipe (FIONREAD).
+//
+// Outside Linux it returns an error matching errors.ErrUnsupported.
 func (p *Pipe) Buffered() (int, error) { return p.p.Buffered() }
 
 // Cap returns the pipe's capacity in bytes (F_GETPIPE_SZ).
+//
+// Outside Linux it returns an error matching errors.ErrUnsupported.
 func (p *Pipe) Cap() (int, error) { return p.p.Cap() }
 
 // SetCap asks the kernel for a capacity of at least n bytes (F_SETPIPE_SZ)
@@ -65,6 +69,8 @@ func (p *Pipe) Cap() (int, error) { return p.p.Cap() }
 // two pages. Unprivileged processes are limited by /proc/sys/fs/pipe-max-size
 // and the pipe-user-pages limits; the error then wraps syscall.EPERM and the
 // pipe keeps its old capacity.
+//
+// Outside Linux it returns an error matching errors.ErrUnsupported.
 func (p *Pipe) SetCap(n int) (int, error) { return p.p.SetCap(n) }
 
 // core returns the pipe the core works on, nil for a nil p.

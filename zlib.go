@@ -118,27 +118,27 @@ type GzipHeader struct {
 // Deflate compresses src into dst in the zlib format (RFC 1950) at
 // Codec{}'s level, until src reaches end of input. See Codec.Deflate.
 func Deflate(dst io.Writer, src io.Reader) (int64, error) {
-	return Codec{}.Deflate(dst, src)
+	return core.Deflate(end(dst), end(src))
 }
 
 // Inflate decompresses a zlib stream (RFC 1950) from src into dst. See
 // Codec.Inflate.
 func Inflate(dst io.Writer, src io.Reader) (int64, error) {
-	return Codec{}.Inflate(dst, src)
+	return core.Inflate(end(dst), end(src))
 }
 
 // Gzip compresses src into dst as one gzip member (RFC 1952) with header
 // hdr (nil: no name, comment or extra field, no modification time, OS 3
 // for Unix). See Codec.Gzip.
 func Gzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
-	return Codec{}.Gzip(dst, src, hdr)
+	return core.Gzip(end(dst), end(src), (*core.GzipHeader)(hdr))
 }
 
 // Gunzip decompresses gzip data from src into dst, every member until end
 // of input, and fills *hdr, when hdr is not nil, with the first member's
 // header. See Codec.Gunzip.
 func Gunzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
-	return Codec{}.Gunzip(dst, src, hdr)
+	return core.Gunzip(end(dst), end(src), (*core.GzipHeader)(hdr))
 }
 
 // Deflate compresses src into dst in the zlib format (RFC 1950) at c.Level

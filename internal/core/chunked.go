@@ -6,35 +6,18 @@ import (
 	"strconv"
 )
 
-// ChunkOptions describes the framing SpliceChunks writes around the data.
-// Nil fields write nothing.
+// ChunkOptions implements kpipe.ChunkOptions, which documents it.
 type ChunkOptions struct {
-	Prefix, Postfix []byte             // written once, before and after
-	ChunkPrefix     func(n int) []byte // before each chunk of n bytes
-	ChunkPostfix    func(n int) []byte // after each chunk
-	ChunkSize       int                // the largest chunk; 0: DefaultChunkSize
+	Prefix, Postfix []byte
+	ChunkPrefix     func(n int) []byte
+	ChunkPostfix    func(n int) []byte
+	ChunkSize       int
 }
 
-// DefaultChunkSize is the chunk size of SpliceChunks when ChunkOptions leaves
-// it 0: the kernel's default pipe capacity.
+// DefaultChunkSize implements kpipe.DefaultChunkSize, which documents it.
 const DefaultChunkSize = 64 << 10
 
-// SpliceChunks copies src to dst in chunks, each framed by the options:
-// first Prefix; then, for each chunk of n bytes (1 <= n <= ChunkSize) taken
-// from src, ChunkPrefix(n), the n bytes, and ChunkPostfix(n); at src's end of
-// input, Postfix. It returns the number of body bytes (framing excluded).
-//
-// When src and dst both have file descriptors, the body never enters user
-// memory: each chunk is spliced from src into a pooled private pipe, and the
-// n announced in ChunkPrefix is what the pipe holds, so it is exactly the
-// number of bytes that follow however few a splice moved. Endpoints without
-// descriptors, or descriptors that splice(2) refuses, are served by a
-// buffered path that writes the same framing. Waiting parks the goroutine in
-// Go's runtime poller.
-//
-// On an error the output ends where the error struck, possibly inside a
-// chunk; a consumer of the framing then sees a truncated stream, never a
-// mis-framed one.
+// SpliceChunks implements kpipe.SpliceChunks, which documents it.
 func SpliceChunks(dst io.Writer, src io.Reader, opt ChunkOptions) (int64, error) {
 	if opt.ChunkSize < 0 {
 		return 0, errors.New("kpipe: negative ChunkSize")
@@ -46,10 +29,7 @@ func SpliceChunks(dst io.Writer, src io.Reader, opt ChunkOptions) (int64, error)
 	return f.run(src)
 }
 
-// ChunkedTransfer writes src to dst as an HTTP/1.1 chunked body (RFC 9112
-// section 7.1): each chunk as its size in hexadecimal, CRLF, the data, CRLF,
-// and at the end the last chunk and an empty trailer, "0\r\n\r\n". It
-// returns the number of body bytes. The data moves as in SpliceChunks.
+// ChunkedTransfer implements kpipe.ChunkedTransfer, which documents it.
 func ChunkedTransfer(dst io.Writer, src io.Reader) (int64, error) {
 	f := chunkFramer{dst: dst, opt: &ChunkOptions{ChunkSize: DefaultChunkSize}, http: true}
 	return f.run(src)

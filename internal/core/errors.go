@@ -8,13 +8,10 @@ import (
 	"syscall"
 )
 
-// ErrNeedPipe is returned by Splice when neither side is a *Pipe: splice(2)
-// needs a pipe on at least one side. Copy moves data between any two
-// endpoints.
+// ErrNeedPipe implements kpipe.ErrNeedPipe, which documents it.
 var ErrNeedPipe = errors.New("kpipe: splice needs a *kpipe.Pipe on one side")
 
-// ErrNoFD is returned when a call that works on file descriptors is given an
-// endpoint without one (neither a *Pipe nor a syscall.Conn).
+// ErrNoFD implements kpipe.ErrNoFD, which documents it.
 var ErrNoFD = errors.New("kpipe: endpoint has no file descriptor")
 
 // wrapErrno wraps errno in an *os.SyscallError naming the call, so that
@@ -23,16 +20,7 @@ func wrapErrno(call string, errno syscall.Errno) error {
 	return os.NewSyscallError(call, errno)
 }
 
-// UndeliveredError is the error of a DoubleSplice (or of one direction of a
-// Proxy) that ended early, by cancellation, Engine.Close, IdleTimeout or a
-// failure of its destination, while it held bytes it had taken from its
-// source and not yet delivered to its destination. Nothing is lost: they
-// are in Data, in order, and Dst is where they were going. The count the
-// call returned is what reached Dst; Data follows it in the stream, so the
-// source's bytes consumed are that count plus len(Data).
-//
-// It unwraps to the reason the transfer ended, so errors.Is(err,
-// context.Canceled) and the like work as they do without it.
+// UndeliveredError implements kpipe.UndeliveredError, which documents it.
 type UndeliveredError struct {
 	Err  error     // why the transfer ended
 	Dst  io.Writer // the destination the bytes were for
@@ -68,9 +56,7 @@ func undelivered(err error, dst io.Writer, left leftover) error {
 	return err
 }
 
-// Undelivered returns every *UndeliveredError in err's tree: one for a
-// DoubleSplice, up to one per direction for a Proxy, none when nothing was
-// held back.
+// Undelivered implements kpipe.Undelivered, which documents it.
 func Undelivered(err error) []*UndeliveredError {
 	var out []*UndeliveredError
 	var walk func(error)

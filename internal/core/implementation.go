@@ -23,6 +23,5 @@ const (
 	ImplPortable = "portable"
 )
 
-// Implementation reports which implementation this build of kpipe has:
-// ImplLinuxCgo, ImplLinuxGo or ImplPortable.
+// Implementation implements kpipe.Implementation, which documents it.
 func Implementation() string { return implementation }

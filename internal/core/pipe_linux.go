@@ -19,21 +19,17 @@ func (p *Pipe) Open() error {
 	return nil
 }
 
-// Buffered returns the number of bytes waiting in the pipe (FIONREAD).
+// Buffered implements kpipe.Pipe.Buffered, which documents it.
 func (p *Pipe) Buffered() (int, error) {
 	return p.readEndInt(sysPipeBuffered)
 }
 
-// Cap returns the pipe's capacity in bytes (F_GETPIPE_SZ).
+// Cap implements kpipe.Pipe.Cap, which documents it.
 func (p *Pipe) Cap() (int, error) {
 	return p.readEndInt(sysPipeSize)
 }
 
-// SetCap asks the kernel for a capacity of at least n bytes (F_SETPIPE_SZ)
-// and returns the capacity granted, which the kernel rounds up to a power of
-// two pages. Unprivileged processes are limited by /proc/sys/fs/pipe-max-size
-// and the pipe-user-pages limits; the error then wraps syscall.EPERM and the
-// pipe keeps its old capacity.
+// SetCap implements kpipe.Pipe.SetCap, which documents it.
 func (p *Pipe) SetCap(n int) (int, error) {
 	var granted int
 	var err error

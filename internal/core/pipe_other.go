@@ -19,20 +19,17 @@ func (p *Pipe) Open() error {
 	return err
 }
 
-// Buffered returns the number of bytes waiting in the pipe; outside Linux
-// it returns an error matching errors.ErrUnsupported.
+// Buffered is kpipe.Pipe.Buffered outside Linux.
 func (p *Pipe) Buffered() (int, error) {
 	return 0, errPipeQueryLinuxOnly
 }
 
-// Cap returns the pipe's capacity in bytes; outside Linux it returns an
-// error matching errors.ErrUnsupported.
+// Cap is kpipe.Pipe.Cap outside Linux.
 func (p *Pipe) Cap() (int, error) {
 	return 0, errPipeQueryLinuxOnly
 }
 
-// SetCap asks for a capacity of at least n bytes; outside Linux it returns
-// an error matching errors.ErrUnsupported.
+// SetCap is kpipe.Pipe.SetCap outside Linux.
 func (p *Pipe) SetCap(n int) (int, error) {
 	return 0, errPipeQueryLinuxOnly
 }

@@ -7,17 +7,13 @@ import (
 	"unicode/utf8"
 )
 
-// GzipHeader holds the fields of a gzip member header (RFC 1952) that Gzip
-// writes and Gunzip reads. Name and Comment travel as Latin-1 (ISO 8859-1),
-// as in compress/gzip: Gzip accepts only runes up to U+00FF and no NUL, and
-// Gunzip decodes to UTF-8, so that headers round-trip with compress/gzip and
-// gzip(1).
+// GzipHeader implements kpipe.GzipHeader, which documents it.
 type GzipHeader struct {
-	Name    string    // FNAME, the original file name; "": none
-	Comment string    // FCOMMENT; "": none
-	ModTime time.Time // MTIME, in whole seconds; the zero Time (or any time up to 1970-01-01 00:00:00 UTC): none
-	Extra   []byte    // FEXTRA, up to 65,535 bytes; nil: none (non-nil and empty: an empty field)
-	OS      byte      // the OS field: 3 is Unix, 255 unknown
+	Name    string
+	Comment string
+	ModTime time.Time
+	Extra   []byte
+	OS      byte
 }
 
 // The bounds of the header fields, as the C core's KP_GZ_NAME_MAX and

@@ -13,23 +13,12 @@ import (
 // errZState reports a misuse of the C stream: a bug in kpipe.
 var errZState = errors.New("kpipe: internal error: zlib stream misused")
 
-// ZlibVersion returns the version of the C zlib library kpipe runs with, as
-// zlib's zlibVersion() reports it (for example "1.2.13"); "" in builds
-// without the C core, whose compression is Go code.
+// ZlibVersion implements kpipe.ZlibVersion, which documents it.
 func ZlibVersion() string {
 	return C.GoString(C.kp_zlib_version())
 }
 
-// CompressionEngine names what compresses and decompresses in this
-// process, the engines joined by "+": "isa-l" where ISA-L runs inflate and
-// deflate at levels 1 to 3, "libdeflate" where libdeflate compresses at
-// levels 4 to 9 the inputs whose size is known at the start (memory
-// readers, regular files; see Codec.Level), and "zlib", which runs the
-// rest. It is "zlib" alone where neither library is there (built without
-// their headers, libisal.so.2 or libdeflate.so.0 missing at run time, or
-// KPIPE_ZENGINE=zlib set), and "go" in builds without the C core
-// (klauspost/compress). Every engine writes and reads standard zlib and
-// gzip streams, with the same checks and errors.
+// CompressionEngine implements kpipe.CompressionEngine, which documents it.
 func CompressionEngine() string {
 	engine := "zlib"
 	if C.kp_ld_available() == 1 {

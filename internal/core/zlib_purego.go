@@ -23,14 +23,10 @@ import (
 // kpipe's own zlib and gzip framing: the header and trailer checks, the
 // errors and the header handling are those of the C core.
 
-// ZlibVersion returns the version of the C zlib library kpipe runs with, as
-// zlib's zlibVersion() reports it (for example "1.2.13"); "" in builds
-// without the C core, whose compression is Go code.
+// ZlibVersion implements kpipe.ZlibVersion, which documents it.
 func ZlibVersion() string { return "" }
 
-// CompressionEngine names what compresses and decompresses in this
-// process: "go" in builds without the C core (klauspost/compress); see the
-// Linux cgo build for the others ("isa-l+zlib", "zlib").
+// CompressionEngine implements kpipe.CompressionEngine, which documents it.
 func CompressionEngine() string { return "go" }
 
 // zlibDefaultLevel is the level zlib's Z_DEFAULT_COMPRESSION stands for.

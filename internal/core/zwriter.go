@@ -6,24 +6,7 @@ import (
 	"runtime"
 )
 
-// GzipWriter compresses what is written to it into one gzip member on an
-// io.Writer, as compress/gzip's Writer does: the push-style counterpart of
-// Codec.Gzip, for output that is made piece by piece (an HTTP response, a
-// log) rather than read from a source. Flush makes everything written so
-// far decodable by the reader at once.
-//
-// With the C core the compressor is kpipe's engine at Codec.Level. At levels
-// 1 to 3 ISA-L (where present) compresses as the bytes come. At levels 4 to
-// 9, where libdeflate runs, the writer keeps up to 8 MiB of input in C
-// memory and compresses it in one call at Close, as Codec.Gzip does from
-// memory, and until then only the header reaches dst; a Flush, or input
-// beyond 8 MiB, hands the stream to zlib at the same level, which streams
-// from there. The state, about 1 MiB of C memory besides that input, is
-// taken from a pool at the first use after NewGzipWriter or Reset and
-// given back by Close: close every GzipWriter (Reset also gives back what
-// it held). Between those calls Write allocates nothing.
-//
-// A GzipWriter is not safe for concurrent use.
+// GzipWriter implements kpipe.GzipWriter, which documents it.
 type GzipWriter struct {
 	dst    io.Writer
 	level  int
@@ -50,12 +33,7 @@ type closedError struct{}
 
 func (*closedError) Error() string { return "kpipe: write to a closed GzipWriter" }
 
-// NewGzipWriter returns a GzipWriter that compresses into dst at c.Level,
-// with header hdr as Codec.Gzip writes it (nil: no name, comment or extra
-// field, no modification time, OS 3). It writes nothing yet; the header goes
-// out with the first Write, Flush or Close. c.Threads and c.MaxOutput do not
-// apply: a GzipWriter runs on the caller's thread. An invalid level or
-// header is an error (for the header, wrapping ErrHeader).
+// NewGzipWriter implements kpipe.Codec.NewGzipWriter, which documents it.
 func (c Codec) NewGzipWriter(dst io.Writer, hdr *GzipHeader) (*GzipWriter, error) {
 	w := new(GzipWriter)
 	if err := c.InitGzipWriter(w, dst, hdr); err != nil {
@@ -85,9 +63,7 @@ func (c Codec) InitGzipWriter(w *GzipWriter, dst io.Writer, hdr *GzipHeader) err
 	return nil
 }
 
-// Write compresses p. The compressed bytes reach dst as the engine makes
-// them, not necessarily before Write returns; Flush or Close sends the
-// rest. An error from dst is returned, and by every later call.
+// Write implements kpipe.GzipWriter.Write, which documents it.
 func (w *GzipWriter) Write(p []byte) (int, error) {
 	if err := w.start(); err != nil {
 		return 0, err
@@ -99,7 +75,7 @@ func (w *GzipWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// WriteString is Write for a string, without copying it.
+// WriteString implements kpipe.GzipWriter.WriteString, which documents it.
 func (w *GzipWriter) WriteString(s string) (int, error) {
 	if err := w.start(); err != nil {
 		return 0, err
@@ -111,10 +87,7 @@ func (w *GzipWriter) WriteString(s string) (int, error) {
 	return n, err
 }
 
-// Flush sends everything written so far to dst as whole deflate blocks (a
-// sync flush, zlib's Z_SYNC_FLUSH), so that a reader decodes all of it
-// without waiting for more. It costs a few bytes each time; call it when a
-// reader is waiting, not after every Write. It does not flush dst itself.
+// Flush implements kpipe.GzipWriter.Flush, which documents it.
 func (w *GzipWriter) Flush() error {
 	if err := w.start(); err != nil {
 		return err
@@ -126,9 +99,7 @@ func (w *GzipWriter) Flush() error {
 	return nil
 }
 
-// Close writes the rest of the stream (the last deflate block and the gzip
-// trailer) to dst and gives the compressor back; it does not close dst.
-// Later calls return nil (Close) or an error (the others) until Reset.
+// Close implements kpipe.GzipWriter.Close, which documents it.
 func (w *GzipWriter) Close() error {
 	if w.err == errWriterClosed {
 		return nil
@@ -146,9 +117,7 @@ func (w *GzipWriter) Close() error {
 	return nil
 }
 
-// Reset discards what w held, without writing anything, and makes it a new
-// stream into dst with the same level and header, as if just made by
-// NewGzipWriter.
+// Reset implements kpipe.GzipWriter.Reset, which documents it.
 func (w *GzipWriter) Reset(dst io.Writer) {
 	w.release()
 	w.dst, w.err = dst, nil
