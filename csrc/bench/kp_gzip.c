@@ -22,23 +22,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "bench.h"
 #include "kpipe.h"
 
 struct opts {
 	int decompress, level, bare, threads;
 	int64_t bufsize;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0) {
-		perror("clock_gettime");
-		exit(1);
-	}
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int usage(void)
 {
@@ -273,20 +263,15 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	int64_t in = 0, out = 0;
-	sigset_t set;
 	int r;
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return usage();
-	/* As in kpipe's own threads: EPIPE, not death, from a closed reader. */
-	if (sigemptyset(&set) < 0 || sigaddset(&set, SIGPIPE) < 0 ||
-	    pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
-		perror("kp_gzip: sigmask");
+	if (bench_block_sigpipe("kp_gzip") != 0)
 		return 1;
-	}
-	double t0 = now();
+	double t0 = bench_now();
 	r = o.bare ? run_bare(&o, &in, &out) : run_kp(&o, &in, &out);
-	double dt = now() - t0;
+	double dt = bench_now() - t0;
 	fprintf(stderr,
 		"%s %s: in %" PRId64 " out %" PRId64 " %.3f s %.1f MB/s\n",
 		o.bare ? "bare" : "kp_z", o.decompress ? "gunzip" : "gzip", in,

@@ -18,30 +18,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "kpipe.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0) {
-		perror("clock_gettime");
-		exit(1);
-	}
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int fail(const char *what, int err)
 {
-	fprintf(stderr, "kp_rw_copy: %s: %s\n", what, strerror(err));
-	return 1;
+	return bench_fail("kp_rw_copy", what, err);
 }
 
 int main(int argc, char **argv)
 {
 	int64_t bufsize = 1 << 20;
-	int src, dst, r, ret = 0;
-	sigset_t set;
+	int src, dst, ret = 0;
 	char *buf;
 
 	if (argc < 3 || argc > 4) {
@@ -58,11 +46,8 @@ int main(int argc, char **argv)
 		}
 		bufsize = v;
 	}
-	if (sigemptyset(&set) < 0 || sigaddset(&set, SIGPIPE) < 0)
-		return fail("sigset", errno);
-	r = pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (r != 0)
-		return fail("pthread_sigmask", r);
+	if (bench_block_sigpipe("kp_rw_copy") != 0)
+		return 1;
 	buf = malloc((size_t)bufsize);
 	if (buf == NULL)
 		return fail("malloc", ENOMEM);
@@ -80,9 +65,9 @@ int main(int argc, char **argv)
 		goto close_src;
 	}
 
-	double t0 = now();
+	double t0 = bench_now();
 	kp_io io = kp_read_write(src, dst, buf, bufsize, -1);
-	double secs = now() - t0;
+	double secs = bench_now() - t0;
 
 	if (io.err != 0)
 		ret = fail("copy", io.err);

@@ -17,23 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "kpipe.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0) {
-		perror("clock_gettime");
-		exit(1);
-	}
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int fail(const char *what, int err)
 {
-	fprintf(stderr, "kp_splice_copy: %s: %s\n", what, strerror(err));
-	return 1;
+	return bench_fail("kp_splice_copy", what, err);
 }
 
 int main(int argc, char **argv)
@@ -41,7 +30,6 @@ int main(int argc, char **argv)
 	int fds[2] = { -1, -1 }, cap = 0, src, dst, r, ret = 0;
 	int size = KP_PIPE_SIZE_DEFAULT;
 	int64_t in_pipe = 0, total = 0;
-	sigset_t set;
 
 	if (argc < 3 || argc > 4) {
 		fprintf(stderr, "usage: kp_splice_copy SRC DST [PIPESIZE]\n");
@@ -57,12 +45,8 @@ int main(int argc, char **argv)
 		}
 		size = (int)v;
 	}
-	/* As in kpipe's own threads: EPIPE, not death, from a closed reader. */
-	if (sigemptyset(&set) < 0 || sigaddset(&set, SIGPIPE) < 0)
-		return fail("sigset", errno);
-	r = pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (r != 0)
-		return fail("pthread_sigmask", r);
+	if (bench_block_sigpipe("kp_splice_copy") != 0)
+		return 1;
 
 	src = open(argv[1], O_RDONLY | O_CLOEXEC);
 	if (src < 0)
@@ -80,7 +64,7 @@ int main(int argc, char **argv)
 		goto close_dst;
 	}
 
-	double t0 = now();
+	double t0 = bench_now();
 	for (;;) {
 		kp_io io = kp_splice_via(src, dst, fds[0], fds[1], cap, -1,
 					 &in_pipe);
@@ -102,7 +86,7 @@ int main(int argc, char **argv)
 		if (io.eof)
 			break;
 	}
-	double secs = now() - t0;
+	double secs = bench_now() - t0;
 
 	if (ret == 0 && ftruncate(dst, (off_t)total) < 0)
 		ret = fail(argv[2], errno);
