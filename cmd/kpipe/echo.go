@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net"
-	"os"
 
 	"github.com/kpipe/kpipe"
 	"github.com/kpipe/kpipe/internal/accept"
@@ -28,36 +26,20 @@ connections finish for up to -grace before cancelling them.
 
 Try it with: echo foobar | nc -N HOST PORT`)
 	addr := fs.String("listen", "127.0.0.1:1234", "TCP address to listen on")
-	maxConns := fs.Int("max-conns", 1024, "most connections served at once (0: no limit); more wait to be accepted")
-	grace := fs.Duration("grace", defaultGrace, "how long live connections may finish after SIGINT or SIGTERM")
+	srv := new(connServer)
+	srv.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usagef("unexpected arguments: %q", fs.Args())
 	}
-	if *maxConns < 0 || *grace < 0 {
-		return usagef("-max-conns and -grace must not be negative")
+	srv.handle = func(ctx context.Context, conn *net.TCPConn) {
+		if err := echoConn(ctx, conn); err != nil {
+			srv.log.Printf("%s: %v", conn.RemoteAddr(), err)
+		}
 	}
-	sigs, stop := notifyShutdown()
-	defer stop()
-	ln, err := listenTCP(*addr)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("Echoing on %s...\n", ln.Addr())
-	logger := log.New(os.Stderr, "kpipe echo: ", log.LstdFlags)
-	srv := &connServer{
-		log:      logger,
-		maxConns: *maxConns,
-		grace:    *grace,
-		handle: func(ctx context.Context, conn *net.TCPConn) {
-			if err := echoConn(ctx, conn); err != nil {
-				logger.Printf("%s: %v", conn.RemoteAddr(), err)
-			}
-		},
-	}
-	return srv.run(ln, sigs)
+	return srv.serve("echo", *addr, func(a net.Addr) string { return fmt.Sprintf("Echoing on %s...", a) })
 }
 
 // echoConn echoes conn with kpipe.DoubleSplice until the client shuts its

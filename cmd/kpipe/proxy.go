@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -40,8 +38,8 @@ SIGINT or SIGTERM stops accepting and lets live connections finish for up to
 and the proxy exits with status 0.`)
 	addr := fs.String("listen", "127.0.0.1:4321", "TCP address to listen on")
 	upstream := fs.String("to", "", "TCP address of the upstream server (required)")
-	maxConns := fs.Int("max-conns", 1024, "most connections served at once (0: no limit); more wait to be accepted")
-	grace := fs.Duration("grace", defaultGrace, "how long live connections may finish after SIGINT or SIGTERM")
+	srv := new(connServer)
+	srv.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -50,28 +48,13 @@ and the proxy exits with status 0.`)
 		return usagef("unexpected arguments: %q", fs.Args())
 	case *upstream == "":
 		return usagef("-to ADDR is required")
-	case *maxConns < 0 || *grace < 0:
-		return usagef("-max-conns and -grace must not be negative")
 	}
-	sigs, stop := notifyShutdown()
-	defer stop()
-	ln, err := listenTCP(*addr)
-	if err != nil {
-		return err
+	srv.handle = func(ctx context.Context, conn *net.TCPConn) {
+		start := time.Now()
+		up, down, err := proxyConn(ctx, conn, *upstream)
+		srv.log.Print(connLogLine(conn.RemoteAddr(), *upstream, up, down, time.Since(start), err))
 	}
-	fmt.Printf("Proxying %s to %s...\n", ln.Addr(), *upstream)
-	logger := log.New(os.Stderr, "kpipe proxy: ", log.LstdFlags)
-	srv := &connServer{
-		log:      logger,
-		maxConns: *maxConns,
-		grace:    *grace,
-		handle: func(ctx context.Context, conn *net.TCPConn) {
-			start := time.Now()
-			up, down, err := proxyConn(ctx, conn, *upstream)
-			logger.Print(connLogLine(conn.RemoteAddr(), *upstream, up, down, time.Since(start), err))
-		},
-	}
-	return srv.run(ln, sigs)
+	return srv.serve("proxy", *addr, func(a net.Addr) string { return fmt.Sprintf("Proxying %s to %s...", a, *upstream) })
 }
 
 // proxyConn dials upstream for the client conn and proxies both directions

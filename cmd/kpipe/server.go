@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"net"
@@ -96,6 +97,31 @@ func (s *connServer) run(ln net.Listener, sigs <-chan os.Signal) error {
 	cancelConns()
 	<-done
 	return nil
+}
+
+// flags adds to fs the flags every connection server has, -max-conns and
+// -grace, which set s's fields.
+func (s *connServer) flags(fs *flag.FlagSet) {
+	fs.IntVar(&s.maxConns, "max-conns", 1024, "most connections served at once (0: no limit); more wait to be accepted")
+	fs.DurationVar(&s.grace, "grace", defaultGrace, "how long live connections may finish after SIGINT or SIGTERM")
+}
+
+// serve checks the flags, listens on addr, prints banner(the address bound)
+// on standard output, and runs s, logging as "kpipe NAME: ", until a
+// signal.
+func (s *connServer) serve(name, addr string, banner func(net.Addr) string) error {
+	if s.maxConns < 0 || s.grace < 0 {
+		return usagef("-max-conns and -grace must not be negative")
+	}
+	sigs, stop := notifyShutdown()
+	defer stop()
+	ln, err := listenTCP(addr)
+	if err != nil {
+		return err
+	}
+	fmt.Println(banner(ln.Addr()))
+	s.log = log.New(os.Stderr, "kpipe "+name+": ", log.LstdFlags)
+	return s.run(ln, sigs)
 }
 
 // listenTCP listens on the TCP address addr.

@@ -189,13 +189,7 @@ func testProgram(t *testing.T, mode string) {
 // TestProgramBadAddress checks that an address that cannot be listened on
 // is reported on stderr with a non-zero exit.
 func TestProgramBadAddress(t *testing.T) {
-	stdout, stderr, code := testprog.Run(t, testprog.Command("-listen", "127.0.0.1:notaport"))
-	if code != 1 {
-		t.Fatalf("exit status %d, want 1; stdout %q, stderr %q", code, stdout, stderr)
-	}
-	if !strings.HasPrefix(stderr, "echo: ") || !strings.Contains(stderr, "notaport") {
-		t.Errorf("stderr %q, want an echo: error naming the address", stderr)
-	}
+	testprog.CheckBadAddress(t, "echo")
 }
 
 // TestProgramBadMode checks that an unknown -mode is a usage error.

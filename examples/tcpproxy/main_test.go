@@ -197,11 +197,5 @@ func TestProgram(t *testing.T) {
 // TestProgramBadAddress checks that an address that cannot be listened on
 // is reported on stderr with a non-zero exit.
 func TestProgramBadAddress(t *testing.T) {
-	stdout, stderr, code := testprog.Run(t, testprog.Command("-listen", "127.0.0.1:notaport"))
-	if code != 1 {
-		t.Fatalf("exit status %d, want 1; stdout %q, stderr %q", code, stdout, stderr)
-	}
-	if !strings.HasPrefix(stderr, "tcpproxy: ") || !strings.Contains(stderr, "notaport") {
-		t.Errorf("stderr %q, want a tcpproxy: error naming the address", stderr)
-	}
+	testprog.CheckBadAddress(t, "tcpproxy")
 }

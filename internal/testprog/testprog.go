@@ -160,6 +160,20 @@ func (s *Server) CheckQuiet(t testing.TB) {
 	}
 }
 
+// CheckBadAddress runs the program with -listen on an address that cannot
+// be listened on and checks that it exits with status 1 and an error on
+// stderr that starts with "NAME: " and names the address.
+func CheckBadAddress(t testing.TB, name string) {
+	t.Helper()
+	stdout, stderr, code := Run(t, Command("-listen", "127.0.0.1:notaport"))
+	if code != 1 {
+		t.Fatalf("exit status %d, want 1; stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if !strings.HasPrefix(stderr, name+": ") || !strings.Contains(stderr, "notaport") {
+		t.Errorf("stderr %q, want a %s: error naming the address", stderr, name)
+	}
+}
+
 // NeedNetcat returns the path of nc, failing the test when it is missing.
 func NeedNetcat(t testing.TB) string {
 	t.Helper()
