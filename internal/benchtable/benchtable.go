@@ -2,7 +2,7 @@
 // the output of go test -bench share: reading the files (or standard
 // input), parsing the result lines of sub-benchmarks, grouping them by
 // benchmark, medians and number formats. Each generator lays out its own
-// tables: build/benchtable.go those of the root package's copy benchmarks
+// tables: build/benchtable.go those of internal/core's copy benchmarks
 // (go run build/benchtable.go), bench/cmd/ztable those of the bench
 // module's compression benchmarks.
 package benchtable

@@ -3,7 +3,7 @@
 // itself, starting a server program and reading the line it announces
 // itself with, running a server's accept loop in-process, and talking to
 // servers with nc and with Go clients. AcceptAll, the accept loop of the
-// tests' own servers, serves the root package's tests too.
+// tests' own servers, serves internal/core's tests too.
 package testprog
 
 import (
