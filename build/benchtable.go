@@ -9,7 +9,7 @@
 //
 // Usage:
 //
-//	go test -run '^$' -bench BenchmarkFileCopy -benchmem -count 5 -timeout 60m . | tee bench.txt
+//	go test -run '^$' -bench BenchmarkFileCopy -benchmem -count 5 -timeout 60m ./internal/core | tee bench.txt
 //	go run build/benchtable.go [-spread] [bench.txt ...]
 //
 // With no file arguments it reads standard input. Run the benchmarks with
