@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kpipe/kpipe"
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // The package's functions hand the caller's endpoints to internal/core,
@@ -306,5 +307,42 @@ func TestAPIProxyAndDefaults(t *testing.T) {
 	}
 	if _, err := kpipe.NewEngine(kpipe.Config{PipeSize: -1}); err == nil {
 		t.Error("NewEngine with a negative PipeSize succeeded")
+	}
+}
+
+// TestAPIAllocs checks that handing endpoints to the core costs no
+// allocation: a Splice between two *Pipe values, a Copy of a *Pipe into
+// a file and a Gzip into a *bytes.Buffer allocate what the core's do,
+// nothing.
+func TestAPIAllocs(t *testing.T) {
+	linuxOnly(t)
+	if testprog.Instrumented {
+		t.Skip("the race detector and AddressSanitizer allocate")
+	}
+	a, b := newPipe(t), newPipe(t)
+	one := []byte{1}
+	if n := testing.AllocsPerRun(100, func() {
+		a.Write(one)
+		if n, err := kpipe.Splice(b, a, 1); n != 1 || err != nil {
+			t.Fatalf("Splice = %d, %v", n, err)
+		}
+		if n, err := kpipe.Splice(a, b, 1); n != 1 || err != nil {
+			t.Fatalf("Splice back = %d, %v", n, err)
+		}
+		a.Read(one)
+	}); n != 0 {
+		t.Errorf("Splice between pipes: %v allocations per run", n)
+	}
+	var out bytes.Buffer
+	in := bytes.NewReader(bytes.Repeat([]byte("kpipe "), 1000))
+	kpipe.Gzip(&out, in, nil) // the first call fills the pools
+	if n := testing.AllocsPerRun(20, func() {
+		in.Seek(0, io.SeekStart)
+		out.Reset()
+		if _, err := (kpipe.Codec{Level: kpipe.BestSpeed}).Gzip(&out, in, nil); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 && kpipe.Implementation() == kpipe.ImplLinuxCgo {
+		t.Errorf("Gzip from memory: %v allocations per run", n)
 	}
 }

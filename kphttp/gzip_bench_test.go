@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzhttp"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // discardWriter is the least http.ResponseWriter: it counts the body and
@@ -48,7 +50,7 @@ func writeText(body []byte) http.HandlerFunc {
 // TestGzipHandlerAllocs: GzipHandler allocates nothing per response beyond
 // what the handler it wraps does, compressing or not.
 func TestGzipHandlerAllocs(t *testing.T) {
-	if raceEnabled {
+	if testprog.Instrumented {
 		t.Skip("the race detector allocates")
 	}
 	for _, n := range []int{100, 256 << 10} {

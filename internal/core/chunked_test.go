@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // tcpSink is the TCP destination of zDstKinds, whose every byte the test
@@ -316,7 +318,7 @@ func TestSpliceChunksClosedSource(t *testing.T) {
 // TestSpliceChunksAllocs: the allocations of a call do not grow with the
 // number of chunks (HTTP framing, file to socket).
 func TestSpliceChunksAllocs(t *testing.T) {
-	if raceEnabled {
+	if testprog.Instrumented {
 		t.Skip("the race detector allocates")
 	}
 	data := testData(1 << 20)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // TestCopyMatrix copies every size between every pair of endpoint kinds, in
@@ -580,7 +582,7 @@ func TestCopyConcurrent(t *testing.T) {
 // TestCopyAllocs checks that Copy between descriptors allocates nothing in
 // steady state.
 func TestCopyAllocs(t *testing.T) {
-	if raceEnabled {
+	if testprog.Instrumented {
 		t.Skip("the race detector allocates")
 	}
 	const chunk = 64 << 10

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 func TestImplementationMatchesBuild(t *testing.T) {
@@ -44,7 +46,7 @@ func TestImplementationMatchesBuild(t *testing.T) {
 // race detector, which slows each transfer ten times or more, and with
 // -short. The same paths are tried; only the largest sizes, and the pairs
 // that get them, shrink.
-func quickSizes() bool { return raceEnabled || testing.Short() }
+func quickSizes() bool { return testprog.Instrumented || testing.Short() }
 
 var testDataCache sync.Map // int -> []byte
 

@@ -335,7 +335,7 @@ func TestProxyScaleIdle(t *testing.T) {
 	lim := raiseNoFile(t, 65536)
 	forEachBackend(t, Config{}, func(t *testing.T, e *Engine) {
 		conns := min(10000, int(lim-512)/4)
-		if raceEnabled || e.Backend() == BackendIOUring {
+		if testprog.Instrumented || e.Backend() == BackendIOUring {
 			conns = min(conns, 1500)
 		}
 		if conns < 1000 {
@@ -419,7 +419,7 @@ func TestProxyScaleIdle(t *testing.T) {
 // allocate nothing in steady state: transfers, proxies and helper
 // goroutines are pooled, and no descriptor is duplicated.
 func TestProxyAllocs(t *testing.T) {
-	if raceEnabled {
+	if testprog.Instrumented {
 		t.Skip("the race detector allocates")
 	}
 	e, err := NewEngine(Config{ForcePoll: true})

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // TestSpliceMatrix moves every size between a *Pipe and every kind of
@@ -624,7 +626,7 @@ func TestSpliceIdleThreads(t *testing.T) {
 // TestSpliceAllocs checks that Splice between a file and a *Pipe allocates
 // nothing in steady state.
 func TestSpliceAllocs(t *testing.T) {
-	if raceEnabled {
+	if testprog.Instrumented {
 		t.Skip("the race detector allocates")
 	}
 	const step = 4096
@@ -682,7 +684,7 @@ func TestSpliceAllocs(t *testing.T) {
 
 // TestTeeAllocs checks that Tee allocates nothing in steady state.
 func TestTeeAllocs(t *testing.T) {
-	if raceEnabled {
+	if testprog.Instrumented {
 		t.Skip("the race detector allocates")
 	}
 	const step = 4096

@@ -9,12 +9,14 @@ import (
 	"io"
 	"sync"
 	"testing"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // TestZlibAllocs checks that Gzip, Gunzip, Deflate and Inflate between
 // descriptors allocate nothing on the Go heap in steady state.
 func TestZlibAllocs(t *testing.T) {
-	if raceEnabled {
+	if testprog.Instrumented {
 		t.Skip("the race detector allocates")
 	}
 	data := zData(64 << 10)
@@ -137,7 +139,7 @@ func TestZlibNoFDLeaks(t *testing.T) {
 // TestGzipWriterAllocs: a GzipWriter reused through Reset allocates
 // nothing per stream: Write, Flush and Close included.
 func TestGzipWriterAllocs(t *testing.T) {
-	if raceEnabled {
+	if testprog.Instrumented {
 		t.Skip("the race detector allocates")
 	}
 	data := zData(64 << 10)
