@@ -212,7 +212,9 @@ func TestAPIUndeliveredNamesCallersPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	const extra = 4096
+	wrote := make(chan struct{})
 	go func() {
+		defer close(wrote)
 		src.Write(make([]byte, capacity+extra))
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -226,7 +228,13 @@ func TestAPIUndeliveredNamesCallersPipe(t *testing.T) {
 		n, err := e.DoubleSplice(ctx, dst, src)
 		done <- result{n, err}
 	}()
-	// Once dst is full and src empty, the engine holds the rest.
+	// Once everything is written, dst full and src empty, the engine
+	// holds the rest.
+	select {
+	case <-wrote:
+	case <-time.After(hangLimit):
+		t.Fatal("the source's writer is stuck")
+	}
 	deadline := time.Now().Add(hangLimit)
 	for {
 		full, _ := dst.Buffered()
