@@ -258,29 +258,9 @@ func TestAPIUndeliveredNamesCallersPipe(t *testing.T) {
 	}
 }
 
-// tcpPair returns the two ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (conn, peer *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); p.Close() })
-	return c.(*net.TCPConn), p.(*net.TCPConn)
-}
-
 func TestAPIProxyAndDefaults(t *testing.T) {
-	a, aPeer := tcpPair(t)
-	b, bPeer := tcpPair(t)
+	a, aPeer := testprog.TCPPair(t)
+	b, bPeer := testprog.TCPPair(t)
 	aPeer.Write([]byte("to b"))
 	aPeer.CloseWrite()
 	bPeer.Write([]byte("to a!"))

@@ -178,44 +178,45 @@ func (w *gzipResponseWriter) WriteHeader(code int) {
 
 // Write sends p, compressed or not, or holds it until MinSize bytes decide.
 func (w *gzipResponseWriter) Write(p []byte) (int, error) {
-	k := 0
-	if w.state == bodyUndecided {
-		k = min(len(p), cap(w.buf)-len(w.buf))
-		w.buf = append(w.buf, p[:k]...)
-		if done, err := w.held(); done || err != nil {
-			return k, err
-		}
-		p = p[k:]
+	k, done, err := holdBody(w, p)
+	if done {
+		return k, err
 	}
 	var n int
-	var err error
 	if w.state == bodyGzip {
-		n, err = w.gz.Write(p)
+		n, err = w.gz.Write(p[k:])
 	} else {
-		n, err = w.rw.Write(p)
+		n, err = w.rw.Write(p[k:])
 	}
 	return k + n, err
 }
 
 // WriteString is Write for a string, without copying it when compressing.
 func (w *gzipResponseWriter) WriteString(s string) (int, error) {
-	k := 0
-	if w.state == bodyUndecided {
-		k = min(len(s), cap(w.buf)-len(w.buf))
-		w.buf = append(w.buf, s[:k]...)
-		if done, err := w.held(); done || err != nil {
-			return k, err
-		}
-		s = s[k:]
+	k, done, err := holdBody(w, s)
+	if done {
+		return k, err
 	}
 	var n int
-	var err error
 	if w.state == bodyGzip {
-		n, err = w.gz.WriteString(s)
+		n, err = w.gz.WriteString(s[k:])
 	} else {
-		n, err = io.WriteString(w.rw, s)
+		n, err = io.WriteString(w.rw, s[k:])
 	}
 	return k + n, err
+}
+
+// holdBody adds what fits of b to the bytes held while the body is
+// undecided, and returns how many it took; done reports that the call is
+// over (the rest, if any, waits for the decision, or an error came).
+func holdBody[T []byte | string](w *gzipResponseWriter, b T) (k int, done bool, err error) {
+	if w.state != bodyUndecided {
+		return 0, false, nil
+	}
+	k = min(len(b), cap(w.buf)-len(w.buf))
+	w.buf = append(w.buf, b[:k]...)
+	done, err = w.held()
+	return k, done || err != nil, err
 }
 
 // held is called with the body's first bytes in w.buf, while undecided: it

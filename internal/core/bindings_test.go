@@ -40,7 +40,7 @@ func TestEndpointResolution(t *testing.T) {
 	if e.set(nilFile, false) || e.set(nilPipe, true) {
 		t.Error("a nil *os.File or *Pipe resolved to an endpoint")
 	}
-	a, b := tcpPairForBindings(t)
+	a, b := tcpPair(t)
 	if !e.set(a, true) || e.tcp != a {
 		t.Error("*net.TCPConn not resolved")
 	}
@@ -53,38 +53,10 @@ func TestEndpointResolution(t *testing.T) {
 // only a syscall.Conn.
 type wrappedConn struct{ *net.TCPConn }
 
-func tcpPairForBindings(t *testing.T) (*net.TCPConn, *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, ok := <-accepted
-	if !ok {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.TCPConn), s.(*net.TCPConn)
-}
-
 // The generic syscall.Conn path (a heap copy of the operation) moves the same
 // bytes as the concrete ones, in both directions and through Copy.
 func TestGenericSyscallConn(t *testing.T) {
-	a, b := tcpPairForBindings(t)
+	a, b := tcpPair(t)
 	p, err := NewPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +230,7 @@ func TestFdType(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	a, _ := tcpPairForBindings(t)
+	a, _ := tcpPair(t)
 	var op fdOp
 	op.src.set(f, false)
 	op.dst.set(a, true)

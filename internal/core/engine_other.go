@@ -59,32 +59,29 @@ func (t *pollTransfer) copy(dst io.Writer, src io.Reader) (int64, []byte, error)
 	if t.idle <= 0 {
 		return bufferedCopy(dst, src, -1)
 	}
-	return bufferedCopy(idleWriter{dst, t}, idleReader{src, t}, -1)
+	return bufferedCopy(idleWriter{w: dst, t: t}, idleReader{r: src, t: t}, -1)
 }
 
 // idleReader and idleWriter restart t's idle clock after progress.
-type idleReader struct {
-	r io.Reader
-	t *pollTransfer
-}
-
-func (r idleReader) Read(b []byte) (int, error) {
-	n, err := r.r.Read(b)
-	if n > 0 {
-		r.t.touch()
+type (
+	idleReader struct {
+		r io.Reader
+		t *pollTransfer
 	}
-	return n, err
-}
+	idleWriter struct {
+		w io.Writer
+		t *pollTransfer
+	}
+)
 
-type idleWriter struct {
-	w io.Writer
-	t *pollTransfer
-}
+func (r idleReader) Read(b []byte) (int, error) { return r.t.progress(r.r.Read(b)) }
 
-func (w idleWriter) Write(b []byte) (int, error) {
-	n, err := w.w.Write(b)
+func (w idleWriter) Write(b []byte) (int, error) { return w.t.progress(w.w.Write(b)) }
+
+// progress touches t's idle clock when n > 0, and passes n and err on.
+func (t *pollTransfer) progress(n int, err error) (int, error) {
 	if n > 0 {
-		w.t.touch()
+		t.touch()
 	}
 	return n, err
 }

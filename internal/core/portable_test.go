@@ -12,7 +12,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"net/http/httputil"
 	"os"
 	"path/filepath"
@@ -157,41 +156,12 @@ func TestPortableCopyFiles(t *testing.T) {
 	}
 }
 
-// tcpListener listens on a loopback port for the length of the test.
-func tcpListener(t testing.TB) *net.TCPListener {
-	t.Helper()
-	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	return ln
-}
-
-// tcpPairOn connects a client to ln and returns both ends of the connection.
-func tcpPairOn(t testing.TB, ln *net.TCPListener) (client, server *net.TCPConn) {
-	t.Helper()
-	client, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	server, err = ln.AcceptTCP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	return client, server
-}
-
-// tcpPair returns both ends of a fresh loopback TCP connection.
-func tcpPair(t testing.TB) (client, server *net.TCPConn) {
-	t.Helper()
-	ln := tcpListener(t)
-	client, server = tcpPairOn(t, ln)
-	ln.Close()
-	return client, server
-}
+// The loopback TCP helpers every test file uses.
+var (
+	tcpListener = testprog.TCPListener
+	tcpPairOn   = testprog.TCPPairOn
+	tcpPair     = testprog.TCPPair
+)
 
 func TestPortableProxy(t *testing.T) {
 	client, proxyA := tcpPair(t)

@@ -68,11 +68,7 @@ func (w *GzipWriter) Write(p []byte) (int, error) {
 	if err := w.start(); err != nil {
 		return 0, err
 	}
-	n, err := w.hold.state.write(p)
-	if err != nil {
-		w.fail(err)
-	}
-	return n, err
+	return w.check(w.hold.state.write(p))
 }
 
 // WriteString implements kpipe.GzipWriter.WriteString, which documents it.
@@ -80,7 +76,11 @@ func (w *GzipWriter) WriteString(s string) (int, error) {
 	if err := w.start(); err != nil {
 		return 0, err
 	}
-	n, err := w.hold.state.writeString(s)
+	return w.check(w.hold.state.writeString(s))
+}
+
+// check makes a write's error sticky, and passes n and err on.
+func (w *GzipWriter) check(n int, err error) (int, error) {
 	if err != nil {
 		w.fail(err)
 	}

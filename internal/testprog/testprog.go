@@ -343,3 +343,39 @@ func AcceptAll(ln net.Listener, handle func(net.Conn)) (stop func()) {
 		wg.Wait()
 	})
 }
+
+// TCPListener listens on a loopback port for the length of the test.
+func TCPListener(t testing.TB) *net.TCPListener {
+	t.Helper()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// TCPPairOn connects a client to ln and returns both ends of the connection.
+func TCPPairOn(t testing.TB, ln *net.TCPListener) (client, server *net.TCPConn) {
+	t.Helper()
+	client, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}
+
+// TCPPair returns both ends of a fresh loopback TCP connection.
+func TCPPair(t testing.TB) (client, server *net.TCPConn) {
+	t.Helper()
+	ln := TCPListener(t)
+	client, server = TCPPairOn(t, ln)
+	ln.Close()
+	return client, server
+}
