@@ -165,6 +165,20 @@ func runConns(ctx context.Context, conns int, one func(ctx context.Context, i in
 	return firstOfErrors(errs)
 }
 
+// dialConns runs one(ctx, i, conn) on conns connections to addr at once,
+// as runConns does; conn is closed when one returns or ctx is done.
+func dialConns(ctx context.Context, addr string, conns int, one func(ctx context.Context, i int, conn *net.TCPConn) error) error {
+	return runConns(ctx, conns, func(ctx context.Context, i int) error {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("dial: %w", err)
+		}
+		defer c.Close()
+		defer closeOnDone(ctx, c)()
+		return one(ctx, i, c.(*net.TCPConn))
+	})
+}
+
 // firstOfErrors returns the first non-nil error of errs, with the number
 // of the others when there are more, or nil.
 func firstOfErrors(errs []error) error {
@@ -188,14 +202,7 @@ func firstOfErrors(errs []error) error {
 // an equal share of total bytes on each, half-closes each, and waits until
 // the proxy has closed every one of them, checking that nothing came back.
 func pushThrough(ctx context.Context, addr string, conns int, total int64) error {
-	return runConns(ctx, conns, func(ctx context.Context, i int) error {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("dial: %w", err)
-		}
-		defer c.Close()
-		defer closeOnDone(ctx, c)()
-		conn := c.(*net.TCPConn)
+	return dialConns(ctx, addr, conns, func(ctx context.Context, i int, conn *net.TCPConn) error {
 		if err := writeLoad(conn, splitTotal(total, conns, i)); err != nil {
 			return err
 		}
@@ -248,14 +255,7 @@ func echoRoundTrips(ctx context.Context, c net.Conn, n, size int) error {
 // on each it writes an equal share of total bytes, half-closes, and at the
 // same time reads the echo to its end, checking that every byte came back.
 func echoStreams(ctx context.Context, addr string, conns int, total int64) error {
-	return runConns(ctx, conns, func(ctx context.Context, i int) error {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("dial: %w", err)
-		}
-		defer c.Close()
-		defer closeOnDone(ctx, c)()
-		conn := c.(*net.TCPConn)
+	return dialConns(ctx, addr, conns, func(ctx context.Context, i int, conn *net.TCPConn) error {
 		share := splitTotal(total, conns, i)
 		werr := make(chan error, 1)
 		go func() {
@@ -270,7 +270,7 @@ func echoStreams(ctx context.Context, addr string, conns int, total int64) error
 		back, rerr := io.CopyBuffer(io.Discard, struct{ io.Reader }{conn}, make([]byte, 64<<10))
 		if rerr != nil {
 			rerr = fmt.Errorf("read: %w", rerr)
-			c.Close() // unblocks the writer
+			conn.Close() // unblocks the writer
 		} else if back != share {
 			rerr = fmt.Errorf("read: %d bytes came back, want %d", back, share)
 		}

@@ -1,7 +1,7 @@
 // Command gofileserver is the peer kpipe's file server is measured against:
 // Go's own http.FileServer behind a compress/gzip handler, the way a Go
 // service serves static files without kpipe. Responses to clients that
-// accept gzip are compressed at level 6 (the level kpipe.Gzip uses) through
+// accept gzip are compressed at level 6 (compress/gzip's default) through
 // pooled gzip.Writers; others get the file as http.FileServer sends it
 // (sendfile, with a Content-Length).
 //
