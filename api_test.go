@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kpipe/kpipe"
+	"github.com/kpipe/kpipe/internal/core"
 	"github.com/kpipe/kpipe/internal/testprog"
 )
 
@@ -332,5 +333,29 @@ func TestAPIAllocs(t *testing.T) {
 		}
 	}); n != 0 && kpipe.Implementation() == kpipe.ImplLinuxCgo {
 		t.Errorf("Gzip from memory: %v allocations per run", n)
+	}
+}
+
+// TestAPIConstants checks that the constants the API documents are the
+// core's.
+func TestAPIConstants(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		api, core any
+	}{
+		{"BackendIOUring", kpipe.BackendIOUring, core.BackendIOUring},
+		{"BackendPoll", kpipe.BackendPoll, core.BackendPoll},
+		{"ImplLinuxCgo", kpipe.ImplLinuxCgo, core.ImplLinuxCgo},
+		{"ImplLinuxGo", kpipe.ImplLinuxGo, core.ImplLinuxGo},
+		{"ImplPortable", kpipe.ImplPortable, core.ImplPortable},
+		{"DefaultCompression", kpipe.DefaultCompression, core.DefaultCompression},
+		{"BestSpeed", kpipe.BestSpeed, core.BestSpeed},
+		{"BestCompression", kpipe.BestCompression, core.BestCompression},
+		{"HuffmanOnly", kpipe.HuffmanOnly, core.HuffmanOnly},
+		{"DefaultChunkSize", kpipe.DefaultChunkSize, core.DefaultChunkSize},
+	} {
+		if c.api != c.core {
+			t.Errorf("kpipe.%s = %v, the core's %v", c.name, c.api, c.core)
+		}
 	}
 }

@@ -17,7 +17,7 @@ type ChunkOptions struct {
 
 // DefaultChunkSize is the chunk size of SpliceChunks when ChunkOptions leaves
 // it 0: the kernel's default pipe capacity.
-const DefaultChunkSize = core.DefaultChunkSize
+const DefaultChunkSize = 64 << 10
 
 // SpliceChunks copies src to dst in chunks, each framed by the options:
 // first Prefix; then, for each chunk of n bytes (1 <= n <= ChunkSize) taken

@@ -10,8 +10,8 @@ import (
 
 // Backend names, as Engine.Backend reports them.
 const (
-	BackendIOUring = core.BackendIOUring
-	BackendPoll    = core.BackendPoll
+	BackendIOUring = "io_uring"
+	BackendPoll    = "poll"
 )
 
 // Config configures an Engine. The zero value is ready to use.
@@ -116,7 +116,7 @@ func (e *Engine) Close() error { return e.e.Close() }
 // bytes in their pipes go with the ring.)
 func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	n, err := e.e.DoubleSplice(ctx, end(dst), end(src))
-	return n, restoreDst(err, dst)
+	return n, undelivered(err, dst)
 }
 
 // Proxy runs DoubleSplice in both directions at once, a to b and b to a.
@@ -129,7 +129,7 @@ func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 // Undelivered(err) lists one *UndeliveredError per such direction.
 func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
 	aToB, bToA, err = e.e.Proxy(ctx, end(a), end(b))
-	return aToB, bToA, restoreDst(err, a, b)
+	return aToB, bToA, undelivered(err, a, b)
 }
 
 // DoubleSplice runs Engine.DoubleSplice on the package's default engine,
@@ -137,13 +137,13 @@ func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int6
 // KPIPE_BACKEND=io_uring where the kernel allows it.
 func DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	n, err := core.DoubleSplice(ctx, end(dst), end(src))
-	return n, restoreDst(err, dst)
+	return n, undelivered(err, dst)
 }
 
 // Proxy runs Engine.Proxy on the package's default engine.
 func Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
 	aToB, bToA, err = core.Proxy(ctx, end(a), end(b))
-	return aToB, bToA, restoreDst(err, a, b)
+	return aToB, bToA, undelivered(err, a, b)
 }
 
 // DefaultBackend reports the backend of the package's default engine.

@@ -1,6 +1,8 @@
 package kpipe
 
 import (
+	"errors"
+	"fmt"
 	"io"
 
 	"github.com/kpipe/kpipe/internal/core"
@@ -25,16 +27,40 @@ var ErrNoFD = core.ErrNoFD
 //
 // It unwraps to the reason the transfer ended, so errors.Is(err,
 // context.Canceled) and the like work as they do without it.
-//
-// Its fields are Err, the reason the transfer ended; Dst, the destination
-// the bytes were for; and Data, the bytes taken from the source and not
-// delivered.
-type UndeliveredError = core.UndeliveredError
+type UndeliveredError struct {
+	Err  error     // why the transfer ended
+	Dst  io.Writer // the destination the bytes were for
+	Data []byte    // taken from the source, not delivered
+}
+
+func (e *UndeliveredError) Error() string {
+	return fmt.Sprintf("%v (%d bytes taken from the source were not delivered)", e.Err, len(e.Data))
+}
+
+func (e *UndeliveredError) Unwrap() error { return e.Err }
 
 // Undelivered returns every *UndeliveredError in err's tree: one for a
 // DoubleSplice, up to one per direction for a Proxy, none when nothing was
 // held back.
-func Undelivered(err error) []*UndeliveredError { return core.Undelivered(err) }
+func Undelivered(err error) []*UndeliveredError {
+	var out []*UndeliveredError
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *UndeliveredError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				walk(inner)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
 
 // end returns what the core resolves an endpoint as: a *Pipe's pipe, or x
 // itself. Every function that hands a caller's endpoint to the core passes
@@ -48,22 +74,30 @@ func end[T any](x T) T {
 	return x
 }
 
-// restoreDst makes the Dst of every *UndeliveredError in err the caller's
-// endpoint again where the core saw a *Pipe's pipe.
-func restoreDst(err error, ends ...io.Writer) error {
-	if err == nil {
-		return nil
-	}
-	for _, ue := range core.Undelivered(err) {
-		cp, ok := ue.Dst.(*core.Pipe)
-		if !ok {
-			continue
-		}
-		for _, e := range ends {
-			if p, ok := e.(*Pipe); ok && p != nil && p.core() == cp {
-				ue.Dst = p
+// undelivered returns err, a transfer's error from the core, with each of
+// the core's undelivered errors made an *UndeliveredError whose Dst is the
+// caller's endpoint: the *Pipe among ends where the core saw its pipe. The
+// core wraps them only in errors.Join, which is rebuilt around them.
+func undelivered(err error, ends ...io.Writer) error {
+	switch e := err.(type) {
+	case *core.UndeliveredError:
+		dst := e.Dst
+		for _, x := range ends {
+			if p, ok := x.(*Pipe); ok && p != nil && dst == io.Writer(p.core()) {
+				dst = p
 			}
 		}
+		return &UndeliveredError{Err: e.Err, Dst: dst, Data: e.Data}
+	case interface{ Unwrap() []error }:
+		inner := e.Unwrap()
+		if len(core.Undelivered(err)) == 0 {
+			return err
+		}
+		out := make([]error, len(inner))
+		for i, x := range inner {
+			out[i] = undelivered(x, ends...)
+		}
+		return errors.Join(out...)
 	}
 	return err
 }

@@ -11,18 +11,18 @@ const (
 	// sendfile); DoubleSplice and Proxy run on the poll backend or on
 	// io_uring; compression is the C zlib, looping between descriptors in
 	// C.
-	ImplLinuxCgo = core.ImplLinuxCgo
+	ImplLinuxCgo = "linux-cgo"
 	// ImplLinuxGo is Linux without cgo (CGO_ENABLED=0): the same system
 	// calls made from Go, so Pipe, Splice, Tee, Copy, DoubleSplice and
 	// Proxy are still zero-copy, on the poll backend only (the io_uring
 	// backend is C); compression is Go code (klauspost/compress's
 	// deflate inside kpipe's zlib and gzip framing).
-	ImplLinuxGo = core.ImplLinuxGo
+	ImplLinuxGo = "linux-go"
 	// ImplPortable is every other platform (macOS, the BSDs, Windows, ...):
 	// Pipe is os.Pipe, Splice and Tee return an error matching
 	// errors.ErrUnsupported, Copy is io.Copy, DoubleSplice and Proxy copy
 	// through a buffer, and compression is as in ImplLinuxGo.
-	ImplPortable = core.ImplPortable
+	ImplPortable = "portable"
 )
 
 // Implementation reports which implementation this build of kpipe has:

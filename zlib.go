@@ -10,14 +10,14 @@ import (
 // Compression levels for Codec.Level, as in compress/flate.
 const (
 	// DefaultCompression is zlib's default level, 6; the zero Codec uses it.
-	DefaultCompression = core.DefaultCompression
+	DefaultCompression = -1
 	// BestSpeed is the fastest level.
-	BestSpeed = core.BestSpeed
+	BestSpeed = 1
 	// BestCompression is the level that compresses most.
-	BestCompression = core.BestCompression
+	BestCompression = 9
 	// HuffmanOnly skips string matching and only entropy-codes the input:
 	// fast, and useful for data without repeats.
-	HuffmanOnly = core.HuffmanOnly
+	HuffmanOnly = -2
 )
 
 var (
