@@ -155,7 +155,7 @@ cross:
 test-nouring: deps
 	$(GO) build -o build/nouring-run ./internal/nouring/cmd/nouring-run
 	$(GO) test -c -o build/kpipe.test ./internal/core
-	build/nouring-run build/kpipe.test -test.short -test.count=1 -test.timeout=15m
+	cd internal/core && ../../build/nouring-run ../../build/kpipe.test -test.short -test.count=1 -test.timeout=15m
 
 ## soak: the proxy soak test (1,000 connections, mixed sizes, SHA-256 both
 ## ways, descriptors and threads sampled every second) for 5 minutes;
