@@ -115,7 +115,7 @@ func (e *Engine) Close() error { return e.e.Close() }
 // io_uring_enter failing would: its transfers end with that error, and the
 // bytes in their pipes go with the ring.)
 func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	n, err := e.e.DoubleSplice(ctx, end(dst), end(src))
+	n, err := e.e.DoubleSplice(ctx, endW(dst), endR(src))
 	return n, undelivered(err, dst)
 }
 
@@ -128,7 +128,7 @@ func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 // had taken and not delivered when it ended come back as for DoubleSplice:
 // Undelivered(err) lists one *UndeliveredError per such direction.
 func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
-	aToB, bToA, err = e.e.Proxy(ctx, end(a), end(b))
+	aToB, bToA, err = e.e.Proxy(ctx, endRW(a), endRW(b))
 	return aToB, bToA, undelivered(err, a, b)
 }
 
@@ -136,13 +136,13 @@ func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int6
 // NewEngine(Config{}): the poll backend, or io_uring with
 // KPIPE_BACKEND=io_uring where the kernel allows it.
 func DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	n, err := core.DoubleSplice(ctx, end(dst), end(src))
+	n, err := core.DoubleSplice(ctx, endW(dst), endR(src))
 	return n, undelivered(err, dst)
 }
 
 // Proxy runs Engine.Proxy on the package's default engine.
 func Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
-	aToB, bToA, err = core.Proxy(ctx, end(a), end(b))
+	aToB, bToA, err = core.Proxy(ctx, endRW(a), endRW(b))
 	return aToB, bToA, undelivered(err, a, b)
 }
 

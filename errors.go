@@ -62,16 +62,28 @@ func Undelivered(err error) []*UndeliveredError {
 	return out
 }
 
-// end returns what the core resolves an endpoint as: a *Pipe's pipe, or x
-// itself. Every function that hands a caller's endpoint to the core passes
-// it through end.
-func end[T any](x T) T {
-	if p, ok := any(x).(*Pipe); ok && p != nil {
-		if v, ok := any(p.core()).(T); ok {
-			return v
-		}
+// endW, endR and endRW return what the core resolves an endpoint as: a
+// *Pipe's pipe, or the endpoint itself. Every function that hands a caller's
+// endpoint to the core passes it through one of them.
+func endW(w io.Writer) io.Writer {
+	if p, ok := w.(*Pipe); ok && p != nil {
+		return &p.p
 	}
-	return x
+	return w
+}
+
+func endR(r io.Reader) io.Reader {
+	if p, ok := r.(*Pipe); ok && p != nil {
+		return &p.p
+	}
+	return r
+}
+
+func endRW(rw io.ReadWriter) io.ReadWriter {
+	if p, ok := rw.(*Pipe); ok && p != nil {
+		return &p.p
+	}
+	return rw
 }
 
 // undelivered returns err, a transfer's error from the core, with each of
