@@ -659,3 +659,14 @@ func TestDoubleSpliceIdleHoldsNoPipe(t *testing.T) {
 func drainN(r io.Reader, n int) <-chan hashResult {
 	return drainAsync(io.LimitReader(r, int64(n)))
 }
+
+func TestForcePollFromEnv(t *testing.T) {
+	t.Setenv(backendEnv, "poll")
+	if !forcePollFromEnv() {
+		t.Error("KPIPE_BACKEND=poll not seen")
+	}
+	t.Setenv(backendEnv, "io_uring")
+	if forcePollFromEnv() || backendFromEnv() != BackendIOUring {
+		t.Error("KPIPE_BACKEND=io_uring misread")
+	}
+}

@@ -91,6 +91,11 @@ func TestFaultEMFILE(t *testing.T) {
 		runFaultChild(t, faultChild{})
 		return
 	}
+	faultEMFILEChild(t)
+}
+
+// faultEMFILEChild is TestFaultEMFILE in the child process.
+func faultEMFILEChild(t *testing.T) {
 	ctx := context.Background()
 	uringCfg := Config{Backend: BackendIOUring}
 
@@ -261,44 +266,54 @@ const nobodyID = 65534
 // deliver 3 MiB intact through these small pipes.
 func TestFaultPipePages(t *testing.T) {
 	if !inFaultChild(t) {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root: lowers fs.pipe-user-pages-soft and runs a child as another user")
-		}
-		// The child's binary and temporary directory must be reachable
-		// by nobody.
-		dir, err := os.MkdirTemp("", "kpipe-nobody")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		tmp := filepath.Join(dir, "tmp")
-		bin := filepath.Join(dir, "kpipe.test")
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Mkdir(tmp, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(tmp, nobodyID, nobodyID); err != nil {
-			t.Fatal(err)
-		}
-		self, err := os.ReadFile(os.Args[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(bin, self, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		setPipeSysctl(t, "pipe-user-pages-soft", "1")
-		runFaultChild(t, faultChild{
-			binary: bin,
-			dir:    tmp,
-			env:    []string{"TMPDIR=" + tmp, "HOME=" + tmp},
-			attr:   &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobodyID, Gid: nobodyID}},
-		})
+		startPipePagesChild(t)
 		return
 	}
+	pipePagesChild(t)
+}
 
+// startPipePagesChild runs TestFaultPipePages in a child process as
+// nobody, with fs.pipe-user-pages-soft lowered to one page.
+func startPipePagesChild(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: lowers fs.pipe-user-pages-soft and runs a child as another user")
+	}
+	// The child's binary and temporary directory must be reachable
+	// by nobody.
+	dir, err := os.MkdirTemp("", "kpipe-nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	tmp := filepath.Join(dir, "tmp")
+	bin := filepath.Join(dir, "kpipe.test")
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(tmp, nobodyID, nobodyID); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	setPipeSysctl(t, "pipe-user-pages-soft", "1")
+	runFaultChild(t, faultChild{
+		binary: bin,
+		dir:    tmp,
+		env:    []string{"TMPDIR=" + tmp, "HOME=" + tmp},
+		attr:   &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobodyID, Gid: nobodyID}},
+	})
+}
+
+// pipePagesChild is TestFaultPipePages in the child process.
+func pipePagesChild(t *testing.T) {
 	if uid := os.Geteuid(); uid != nobodyID {
 		t.Fatalf("the child runs as uid %d, want %d", uid, nobodyID)
 	}

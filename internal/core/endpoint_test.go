@@ -140,76 +140,12 @@ func TestBlockingModeEndpoint(t *testing.T) {
 	}
 }
 
-func TestForcePollFromEnv(t *testing.T) {
-	t.Setenv(backendEnv, "poll")
-	if !forcePollFromEnv() {
-		t.Error("KPIPE_BACKEND=poll not seen")
-	}
-	t.Setenv(backendEnv, "io_uring")
-	if forcePollFromEnv() || backendFromEnv() != BackendIOUring {
-		t.Error("KPIPE_BACKEND=io_uring misread")
-	}
-}
-
-func TestPipePoolReuseAndBound(t *testing.T) {
-	drainPipePool()
-	p1, err := getPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, w := p1.r, p1.w
-	putPipe(p1)
-	p2, err := getPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p2.r != r || p2.w != w {
-		t.Error("an idle pooled pipe was not reused")
-	}
-	// A pipe that still holds bytes is closed, not pooled.
-	p2.inPipe = 1
-	putPipe(p2)
-	if p2.r != -1 || idlePipes(t) != 0 {
-		t.Error("a pipe holding data went back to the pool")
-	}
-	var held []*poolPipe
-	for i := 0; i < pipePoolMax+4; i++ {
-		p, err := getPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, p)
-	}
-	for _, p := range held {
-		putPipe(p)
-	}
-	if got := drainPipePool(); got != pipePoolMax {
-		t.Errorf("pool kept %d pipes, want the bound %d", got, pipePoolMax)
-	}
-}
-
 // idlePipes reports how many idle pipes the pool holds.
 func idlePipes(t *testing.T) int {
 	t.Helper()
 	pipePool.mu.Lock()
 	defer pipePool.mu.Unlock()
 	return len(pipePool.free)
-}
-
-func TestPoolPipeGrow(t *testing.T) {
-	p, err := getPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
-	p.grow()
-	got, err := sysPipeSize(int(p.w))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got < pipeGrowSize || p.capacity != got {
-		t.Errorf("after grow: kernel says %d, pool says %d, want >= %d", got, p.capacity, pipeGrowSize)
-	}
 }
 
 func TestWrapErrno(t *testing.T) {
