@@ -42,25 +42,7 @@ func (e *UndeliveredError) Unwrap() error { return e.Err }
 // Undelivered returns every *UndeliveredError in err's tree: one for a
 // DoubleSplice, up to one per direction for a Proxy, none when nothing was
 // held back.
-func Undelivered(err error) []*UndeliveredError {
-	var out []*UndeliveredError
-	var walk func(error)
-	walk = func(err error) {
-		switch e := err.(type) {
-		case nil:
-		case *UndeliveredError:
-			out = append(out, e)
-		case interface{ Unwrap() []error }:
-			for _, inner := range e.Unwrap() {
-				walk(inner)
-			}
-		case interface{ Unwrap() error }:
-			walk(e.Unwrap())
-		}
-	}
-	walk(err)
-	return out
-}
+func Undelivered(err error) []*UndeliveredError { return core.All[*UndeliveredError](err) }
 
 // endW, endR and endRW return what the core resolves an endpoint as: a
 // *Pipe's pipe, or the endpoint itself. Every function that hands a caller's

@@ -56,15 +56,20 @@ func undelivered(err error, dst io.Writer, left leftover) error {
 	return err
 }
 
-// Undelivered implements kpipe.Undelivered, which documents it.
-func Undelivered(err error) []*UndeliveredError {
-	var out []*UndeliveredError
+// Undelivered implements kpipe.Undelivered, which documents it, for the
+// core's own *UndeliveredError.
+func Undelivered(err error) []*UndeliveredError { return All[*UndeliveredError](err) }
+
+// All returns every error of type T in err's tree, in depth-first order.
+func All[T error](err error) []T {
+	var out []T
 	var walk func(error)
 	walk = func(err error) {
-		switch e := err.(type) {
-		case nil:
-		case *UndeliveredError:
+		if e, ok := err.(T); ok {
 			out = append(out, e)
+			return
+		}
+		switch e := err.(type) {
 		case interface{ Unwrap() []error }:
 			for _, inner := range e.Unwrap() {
 				walk(inner)

@@ -6,33 +6,18 @@ import (
 	"io"
 )
 
-// Compression levels for Codec.Level, as in compress/flate.
+// The levels and errors of kpipe's zlib.go, which documents them.
 const (
-	// DefaultCompression is zlib's default level, 6; the zero Codec uses it.
 	DefaultCompression = -1
-	// BestSpeed is the fastest level.
-	BestSpeed = 1
-	// BestCompression is the level that compresses most.
-	BestCompression = 9
-	// HuffmanOnly skips string matching and only entropy-codes the input:
-	// fast, and useful for data without repeats.
-	HuffmanOnly = -2
+	BestSpeed          = 1
+	BestCompression    = 9
+	HuffmanOnly        = -2
 )
 
 var (
-	// ErrHeader reports a zlib or gzip header that is not valid (bad magic,
-	// method, flags or header CRC, a preset dictionary, a field too long),
-	// or trailing data after the end of a stream that is not another gzip
-	// member. Gzip also returns it, wrapped, for a GzipHeader it cannot
-	// write.
-	ErrHeader = errors.New("kpipe: invalid zlib or gzip header")
-	// ErrChecksum reports a stream whose data does not match its trailer:
-	// CRC-32 or ISIZE (gzip), Adler-32 (zlib).
+	ErrHeader   = errors.New("kpipe: invalid zlib or gzip header")
 	ErrChecksum = errors.New("kpipe: invalid checksum")
-	// ErrCorrupt reports compressed data that is not valid deflate data.
-	ErrCorrupt = errors.New("kpipe: invalid deflate data")
-	// ErrTooLarge reports a decompression stopped because its output would
-	// have passed Codec.MaxOutput.
+	ErrCorrupt  = errors.New("kpipe: invalid deflate data")
 	ErrTooLarge = errors.New("kpipe: decompressed data larger than Codec.MaxOutput")
 )
 
