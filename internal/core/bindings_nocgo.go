@@ -11,7 +11,7 @@ import (
 // implementation is what Implementation reports.
 const implementation = ImplLinuxGo
 
-// Without cgo the loops the C core runs (bindings.go) run in Go, on
+// Without cgo the loops the C core runs (bindings_cgo.go) run in Go, on
 // golang.org/x/sys/unix: the same calls, the same loops, the same results.
 // The single calls are sys_linux.go's, in both builds.
 

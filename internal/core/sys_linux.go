@@ -1,5 +1,3 @@
-//go:build linux
-
 package core
 
 import (
@@ -13,7 +11,7 @@ import (
 // The single system calls behind every operation, made from Go on
 // golang.org/x/sys/unix in both Linux builds: through cgo each would cost a
 // call into C for one system call. Only the loops that make many calls run
-// in C (bindings.go), or in Go without cgo (bindings_nocgo.go).
+// in C (bindings_cgo.go), or in Go without cgo (bindings_nocgo.go).
 
 // requestLen bounds one request to maxRequest bytes.
 func requestLen(n int64) int {

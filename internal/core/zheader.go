@@ -17,7 +17,7 @@ type GzipHeader struct {
 }
 
 // The bounds of the header fields, as the C core's KP_GZ_NAME_MAX and
-// KP_GZ_EXTRA_MAX (bindings.go checks): a name or comment longer than
+// KP_GZ_EXTRA_MAX (bindings_cgo.go checks): a name or comment longer than
 // gzNameMax bytes is refused, writing and reading, so that a stream without
 // a NUL cannot make a reader buffer without end.
 const (

@@ -22,7 +22,7 @@ var (
 )
 
 // zFormat is the container around deflate data. The values are the C
-// core's enum kp_z_format (bindings.go checks).
+// core's enum kp_z_format (bindings_cgo.go checks).
 type zFormat int
 
 const (

@@ -1,5 +1,3 @@
-//go:build linux
-
 package core
 
 import (
@@ -20,7 +18,7 @@ const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 const maxRequest = 1 << 30
 
 // side names the end of a transfer that an operation is waiting for. The
-// values are the C core's KP_SIDE_* (bindings.go checks).
+// values are the C core's KP_SIDE_* (bindings_cgo.go checks).
 type side int
 
 const (
@@ -30,7 +28,7 @@ const (
 )
 
 // fdType is what fstat says a descriptor is. The values are the C core's
-// KP_FD_* (bindings.go checks).
+// KP_FD_* (bindings_cgo.go checks).
 type fdType int
 
 const (
