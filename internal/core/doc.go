@@ -4,7 +4,8 @@
 //
 // A file's name says which builds compile it: _linux.go Linux, _other.go
 // every other system, _cgo.go Linux with cgo (the C core), _nocgo.go the
-// builds without it; files without a suffix are in every build.
+// builds without it (bindings_nocgo.go: Linux's alone); files without a
+// suffix are in every build.
 //
 // The layers, each in one place:
 //
