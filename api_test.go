@@ -70,6 +70,9 @@ func TestAPIPipeSpliceTee(t *testing.T) {
 	if _, err := kpipe.Tee(nil, src, 1); !errors.Is(err, kpipe.ErrNoFD) {
 		t.Errorf("Tee to a nil *Pipe: %v; want ErrNoFD", err)
 	}
+	if _, err := kpipe.Splice((*kpipe.Pipe)(nil), src, 1); !errors.Is(err, kpipe.ErrNoFD) {
+		t.Errorf("Splice to a nil *Pipe: %v; want ErrNoFD", err)
+	}
 	if c, err := dst.SetCap(1 << 17); c < 1<<17 || err != nil {
 		t.Errorf("SetCap(128 KiB) = %d, %v", c, err)
 	}
@@ -321,6 +324,19 @@ func TestAPIAllocs(t *testing.T) {
 		a.Read(one)
 	}); n != 0 {
 		t.Errorf("Splice between pipes: %v allocations per run", n)
+	}
+	// A *Pipe inside an *io.LimitedReader is still a pipe to the core:
+	// spliced, not copied through a buffer.
+	limited := &io.LimitedReader{}
+	if n := testing.AllocsPerRun(100, func() {
+		a.Write(one)
+		*limited = io.LimitedReader{R: a, N: 1}
+		if n, err := kpipe.Copy(b, limited); n != 1 || err != nil {
+			t.Fatalf("Copy(*Pipe, LimitedReader{*Pipe}) = %d, %v", n, err)
+		}
+		b.Read(one)
+	}); n != 0 {
+		t.Errorf("Copy from a LimitedReader of a *Pipe: %v allocations per run", n)
 	}
 	var out bytes.Buffer
 	in := bytes.NewReader(bytes.Repeat([]byte("kpipe "), 1000))

@@ -36,7 +36,7 @@ const DefaultChunkSize = 64 << 10
 // chunk; a consumer of the framing then sees a truncated stream, never a
 // mis-framed one.
 func SpliceChunks(dst io.Writer, src io.Reader, opt ChunkOptions) (int64, error) {
-	return core.SpliceChunks(endW(dst), endR(src), core.ChunkOptions(opt))
+	return core.SpliceChunks(dst, src, core.ChunkOptions(opt))
 }
 
 // ChunkedTransfer writes src to dst as an HTTP/1.1 chunked body (RFC 9112
@@ -44,5 +44,5 @@ func SpliceChunks(dst io.Writer, src io.Reader, opt ChunkOptions) (int64, error)
 // and at the end the last chunk and an empty trailer, "0\r\n\r\n". It
 // returns the number of body bytes. The data moves as in SpliceChunks.
 func ChunkedTransfer(dst io.Writer, src io.Reader) (int64, error) {
-	return core.ChunkedTransfer(endW(dst), endR(src))
+	return core.ChunkedTransfer(dst, src)
 }

@@ -26,5 +26,5 @@ import (
 // The kernel methods above are Linux's; elsewhere Copy is io.Copy (see
 // Implementation).
 func Copy(dst io.Writer, src io.Reader) (int64, error) {
-	return core.Copy(endW(dst), endR(src))
+	return core.Copy(dst, src)
 }

@@ -115,8 +115,8 @@ func (e *Engine) Close() error { return e.e.Close() }
 // io_uring_enter failing would: its transfers end with that error, and the
 // bytes in their pipes go with the ring.)
 func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	n, err := e.e.DoubleSplice(ctx, endW(dst), endR(src))
-	return n, undelivered(err, dst)
+	n, err := e.e.DoubleSplice(ctx, dst, src)
+	return n, undelivered(err)
 }
 
 // Proxy runs DoubleSplice in both directions at once, a to b and b to a.
@@ -128,22 +128,22 @@ func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader)
 // had taken and not delivered when it ended come back as for DoubleSplice:
 // Undelivered(err) lists one *UndeliveredError per such direction.
 func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
-	aToB, bToA, err = e.e.Proxy(ctx, endRW(a), endRW(b))
-	return aToB, bToA, undelivered(err, a, b)
+	aToB, bToA, err = e.e.Proxy(ctx, a, b)
+	return aToB, bToA, undelivered(err)
 }
 
 // DoubleSplice runs Engine.DoubleSplice on the package's default engine,
 // NewEngine(Config{}): the poll backend, or io_uring with
 // KPIPE_BACKEND=io_uring where the kernel allows it.
 func DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	n, err := core.DoubleSplice(ctx, endW(dst), endR(src))
-	return n, undelivered(err, dst)
+	n, err := core.DoubleSplice(ctx, dst, src)
+	return n, undelivered(err)
 }
 
 // Proxy runs Engine.Proxy on the package's default engine.
 func Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
-	aToB, bToA, err = core.Proxy(ctx, endRW(a), endRW(b))
-	return aToB, bToA, undelivered(err, a, b)
+	aToB, bToA, err = core.Proxy(ctx, a, b)
+	return aToB, bToA, undelivered(err)
 }
 
 // DefaultBackend reports the backend of the package's default engine.

@@ -44,54 +44,32 @@ func (e *UndeliveredError) Unwrap() error { return e.Err }
 // held back.
 func Undelivered(err error) []*UndeliveredError { return core.All[*UndeliveredError](err) }
 
-// endW, endR and endRW return what the core resolves an endpoint as: a
-// *Pipe's pipe, or the endpoint itself. Every function that hands a caller's
-// endpoint to the core passes it through one of them.
-func endW(w io.Writer) io.Writer {
-	if p, ok := w.(*Pipe); ok && p != nil {
-		return &p.p
-	}
-	return w
-}
-
-func endR(r io.Reader) io.Reader {
-	if p, ok := r.(*Pipe); ok && p != nil {
-		return &p.p
-	}
-	return r
-}
-
-func endRW(rw io.ReadWriter) io.ReadWriter {
-	if p, ok := rw.(*Pipe); ok && p != nil {
-		return &p.p
-	}
-	return rw
-}
-
 // undelivered returns err, a transfer's error from the core, with each of
-// the core's undelivered errors made an *UndeliveredError whose Dst is the
-// caller's endpoint: the *Pipe among ends where the core saw its pipe. The
-// core wraps them only in errors.Join, which is rebuilt around them.
-func undelivered(err error, ends ...io.Writer) error {
+// the core's undelivered errors made an *UndeliveredError. The core wraps
+// them only in errors.Join, which is rebuilt around them.
+func undelivered(err error) error {
+	_, err = convertUndelivered(err)
+	return err
+}
+
+// convertUndelivered is undelivered, reporting first whether it changed
+// err.
+func convertUndelivered(err error) (bool, error) {
 	switch e := err.(type) {
 	case *core.UndeliveredError:
-		dst := e.Dst
-		for _, x := range ends {
-			if p, ok := x.(*Pipe); ok && p != nil && dst == io.Writer(p.core()) {
-				dst = p
-			}
-		}
-		return &UndeliveredError{Err: e.Err, Dst: dst, Data: e.Data}
+		return true, &UndeliveredError{Err: e.Err, Dst: e.Dst, Data: e.Data}
 	case interface{ Unwrap() []error }:
 		inner := e.Unwrap()
-		if len(core.Undelivered(err)) == 0 {
-			return err
-		}
 		out := make([]error, len(inner))
+		changed := false
 		for i, x := range inner {
-			out[i] = undelivered(x, ends...)
+			var c bool
+			c, out[i] = convertUndelivered(x)
+			changed = changed || c
 		}
-		return errors.Join(out...)
+		if changed {
+			return true, errors.Join(out...)
+		}
 	}
-	return err
+	return false, err
 }

@@ -73,6 +73,13 @@ func (p *Pipe) Cap() (int, error) { return p.p.Cap() }
 // Outside Linux it returns an error matching errors.ErrUnsupported.
 func (p *Pipe) SetCap(n int) (int, error) { return p.p.SetCap(n) }
 
+func init() {
+	core.PipeOf = func(x any) (*core.Pipe, bool) {
+		p, ok := x.(*Pipe)
+		return p.core(), ok
+	}
+}
+
 // core returns the pipe the core works on, nil for a nil p.
 func (p *Pipe) core() *core.Pipe {
 	if p == nil {

@@ -24,7 +24,7 @@ import (
 // Outside Linux Splice returns an error matching errors.ErrUnsupported (see
 // Implementation).
 func Splice(dst io.Writer, src io.Reader, n int64) (int64, error) {
-	return core.Splice(endW(dst), endR(src), n)
+	return core.Splice(dst, src, n)
 }
 
 // Tee duplicates up to |n| bytes from src to dst with tee(2) without

@@ -118,27 +118,27 @@ type GzipHeader struct {
 // Deflate compresses src into dst in the zlib format (RFC 1950) at
 // Codec{}'s level, until src reaches end of input. See Codec.Deflate.
 func Deflate(dst io.Writer, src io.Reader) (int64, error) {
-	return core.Deflate(endW(dst), endR(src))
+	return core.Deflate(dst, src)
 }
 
 // Inflate decompresses a zlib stream (RFC 1950) from src into dst. See
 // Codec.Inflate.
 func Inflate(dst io.Writer, src io.Reader) (int64, error) {
-	return core.Inflate(endW(dst), endR(src))
+	return core.Inflate(dst, src)
 }
 
 // Gzip compresses src into dst as one gzip member (RFC 1952) with header
 // hdr (nil: no name, comment or extra field, no modification time, OS 3
 // for Unix). See Codec.Gzip.
 func Gzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
-	return core.Gzip(endW(dst), endR(src), (*core.GzipHeader)(hdr))
+	return core.Gzip(dst, src, (*core.GzipHeader)(hdr))
 }
 
 // Gunzip decompresses gzip data from src into dst, every member until end
 // of input, and fills *hdr, when hdr is not nil, with the first member's
 // header. See Codec.Gunzip.
 func Gunzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
-	return core.Gunzip(endW(dst), endR(src), (*core.GzipHeader)(hdr))
+	return core.Gunzip(dst, src, (*core.GzipHeader)(hdr))
 }
 
 // Deflate compresses src into dst in the zlib format (RFC 1950) at c.Level
@@ -156,7 +156,7 @@ func Gunzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
 // descriptors wrap their errno (errors.Is(err, syscall.EPIPE)); errors of
 // other readers and writers are returned as they are.
 func (c Codec) Deflate(dst io.Writer, src io.Reader) (int64, error) {
-	return core.Codec(c).Deflate(endW(dst), endR(src))
+	return core.Codec(c).Deflate(dst, src)
 }
 
 // Inflate decompresses one zlib stream (RFC 1950) from src into dst and
@@ -166,7 +166,7 @@ func (c Codec) Deflate(dst io.Writer, src io.Reader) (int64, error) {
 // invalid data ErrCorrupt, a preset dictionary ErrHeader, and output that
 // would pass c.MaxOutput ErrTooLarge. Endpoints are as for Codec.Deflate.
 func (c Codec) Inflate(dst io.Writer, src io.Reader) (int64, error) {
-	return core.Codec(c).Inflate(endW(dst), endR(src))
+	return core.Codec(c).Inflate(dst, src)
 }
 
 // Gzip compresses src into dst as one gzip member (RFC 1952) at c.Level
@@ -178,7 +178,7 @@ func (c Codec) Inflate(dst io.Writer, src io.Reader) (int64, error) {
 // ErrHeader, returned before anything is read or written. Empty input
 // makes a valid member of empty data. Endpoints are as for Codec.Deflate.
 func (c Codec) Gzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
-	return core.Codec(c).Gzip(endW(dst), endR(src), (*core.GzipHeader)(hdr))
+	return core.Codec(c).Gzip(dst, src, (*core.GzipHeader)(hdr))
 }
 
 // Gunzip decompresses gzip data from src into dst and returns the bytes
@@ -193,5 +193,5 @@ func (c Codec) Gzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error
 // member's header once that is read, even when the call fails later (it is
 // left alone otherwise). Endpoints are as for Codec.Deflate.
 func (c Codec) Gunzip(dst io.Writer, src io.Reader, hdr *GzipHeader) (int64, error) {
-	return core.Codec(c).Gunzip(endW(dst), endR(src), (*core.GzipHeader)(hdr))
+	return core.Codec(c).Gunzip(dst, src, (*core.GzipHeader)(hdr))
 }

@@ -36,7 +36,7 @@ type GzipWriter struct {
 // header is an error (for the header, wrapping ErrHeader).
 func (c Codec) NewGzipWriter(dst io.Writer, hdr *GzipHeader) (*GzipWriter, error) {
 	w := new(GzipWriter)
-	if err := core.Codec(c).InitGzipWriter(&w.w, endW(dst), (*core.GzipHeader)(hdr)); err != nil {
+	if err := core.Codec(c).InitGzipWriter(&w.w, dst, (*core.GzipHeader)(hdr)); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -64,4 +64,4 @@ func (w *GzipWriter) Close() error { return w.w.Close() }
 // Reset discards what w held, without writing anything, and makes it a new
 // stream into dst with the same level and header, as if just made by
 // NewGzipWriter.
-func (w *GzipWriter) Reset(dst io.Writer) { w.w.Reset(endW(dst)) }
+func (w *GzipWriter) Reset(dst io.Writer) { w.w.Reset(dst) }

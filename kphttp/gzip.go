@@ -298,16 +298,8 @@ func (w *gzipResponseWriter) FlushError() error {
 			return err
 		}
 	}
-	// Asked of rw directly: a ResponseController per flush would be an
-	// allocation per event of a streaming handler.
-	switch f := w.rw.(type) {
-	case interface{ FlushError() error }:
-		return f.FlushError()
-	case http.Flusher:
-		f.Flush()
-		return nil
-	}
-	return http.NewResponseController(w.rw).Flush() // through Unwrap
+	// The controller stays on the stack: no allocation per flush.
+	return http.NewResponseController(w.rw).Flush()
 }
 
 // Hijack hands over the connection, while nothing has been written.

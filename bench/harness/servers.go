@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"os"
 	"sync"
 
 	"github.com/kpipe/kpipe"
+	"github.com/kpipe/kpipe/internal/accept"
 )
 
 // The child servers the proxy and echo sections start (Self -child NAME
@@ -193,19 +195,12 @@ func echoChildMain(args []string) error {
 // and runs handle for every connection (which it then closes) until the
 // standard input ends. Connection errors go to the standard error.
 func serveUntilStdinEnds(handle func(c *net.TCPConn) error) error {
+	logger := log.New(os.Stderr, "connection from ", 0)
 	return listenUntilStdinEnds(func(ln net.Listener) {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if err := handle(c.(*net.TCPConn)); err != nil {
-					fmt.Fprintf(os.Stderr, "connection from %s: %v\n", c.RemoteAddr(), err)
-				}
-			}()
-		}
+		accept.Serve(ln, logger, func(c net.Conn) error {
+			defer c.Close()
+			return handle(c.(*net.TCPConn))
+		})
 	})
 }
 

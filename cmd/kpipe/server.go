@@ -56,10 +56,7 @@ func (s *connServer) run(ln net.Listener, sigs <-chan os.Signal) error {
 	connCtx, cancelConns := context.WithCancel(context.Background())
 	defer cancelConns()
 	stopping := make(chan struct{})
-	loop := &accept.Loop{Log: s.log, Stopping: stopping}
-	if s.maxConns > 0 {
-		loop.Slots = make(chan struct{}, s.maxConns)
-	}
+	loop := &accept.Loop{Log: s.log, MaxConns: s.maxConns, Stopping: stopping}
 	acceptDone := make(chan error, 1)
 	go func() {
 		acceptDone <- loop.Run(ln, func(c net.Conn) { s.handle(connCtx, c.(*net.TCPConn)) })

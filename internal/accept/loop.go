@@ -15,13 +15,13 @@ import (
 // retried after a Backoff pause. A Loop is used once.
 type Loop struct {
 	// Log reports the transient Accept failures and the pause before each
-	// retry.
+	// retry; nil means log.Default().
 	Log *log.Logger
-	// Slots, when not nil, limits the connections served at once to its
-	// capacity by back-pressure: Run takes a slot before each Accept and a
-	// connection gives it back when its handler returns, so that once the
-	// limit is reached further clients wait in the kernel's listen queue.
-	Slots chan struct{}
+	// MaxConns, when > 0, limits the connections served at once by
+	// back-pressure: Run takes a slot before each Accept and a connection
+	// gives it back when its handler returns, so that once the limit is
+	// reached further clients wait in the kernel's listen queue.
+	MaxConns int
 	// Stopping, once closed, ends Run while it waits for a slot.
 	Stopping <-chan struct{}
 
@@ -35,18 +35,26 @@ type Loop struct {
 // made Accept fail for good. It does not wait for the handlers: see Wait.
 func (l *Loop) Run(ln net.Listener, handle func(net.Conn)) error {
 	var backoff Backoff
+	var slots chan struct{}
+	if l.MaxConns > 0 {
+		slots = make(chan struct{}, l.MaxConns)
+	}
+	logger := l.Log
+	if logger == nil {
+		logger = log.Default()
+	}
 	for {
-		if l.Slots != nil {
+		if slots != nil {
 			select {
-			case l.Slots <- struct{}{}:
+			case slots <- struct{}{}:
 			case <-l.Stopping:
 				return nil
 			}
 		}
 		c, err := ln.Accept()
 		if err != nil {
-			if l.Slots != nil {
-				<-l.Slots
+			if slots != nil {
+				<-slots
 			}
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -55,7 +63,7 @@ func (l *Loop) Run(ln net.Listener, handle func(net.Conn)) error {
 				return err
 			}
 			pause := backoff.Next()
-			l.Log.Printf("accept: %v; retrying in %v", err, pause)
+			logger.Printf("accept: %v; retrying in %v", err, pause)
 			time.Sleep(pause)
 			continue
 		}
@@ -65,8 +73,8 @@ func (l *Loop) Run(ln net.Listener, handle func(net.Conn)) error {
 		go func() {
 			defer l.live.Done()
 			defer l.count.Add(-1)
-			if l.Slots != nil {
-				defer func() { <-l.Slots }()
+			if slots != nil {
+				defer func() { <-slots }()
 			}
 			handle(c)
 		}()

@@ -60,7 +60,7 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// TestLoopSlots checks that a Loop with one slot serves one connection at
+// TestLoopSlots checks that a Loop with MaxConns 1 serves one connection at
 // a time, and that closing Stopping ends Run while it waits for a slot.
 func TestLoopSlots(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -69,7 +69,7 @@ func TestLoopSlots(t *testing.T) {
 	}
 	defer ln.Close()
 	stopping := make(chan struct{})
-	l := &Loop{Log: log.New(&bytes.Buffer{}, "", 0), Slots: make(chan struct{}, 1), Stopping: stopping}
+	l := &Loop{Log: log.New(&bytes.Buffer{}, "", 0), MaxConns: 1, Stopping: stopping}
 	release := make(chan struct{})
 	served := make(chan struct{}, 2)
 	done := make(chan error, 1)

@@ -78,16 +78,6 @@ func (e *endpoint) setRaw(fd int) {
 func (e *endpoint) set(x any, write bool) bool {
 	*e = endpoint{}
 	switch v := x.(type) {
-	case *Pipe:
-		if v == nil {
-			return false
-		}
-		e.pipe = v
-		if write {
-			e.file = v.w
-		} else {
-			e.file = v.r
-		}
 	case *os.File:
 		if v == nil {
 			return false
@@ -106,7 +96,16 @@ func (e *endpoint) set(x any, write bool) bool {
 	case syscall.Conn:
 		e.conn = v
 	default:
-		return false
+		p, ok := asPipe(x)
+		if !ok || p == nil {
+			return false
+		}
+		e.pipe = p
+		if write {
+			e.file = p.w
+		} else {
+			e.file = p.r
+		}
 	}
 	return true
 }

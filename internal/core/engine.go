@@ -193,11 +193,6 @@ func (e *Engine) end(t *pollTransfer) {
 	}
 }
 
-// DoubleSplice implements kpipe.Engine.DoubleSplice, which documents it.
-func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	return e.doubleSplice(ctx, dst, src)
-}
-
 // Proxy implements kpipe.Engine.Proxy, which documents it.
 func (e *Engine) Proxy(ctx context.Context, a, b io.ReadWriter) (aToB, bToA int64, err error) {
 	if e.backend == BackendPoll {

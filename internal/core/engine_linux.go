@@ -15,11 +15,12 @@ import (
 // own error for the others.
 var errRingRefused = errors.New("kpipe: descriptors the ring does not run")
 
-// doubleSplice runs a transfer on the poll backend, on the caller's
-// descriptors, or on a ring, on private duplicates of them (the ring's
-// thread uses them while the caller's code runs), or, when the ring refuses
-// them (errRingRefused), on the poll backend after all.
-func (e *Engine) doubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+// DoubleSplice implements kpipe.Engine.DoubleSplice, which documents it: a
+// transfer on the poll backend, on the caller's descriptors, or on a ring,
+// on private duplicates of them (the ring's thread uses them while the
+// caller's code runs), or, when the ring refuses them (errRingRefused), on
+// the poll backend after all.
+func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	if e.backend != BackendIOUring {
 		return e.pollDoubleSplice(ctx, dst, src)
 	}

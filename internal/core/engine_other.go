@@ -19,11 +19,11 @@ type pollTransfer struct {
 // hasFD reports whether x is an endpoint with a file descriptor (or
 // handle), as DoubleSplice requires on every platform.
 func hasFD(x any) bool {
-	switch x.(type) {
-	case *Pipe, syscall.Conn:
+	if _, ok := x.(syscall.Conn); ok {
 		return true
 	}
-	return false
+	_, ok := asPipe(x)
+	return ok
 }
 
 // prepare readies t for a transfer from src to dst; it reports false when
@@ -47,8 +47,9 @@ func (t *pollTransfer) run(ctx context.Context, e *Engine, dst io.Writer) (int64
 	return n, undelivered(t.endErr(ctx, err, "read"), dst, leftover{data: held})
 }
 
-// doubleSplice runs the transfer on the portable backend.
-func (e *Engine) doubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+// DoubleSplice implements kpipe.Engine.DoubleSplice, which documents it, on
+// the portable backend.
+func (e *Engine) DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	return e.pollDoubleSplice(ctx, dst, src)
 }
 

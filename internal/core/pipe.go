@@ -74,3 +74,21 @@ func NewPipe() (*Pipe, error) {
 func (p *Pipe) SetWriteDeadline(t time.Time) error {
 	return p.w.SetWriteDeadline(t)
 }
+
+// PipeOf returns the core pipe that x, a value of the API's pipe type,
+// holds (nil for a nil one), and whether x is of that type. Package kpipe
+// sets it at init, before any call; every endpoint the core resolves goes
+// through asPipe, so the API's pipes are found wherever they are, a
+// *io.LimitedReader's R included.
+var PipeOf func(x any) (*Pipe, bool)
+
+// asPipe returns the pipe x is or holds, and whether x is a pipe type.
+func asPipe(x any) (*Pipe, bool) {
+	if p, ok := x.(*Pipe); ok {
+		return p, true
+	}
+	if PipeOf != nil {
+		return PipeOf(x)
+	}
+	return nil, false
+}

@@ -7,8 +7,8 @@ import (
 
 // Splice implements kpipe.Splice, which documents it.
 func Splice(dst io.Writer, src io.Reader, n int64) (int64, error) {
-	_, srcIsPipe := src.(*Pipe)
-	_, dstIsPipe := dst.(*Pipe)
+	_, srcIsPipe := asPipe(src)
+	_, dstIsPipe := asPipe(dst)
 	if !srcIsPipe && !dstIsPipe {
 		return 0, ErrNeedPipe
 	}
