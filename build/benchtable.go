@@ -24,6 +24,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/kpipe/kpipe/internal/benchtable"
@@ -64,34 +65,25 @@ func main() {
 func sizesAndMethods(b *benchtable.Bench) (sizes, methods []string) {
 	for _, sub := range b.Subs {
 		size, method, _ := strings.Cut(sub, "/")
-		if !contains(sizes, size) {
+		if !slices.Contains(sizes, size) {
 			sizes = append(sizes, size)
 		}
-		if !contains(methods, method) {
+		if !slices.Contains(methods, method) {
 			methods = append(methods, method)
 		}
 	}
 	return sizes, methods
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // columns returns the methods of b in table order, with their labels.
 func columns(found []string) (keys, labels []string) {
 	for _, m := range methods {
-		if contains(found, m.key) {
+		if slices.Contains(found, m.key) {
 			keys, labels = append(keys, m.key), append(labels, m.label)
 		}
 	}
 	for _, k := range found {
-		if !contains(keys, k) {
+		if !slices.Contains(keys, k) {
 			keys, labels = append(keys, k), append(labels, k)
 		}
 	}
@@ -155,7 +147,7 @@ func printTable(w io.Writer, b *benchtable.Bench, spread bool) {
 		for _, size := range sizes {
 			c := cell(size, k)
 			by := benchtable.Median(c, "B/op")
-			if c == nil || math.IsNaN(by) {
+			if math.IsNaN(by) {
 				continue
 			}
 			parts = append(parts, fmt.Sprintf("%s %.0f B/%.0f", size, by, benchtable.Median(c, "allocs/op")))

@@ -147,7 +147,7 @@ int kp_ring_open(kp_ring **ringp, unsigned entries, int pipe_size)
 		goto fail;
 	}
 	/* What the loop submits: polls, and cancels for them. */
-	const unsigned int need = KP_URING_POLL_ADD | KP_URING_ASYNC_CANCEL;
+	const unsigned int need = KP_URING_ALL_NEEDED;
 	unsigned int ops;
 	ret = kp_uring_ops(&r->ring, &ops);
 	if (ret < 0)

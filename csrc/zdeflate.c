@@ -200,7 +200,9 @@ int kp_zs_choose_engine(kp_z *z, int src_fd)
 		z->par = kp_par_new(z->format, z->level, z->threads);
 		return z->par != NULL ? 0 : -ENOMEM;
 	}
-	if (!kp_ld_deflates(z->level))
+	/* A flush asked for before any input hands the stream to zlib at
+	 * once: keeping it whole would only be undone. */
+	if (!kp_ld_deflates(z->level) || z->flush_req)
 		return 0;
 	if (src_fd >= 0) {
 		off_t off;
