@@ -100,6 +100,20 @@ func httpRequests(ctx context.Context, addr string, conns int, gz bool, targets 
 	}
 	tr := newHTTPTransport(conns)
 	defer tr.CloseIdleConnections()
+	// Every connection's requests are made before the clock starts, one
+	// per target, and sent again each time: the client's cost of building
+	// them is not the servers'.
+	reqs := make([][]*http.Request, conns)
+	for i := range reqs {
+		reqs[i] = make([]*http.Request, len(targets))
+		for j, t := range targets {
+			req, err := newHTTPRequest(ctx, addr, t.path, gz)
+			if err != nil {
+				return Sample{}, err
+			}
+			reqs[i][j] = req
+		}
+	}
 	var next atomic.Int64
 	in, out := make([]int64, conns), make([]int64, conns)
 	elapsed, err := timeLoad(func() error {
@@ -110,8 +124,9 @@ func httpRequests(ctx context.Context, addr string, conns int, gz bool, targets 
 				if n >= int64(requests) {
 					return nil
 				}
-				t := targets[n%int64(len(targets))]
-				body, err := httpFetch(ctx, tr, addr, t, gz, buf)
+				j := n % int64(len(targets))
+				t := targets[j]
+				body, err := httpFetch(tr, reqs[i][j], t, gz, buf)
 				if err != nil {
 					return err
 				}
@@ -133,19 +148,30 @@ func httpRequests(ctx context.Context, addr string, conns int, gz bool, targets 
 	return s, nil
 }
 
-// httpGet sends a GET of path to addr through tr, asking for gzip when gz
-// is set and for identity otherwise, and checks that the answer is 200
-// with the Content-Encoding asked for ("gzip", or none).
-func httpGet(ctx context.Context, tr *http.Transport, addr, path string, gz bool) (*http.Response, error) {
+// newHTTPRequest returns a GET of path at addr, asking for gzip when gz is
+// set and for identity otherwise. A request may be sent again once the
+// body of its last response is closed.
+func newHTTPRequest(ctx context.Context, addr, path string, gz bool) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
 	if err != nil {
 		return nil, err
 	}
-	encoding, want := "identity", ""
+	encoding := "identity"
 	if gz {
-		encoding, want = "gzip", "gzip"
+		encoding = "gzip"
 	}
 	req.Header.Set("Accept-Encoding", encoding)
+	return req, nil
+}
+
+// httpGet sends req through tr and checks that the answer is 200 with the
+// Content-Encoding asked for ("gzip", or none for "identity").
+func httpGet(tr *http.Transport, req *http.Request) (*http.Response, error) {
+	encoding, want := req.Header.Get("Accept-Encoding"), ""
+	if encoding == "gzip" {
+		want = "gzip"
+	}
+	path := req.URL.Path
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", path, err)
@@ -157,12 +183,12 @@ func httpGet(ctx context.Context, tr *http.Transport, addr, path string, gz bool
 	return resp, nil
 }
 
-// httpFetch requests t and reads its body to its end through buf, counting
-// it without decoding it, and checks it: a gzip body (gz set) must end in
-// the trailer of t's bytes (their CRC-32 and length), a plain one must be
-// t's size. It returns the body's size.
-func httpFetch(ctx context.Context, tr *http.Transport, addr string, t httpTarget, gz bool, buf []byte) (int64, error) {
-	resp, err := httpGet(ctx, tr, addr, t.path, gz)
+// httpFetch sends req, a request for t, and reads the body to its end
+// through buf, counting it without decoding it, and checks it: a gzip body
+// (gz set) must end in the trailer of t's bytes (their CRC-32 and length),
+// a plain one must be t's size. It returns the body's size.
+func httpFetch(tr *http.Transport, req *http.Request, t httpTarget, gz bool, buf []byte) (int64, error) {
+	resp, err := httpGet(tr, req)
 	if err != nil {
 		return 0, err
 	}
@@ -211,7 +237,11 @@ func httpVerify(ctx context.Context, addr string, gz bool, targets []httpTarget)
 		if err != nil {
 			return err
 		}
-		resp, err := httpGet(ctx, tr, addr, t.path, gz)
+		req, err := newHTTPRequest(ctx, addr, t.path, gz)
+		if err != nil {
+			return err
+		}
+		resp, err := httpGet(tr, req)
 		if err != nil {
 			return err
 		}
