@@ -56,26 +56,10 @@ func checkIfMatch(r *http.Request, etag string) condResult {
 	if im == "" {
 		return condNone
 	}
-	for {
-		im = strings.TrimSpace(im)
-		if im == "" {
-			return condFalse
-		}
-		if im[0] == ',' {
-			im = im[1:]
-			continue
-		}
-		if im[0] == '*' {
-			return condTrue
-		}
-		var tag string
-		if tag, im = scanETag(im); tag == "" {
-			return condFalse
-		}
-		if tag == etag && tag[0] == '"' {
-			return condTrue
-		}
+	if etagListMatches(im, etag, true) {
+		return condTrue
 	}
+	return condFalse
 }
 
 // checkIfNoneMatch: condFalse when one of If-None-Match's tags matches
@@ -85,24 +69,38 @@ func checkIfNoneMatch(r *http.Request, etag string) condResult {
 	if inm == "" {
 		return condNone
 	}
+	if etagListMatches(inm, etag, false) {
+		return condFalse
+	}
+	return condTrue
+}
+
+// etagListMatches reports whether the comma-separated list of entity tags
+// (or "*") matches etag: strongly (both strong and equal) or weakly (equal
+// once any W/ is dropped). A list that stops parsing matches no further.
+func etagListMatches(list, etag string, strong bool) bool {
 	for {
-		inm = strings.TrimSpace(inm)
-		if inm == "" {
-			return condTrue
+		list = strings.TrimSpace(list)
+		if list == "" {
+			return false
 		}
-		if inm[0] == ',' {
-			inm = inm[1:]
+		if list[0] == ',' {
+			list = list[1:]
 			continue
 		}
-		if inm[0] == '*' {
-			return condFalse
+		if list[0] == '*' {
+			return true
 		}
 		var tag string
-		if tag, inm = scanETag(inm); tag == "" {
-			return condTrue
+		if tag, list = scanETag(list); tag == "" {
+			return false
 		}
-		if strings.TrimPrefix(tag, "W/") == strings.TrimPrefix(etag, "W/") {
-			return condFalse
+		if strong {
+			if tag == etag && tag[0] == '"' {
+				return true
+			}
+		} else if strings.TrimPrefix(tag, "W/") == strings.TrimPrefix(etag, "W/") {
+			return true
 		}
 	}
 }

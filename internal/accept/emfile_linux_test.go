@@ -1,10 +1,13 @@
-package accept
+package accept_test
 
 import (
 	"errors"
 	"net"
 	"syscall"
 	"testing"
+
+	"github.com/kpipe/kpipe/internal/accept"
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // TestTransientRealEMFILE makes accept4 itself fail with EMFILE, by
@@ -22,28 +25,13 @@ func TestTransientRealEMFILE(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	free, err := syscall.Dup(0) // the lowest free descriptor number
-	if err != nil {
-		t.Fatal(err)
-	}
-	syscall.Close(free)
-	low := old
-	low.Cur = uint64(free)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
-		t.Fatal(err)
-	}
+	restore := testprog.LowerNoFile(t)
 	_, aerr := ln.Accept()
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
+	restore()
 	if !errors.Is(aerr, syscall.EMFILE) {
-		t.Fatalf("Accept with RLIMIT_NOFILE %d: %v; want EMFILE", low.Cur, aerr)
+		t.Fatalf("Accept with no descriptor free: %v; want EMFILE", aerr)
 	}
-	if !Transient(aerr) {
+	if !accept.Transient(aerr) {
 		t.Errorf("Transient(%v) = false: the server would stop on a real EMFILE", aerr)
 	}
 	s, err := ln.Accept()

@@ -18,11 +18,25 @@
 //   - loops that make many system calls, or call C libraries, in C
 //     (csrc/, compiled here by cgo through kpipe_core.c): bindings_cgo.go
 //     (the splice, copy_file_range and sendfile loops), ring_cgo.go and
-//     uring_cgo.go (the io_uring backend), zstream_cgo.go and
-//     ztransfer_cgo.go (the compression engines); the _nocgo.go files are
-//     the same layers without C;
+//     uring_cgo.go (the io_uring backend), zstream_cgo.go (the C
+//     compression stream) and zlib_cgo.go (a stream run between
+//     endpoints); the _nocgo.go files are the same layers without C;
 //   - the families of the API: splice, copy, chunked, engine (with
 //     pollengine_linux.go, pollproxy.go, deadline.go, fdpair_linux.go),
 //     zlib, zheader and zwriter, each a file for every build and its
 //     _linux, _other, _cgo or _nocgo variants.
+//
+// Following a call down to the kernel, on Linux with cgo:
+//
+//   - Gunzip between two descriptors: Codec.Gunzip (zlib.go) sets up a
+//     pooled C stream and runs it (decompress, transfer, pump in
+//     zlib_cgo.go); each step is an fdOp (fdop_linux.go) that holds one
+//     endpoint in the runtime poller (endpoint_linux.go) and calls the C
+//     step (zstream_cgo.go), which reads, inflates and writes in
+//     csrc/zstream.c and csrc/zio.c until a side would block.
+//   - Proxy on the poll backend: Engine.Proxy (engine.go) runs a double
+//     splice per direction (pollproxy.go, pollengine_linux.go); each is an
+//     fdOp, as above, whose system call is the C loop kp_splice_via
+//     (bindings_cgo.go, csrc/splice.c): splice(2) into a pooled pipe and
+//     out of it until a side would block.
 package core

@@ -125,6 +125,11 @@ func (e *endpoint) pollable(fd int) bool {
 
 // rawRead runs op.outer with the endpoint's fd under its read lock, parking
 // in the runtime poller each time op.outer returns false.
+//
+// rawRead, rawWrite and control spell out a case per concrete type on
+// purpose: each SyscallConn call is inlined and its RawConn's methods
+// devirtualized, so neither op nor the closure escapes. A helper taking a
+// syscall.RawConn would cost an allocation per call.
 func (e *endpoint) rawRead(op *fdOp) error {
 	f := func(fd uintptr) bool { return op.outer(int(fd)) }
 	switch {

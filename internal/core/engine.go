@@ -345,8 +345,3 @@ func backendFromEnv() string {
 	}
 	return ""
 }
-
-// forcePollFromEnv reports whether KPIPE_BACKEND=poll is set.
-func forcePollFromEnv() bool {
-	return backendFromEnv() == BackendPoll
-}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/kpipe/kpipe/internal/testprog"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,44 +25,6 @@ import (
 // descriptors (RLIMIT_NOFILE) and a user refused pipe growth
 // (fs.pipe-user-pages-soft). Both limits are process- or system-wide, so
 // the tests run in child processes.
-
-// lowerNoFile sets RLIMIT_NOFILE's soft limit to the lowest free
-// descriptor number, so that no new descriptor can be opened, and returns
-// the function that restores the limit. It fails t unless a dup(2) then
-// fails with EMFILE.
-func lowerNoFile(t *testing.T) (restore func()) {
-	t.Helper()
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	free, err := unix.FcntlInt(0, unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unix.Close(free)
-	low := old
-	low.Cur = uint64(free)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
-		t.Fatal(err)
-	}
-	restored := false
-	restore = func() {
-		if !restored {
-			restored = true
-			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	t.Cleanup(restore)
-	if fd, err := unix.FcntlInt(0, unix.F_DUPFD_CLOEXEC, 0); !errors.Is(err, syscall.EMFILE) {
-		unix.Close(fd)
-		restore()
-		t.Fatalf("with RLIMIT_NOFILE %d, dup: %v; want EMFILE", low.Cur, err)
-	}
-	return restore
-}
 
 // gunzipped decompresses gzip data with compress/gzip.
 func gunzipped(t *testing.T, comp []byte) []byte {
@@ -100,7 +63,7 @@ func faultEMFILEChild(t *testing.T) {
 	uringCfg := Config{Backend: BackendIOUring}
 
 	// io_uring's first use in this process, out of descriptors.
-	restore := lowerNoFile(t)
+	restore := testprog.LowerNoFile(t)
 	if e, err := NewEngine(uringCfg); err == nil {
 		e.Close()
 	} else if !errors.Is(err, syscall.EMFILE) {
@@ -130,7 +93,7 @@ func faultEMFILEChild(t *testing.T) {
 	p := newTestPipe(t)
 
 	before := openFDs(t)
-	restore = lowerNoFile(t)
+	restore = testprog.LowerNoFile(t)
 	if q, err := NewPipe(); !errors.Is(err, syscall.EMFILE) || q != nil {
 		t.Errorf("NewPipe out of descriptors = %v, %v; want nil, EMFILE", q, err)
 	}

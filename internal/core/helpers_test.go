@@ -4,16 +4,24 @@ package core
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -559,4 +567,462 @@ func waitParked(t testing.TB, n int, fn string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// forcePollFromEnv reports whether KPIPE_BACKEND=poll is set.
+func forcePollFromEnv() bool {
+	return backendFromEnv() == BackendPoll
+}
+
+// Helpers of the compression tests: compressible data, reference encoders
+// and decoders (compress/gzip, compress/zlib), and endpoint kinds that hand
+// back the bytes they received.
+
+// zTestSizes are the sizes every endpoint pair is tried with; zBigSize is
+// tried on one pair per direction.
+var zTestSizes = []int{0, 1, 64<<10 - 1, 1<<20 + 7}
+
+// zBigSize is many socket buffers, so that the C loop waits often. It runs
+// without quickSizes only: the race detector makes the reference codec
+// that checks the result (compress/gzip) slower by ten times or more.
+const zBigSize = 24 << 20
+
+var zDataCache sync.Map // int -> []byte
+
+// zData returns size bytes of deterministic data that compresses about
+// twofold, and fast: 1 KiB blocks of noise and repeats of earlier blocks
+// (long matches, so that inflating produces bursts of output much larger
+// than its input). The slice is shared: never modify it.
+func zData(size int) []byte {
+	if v, ok := zDataCache.Load(size); ok {
+		return v.([]byte)
+	}
+	const block = 1 << 10
+	b := make([]byte, 0, size+block)
+	x := uint64(size)*0x9E3779B97F4A7C15 + 1
+	next := func() uint64 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		return x
+	}
+	for len(b) < size {
+		if r := next(); r%2 == 0 && len(b) >= block {
+			back := int(r>>8)%min(len(b)/block, 16) + 1
+			start := len(b) - back*block
+			b = append(b, b[start:start+block]...)
+			continue
+		}
+		for i := 0; i < block; i += 8 {
+			b = binary.LittleEndian.AppendUint64(b, next())
+		}
+	}
+	b = b[:size:size]
+	v, _ := zDataCache.LoadOrStore(size, b)
+	return v.([]byte)
+}
+
+// refLevel is the level of the reference compressions: the fastest for
+// large inputs, whose compression only serves as test input.
+func refLevel(size int) int {
+	if size > 64<<10 {
+		return gzip.BestSpeed
+	}
+	return gzip.DefaultCompression
+}
+
+// refGzip compresses data with compress/gzip.
+func refGzip(t testing.TB, data []byte, hdr *gzip.Header) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, refLevel(len(data)))
+	if hdr != nil {
+		zw.Header = *hdr
+	}
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// refZlib compresses data with compress/zlib.
+func refZlib(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&buf, refLevel(len(data)))
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// refGunzip decompresses with compress/gzip (all members) and returns the
+// first member's header.
+func refGunzip(comp []byte) ([]byte, gzip.Header, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(comp))
+	if err != nil {
+		return nil, gzip.Header{}, err
+	}
+	out, err := io.ReadAll(zr)
+	return out, zr.Header, err
+}
+
+// refInflate decompresses with compress/zlib.
+func refInflate(comp []byte) ([]byte, error) {
+	zr, err := zlib.NewReader(bytes.NewReader(comp))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
+}
+
+// zFormatCase is one of the two formats with its reference implementation.
+type zFormatCase struct {
+	name     string
+	compress func(dst io.Writer, src io.Reader) (int64, error)
+	codec    func(c Codec, dst io.Writer, src io.Reader) (int64, error)
+	expand   func(dst io.Writer, src io.Reader) (int64, error)
+	refComp  func(t testing.TB, data []byte) []byte
+	refExp   func(comp []byte) ([]byte, error)
+}
+
+var zFormats = []zFormatCase{
+	{
+		name:     "gzip",
+		compress: func(dst io.Writer, src io.Reader) (int64, error) { return Gzip(dst, src, nil) },
+		codec: func(c Codec, dst io.Writer, src io.Reader) (int64, error) {
+			return c.Gzip(dst, src, nil)
+		},
+		expand:  func(dst io.Writer, src io.Reader) (int64, error) { return Gunzip(dst, src, nil) },
+		refComp: func(t testing.TB, data []byte) []byte { return refGzip(t, data, nil) },
+		refExp: func(comp []byte) ([]byte, error) {
+			out, _, err := refGunzip(comp)
+			return out, err
+		},
+	},
+	{
+		name:     "zlib",
+		compress: Deflate,
+		codec:    Codec.Deflate,
+		expand:   Inflate,
+		refComp:  refZlib,
+		refExp:   refInflate,
+	},
+}
+
+// plainReader and plainWriter hide every method but Read and Write.
+type plainReader struct{ r io.Reader }
+
+func (p plainReader) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+type plainWriter struct{ w io.Writer }
+
+func (p plainWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+// zSrcKinds are the source kinds of the compression tests: the package's
+// fd and memory kinds plus *strings.Reader and a plain io.Reader.
+var zSrcKinds = append(append([]srcKind(nil), srcKinds...),
+	srcKind{"strings.Reader", false, false, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		return strings.NewReader(string(data)), noWait
+	}},
+	srcKind{"reader", false, false, func(t *testing.T, data []byte) (io.Reader, func() error) {
+		return plainReader{bytes.NewReader(data)}, noWait
+	}},
+)
+
+// zDstKind is a destination that hands back what it received.
+type zDstKind struct {
+	name string
+	open func(t *testing.T) (io.Writer, func() []byte)
+}
+
+// collectSink reads r to EOF in a goroutine; finish calls closeWrite and
+// returns what arrived.
+func collectSink(t *testing.T, r io.Reader, closeWrite, abort func()) func() []byte {
+	ch := make(chan []byte, 1)
+	go func() {
+		var buf bytes.Buffer
+		_, err := buf.ReadFrom(r)
+		if err != nil {
+			t.Errorf("receiver: %v", err)
+		}
+		ch <- buf.Bytes()
+	}()
+	var once sync.Once
+	var got []byte
+	wait := func() []byte {
+		once.Do(func() { got = <-ch })
+		return got
+	}
+	t.Cleanup(func() { abort(); wait() })
+	return func() []byte {
+		closeWrite()
+		return wait()
+	}
+}
+
+var zDstKinds = []zDstKind{
+	{"file", func(t *testing.T) (io.Writer, func() []byte) {
+		f := tempFileRW(t)
+		return f, func() []byte { return fileContents(t, f) }
+	}},
+	{"pipe", func(t *testing.T) (io.Writer, func() []byte) {
+		p := newTestPipe(t)
+		return p, collectSink(t, p, func() { p.CloseWrite() }, func() { p.Close() })
+	}},
+	{"ospipe", func(t *testing.T) (io.Writer, func() []byte) {
+		r, w := osPipe(t)
+		return w, collectSink(t, r, func() { w.Close() }, func() { r.Close(); w.Close() })
+	}},
+	{"tcp", func(t *testing.T) (io.Writer, func() []byte) {
+		c, s := tcpPair(t)
+		return c, collectSink(t, s, func() { c.CloseWrite() }, func() { s.Close(); c.Close() })
+	}},
+	{"conn", func(t *testing.T) (io.Writer, func() []byte) {
+		c, s := tcpPair(t)
+		return tcpWrapper{c}, collectSink(t, s, func() { c.CloseWrite() }, func() { s.Close(); c.Close() })
+	}},
+	{"unix", func(t *testing.T) (io.Writer, func() []byte) {
+		a, b := unixPair(t)
+		return a, collectSink(t, b, func() { a.CloseWrite() }, func() { b.Close(); a.Close() })
+	}},
+	{"bytes.Buffer", func(t *testing.T) (io.Writer, func() []byte) {
+		var buf bytes.Buffer
+		return &buf, func() []byte { return buf.Bytes() }
+	}},
+	{"writer", func(t *testing.T) (io.Writer, func() []byte) {
+		var buf bytes.Buffer
+		return plainWriter{&buf}, func() []byte { return buf.Bytes() }
+	}},
+}
+
+// needGzipCommand returns the path of gzip(1), failing the test when it is
+// missing.
+func needGzipCommand(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("gzip")
+	if err != nil {
+		t.Fatalf("gzip(1) is not installed: %v", err)
+	}
+	return path
+}
+
+// Helpers of the fault-injection tests: re-running a test in a child
+// process (for process-wide faults: resource limits, seccomp filters,
+// credentials, signals) and reading the process's memory and thread counts.
+
+// faultChildEnv names the test that a re-executed test binary runs as the
+// child of that same test.
+const faultChildEnv = "KPIPE_FAULT_CHILD"
+
+// inFaultChild reports whether this process is the child started by
+// runFaultChild for t.
+func inFaultChild(t *testing.T) bool {
+	return os.Getenv(faultChildEnv) == t.Name()
+}
+
+// childEnv returns the environment with the variables of extra ("K=V")
+// replacing those of the same name.
+func childEnv(extra ...string) []string {
+	drop := map[string]bool{}
+	for _, kv := range extra {
+		k, _, _ := strings.Cut(kv, "=")
+		drop[k] = true
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// faultChild describes how runFaultChild starts the child.
+type faultChild struct {
+	binary string               // the test binary; os.Args[0] when empty
+	dir    string               // its working directory; ours when empty
+	env    []string             // "K=V" added to the environment
+	attr   *syscall.SysProcAttr // credentials and the like
+}
+
+// runFaultChild runs t again in a child process (the test binary with
+// -test.run selecting t alone and faultChildEnv naming it) and fails t
+// unless the child ran t, passed, and exited with status 0: a child killed
+// by a signal (SIGPIPE, ...) fails the test. It returns the child's output.
+func runFaultChild(t *testing.T, c faultChild) string {
+	t.Helper()
+	bin := c.binary
+	if bin == "" {
+		bin = os.Args[0]
+	}
+	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v", "-test.timeout=10m")
+	cmd.Env = childEnv(append([]string{faultChildEnv + "=" + t.Name()}, c.env...)...)
+	cmd.SysProcAttr = c.attr
+	cmd.Dir = c.dir
+	out, err := cmd.CombinedOutput()
+	t.Logf("child output:\n%s", out)
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				t.Fatalf("the child died of signal %v", ws.Signal())
+			}
+		}
+		t.Fatalf("the child failed: %v", err)
+	}
+	if !bytes.Contains(out, []byte("--- PASS: "+t.Name()+" ")) {
+		t.Fatalf("the child did not report %s as passed", t.Name())
+	}
+	return string(out)
+}
+
+// procStatusField returns a field of /proc/self/status as a number (VmRSS
+// in KiB, Threads, ...).
+func procStatusField(field string) (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && k == field {
+			v = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB"))
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/self/status has no %s", field)
+}
+
+// procStatus is procStatusField failing t on error.
+func procStatus(t testing.TB, field string) int64 {
+	t.Helper()
+	n, err := procStatusField(field)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// rssBytes returns the process's resident set size.
+func rssBytes(t testing.TB) int64 { return procStatus(t, "VmRSS") << 10 }
+
+// lazySource generates size bytes of deterministic data on demand, block
+// after block, without ever holding more than one block: every block is
+// the same noise with its sequence number in its first 8 bytes. It hashes
+// what it hands out, and counts it in sent.
+type lazySource struct {
+	size  int64
+	block []byte
+	off   int64 // offset in the stream
+	sent  atomic.Int64
+	hash  [sha256.Size]byte // valid once off == size
+	h     hash.Hash
+}
+
+const lazyBlock = 256 << 10
+
+func newLazySource(size int64) *lazySource {
+	s := &lazySource{size: size, block: bytes.Clone(testData(lazyBlock)), h: sha256.New()}
+	return s
+}
+
+// Read hands out the next bytes of the stream.
+func (s *lazySource) Read(b []byte) (int, error) {
+	if s.off >= s.size {
+		return 0, io.EOF
+	}
+	in := int(s.off % lazyBlock)
+	if in == 0 {
+		binary.LittleEndian.PutUint64(s.block, uint64(s.off/lazyBlock))
+	}
+	n := copy(b, s.block[in:min(int64(lazyBlock), int64(in)+s.size-s.off)])
+	s.h.Write(b[:n])
+	s.off += int64(n)
+	s.sent.Add(int64(n))
+	if s.off == s.size {
+		copy(s.hash[:], s.h.Sum(nil))
+	}
+	return n, nil
+}
+
+// waitStalled waits until counter has stopped moving (for 300 ms in a row)
+// and returns its value; it fails t if it still moves after a minute.
+func waitStalled(t *testing.T, counter func() int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	last, still := counter(), 0
+	for still < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the transfer never stalled: %d bytes and counting", last)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n := counter(); n != last || n == 0 {
+			last, still = n, 0
+			continue
+		}
+		still++
+	}
+	return last
+}
+
+// proxyFunc is Proxy, package-level or an Engine's.
+type proxyFunc func(ctx context.Context, a, b io.ReadWriter) (int64, int64, error)
+
+// checkProxy runs proxy between two loopback connections with sizeAB bytes
+// going one way and sizeBA the other, and checks the counts, the hashes
+// of what arrived, and that proxy returned without error.
+func checkProxy(t *testing.T, proxy proxyFunc, sizeAB, sizeBA int) {
+	t.Helper()
+	aPeer, a := tcpPair(t)
+	b, bPeer := tcpPair(t)
+	ab, ba := testData(sizeAB), testData(sizeBA)
+	type result struct {
+		x, y int64
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		x, y, err := proxy(context.Background(), a, b)
+		done <- result{x, y, err}
+	}()
+	atB, atA := drainAsync(bPeer), drainAsync(aPeer)
+	waitA := feedAsync(t, aPeer, ab, func() { aPeer.CloseWrite() }, func() { aPeer.Close() })
+	waitB := feedAsync(t, bPeer, ba, func() { bPeer.CloseWrite() }, func() { bPeer.Close() })
+	if err := waitA(); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitB(); err != nil {
+		t.Fatal(err)
+	}
+	checkArrived(t, <-atB, ab)
+	checkArrived(t, <-atA, ba)
+	r := <-done
+	if r.err != nil || r.x != int64(sizeAB) || r.y != int64(sizeBA) {
+		t.Fatalf("Proxy = %d, %d, %v; want %d, %d, nil", r.x, r.y, r.err, sizeAB, sizeBA)
+	}
+}
+
+// doubleSpliceFunc is DoubleSplice, package-level or an Engine's.
+type doubleSpliceFunc func(ctx context.Context, dst io.Writer, src io.Reader) (int64, error)
+
+// checkDoubleSplice runs ds from a file of size bytes into a loopback
+// connection and checks what arrived.
+func checkDoubleSplice(t *testing.T, ds doubleSpliceFunc, size int) {
+	t.Helper()
+	data := testData(size)
+	dst, peer := tcpPair(t)
+	arrived := drainAsync(peer)
+	n, err := ds(context.Background(), dst, tempFileWith(t, data))
+	if err != nil || n != int64(size) {
+		t.Fatalf("DoubleSplice = %d, %v; want %d, nil", n, err, size)
+	}
+	dst.CloseWrite()
+	checkArrived(t, <-arrived, data)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,175 +18,15 @@ import (
 // and checks that the process holds exactly the descriptors it held before.
 func TestNoFDLeaks(t *testing.T) {
 	const rounds = 1500
-	data := testData(100_003)
-	src := tempFileWith(t, data)
-	dst := tempFileRW(t)
-	appendFile, err := os.OpenFile(filepath.Join(t.TempDir(), "log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { appendFile.Close() })
-
-	// A connection whose far end drains whatever arrives, and one whose far
-	// end sends forever.
-	sinkConn, sinkPeer := tcpPair(t)
-	drained := discardAsync(sinkPeer)
-	feedPeer, feedConn := tcpPair(t)
-	stopFeed := writeForever(feedPeer, data)
-	t.Cleanup(func() { stopFeed(); sinkConn.Close(); <-drained })
-	dead := deadTCPConn(t, false)
-	reset := deadTCPConn(t, true)
-	osR, osW := osPipe(t)
-	chunk := data[:5000]
-
+	f := newLeakFixture(t)
 	round := func(i int) error {
-		switch i % 12 {
-		case 0: // copy_file_range
-			src.Seek(0, io.SeekStart)
-			dst.Seek(0, io.SeekStart)
-			if n, err := Copy(dst, src); n != int64(len(data)) || err != nil {
-				return fmt.Errorf("Copy file->file = %d, %v", n, err)
-			}
-		case 1: // sendfile
-			src.Seek(0, io.SeekStart)
-			if n, err := Copy(sinkConn, &io.LimitedReader{R: src, N: 20_000}); n != 20_000 || err != nil {
-				return fmt.Errorf("Copy file->tcp = %d, %v", n, err)
-			}
-		case 2: // splice through a pooled pipe
-			dst.Seek(0, io.SeekStart)
-			if n, err := Copy(dst, &io.LimitedReader{R: feedConn, N: 20_000}); n != 20_000 || err != nil {
-				return fmt.Errorf("Copy tcp->file = %d, %v", n, err)
-			}
-		case 3: // Splice and Tee around fresh pipes
-			p, err := NewPipe()
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			q, err := NewPipe()
-			if err != nil {
-				return err
-			}
-			defer q.Close()
-			src.Seek(0, io.SeekStart)
-			if n, err := Splice(p, src, 4096); n != 4096 || err != nil {
-				return fmt.Errorf("Splice file->pipe = %d, %v", n, err)
-			}
-			if n, err := Tee(q, p, 4096); n != 4096 || err != nil {
-				return fmt.Errorf("Tee = %d, %v", n, err)
-			}
-			p.CloseWrite()
-			dst.Seek(0, io.SeekStart)
-			if n, err := Splice(dst, p, -1000); n != 4096 || err != nil {
-				return fmt.Errorf("Splice pipe->file = %d, %v", n, err)
-			}
-			if n, err := Splice(sinkConn, q, 4096); n != 4096 || err != nil {
-				return fmt.Errorf("Splice pipe->tcp = %d, %v", n, err)
-			}
-		case 4: // argument errors
-			if _, err := Splice(dst, src, 10); !errors.Is(err, ErrNeedPipe) {
-				return fmt.Errorf("Splice file->file: %v", err)
-			}
-			p, err := NewPipe()
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			if _, err := Splice(p, bytes.NewReader(chunk), 10); !errors.Is(err, ErrNoFD) {
-				return fmt.Errorf("Splice bytes->pipe: %v", err)
-			}
-		case 5: // peers gone: sendfile, splice via the pool, splice from a *Pipe
-			src.Seek(0, io.SeekStart)
-			if _, err := Copy(dead, src); !isPeerGone(err) {
-				return fmt.Errorf("Copy file->dead: %v", err)
-			}
-			if _, err := Copy(reset, &io.LimitedReader{R: feedConn, N: 20_000}); !isPeerGone(err) {
-				return fmt.Errorf("Copy tcp->reset: %v", err)
-			}
-			p, err := NewPipe()
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			p.Write(chunk)
-			if _, err := Splice(dead, p, 4096); !isPeerGone(err) {
-				return fmt.Errorf("Splice pipe->dead: %v", err)
-			}
-		case 6: // deadlines
-			p, err := NewPipe()
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			p.SetDeadline(time.Now().Add(-time.Second))
-			if _, err := Splice(dst, p, 10); !errors.Is(err, os.ErrDeadlineExceeded) {
-				return fmt.Errorf("Splice past a deadline: %v", err)
-			}
-			p.SetDeadline(time.Time{})
-			src.Seek(0, io.SeekStart)
-			if n, err := Copy(p, &io.LimitedReader{R: src, N: 10}); n != 10 || err != nil {
-				return fmt.Errorf("Copy into a pipe after clearing its deadline = %d, %v", n, err)
-			}
-		case 7: // os.Pipe endpoints
-			osW.Write(chunk)
-			dst.Seek(0, io.SeekStart)
-			if n, err := Copy(dst, &io.LimitedReader{R: osR, N: int64(len(chunk))}); n != int64(len(chunk)) || err != nil {
-				return fmt.Errorf("Copy ospipe->file = %d, %v", n, err)
-			}
-		case 8: // O_APPEND: the refused splice falls back
-			src.Seek(0, io.SeekStart)
-			if n, err := Copy(appendFile, &io.LimitedReader{R: src, N: 5000}); n != 5000 || err != nil {
-				return fmt.Errorf("Copy file->append = %d, %v", n, err)
-			}
-			if n, err := Copy(appendFile, &io.LimitedReader{R: feedConn, N: 5000}); n != 5000 || err != nil {
-				return fmt.Errorf("Copy tcp->append = %d, %v", n, err)
-			}
-		case 9: // endpoints without descriptors
-			src.Seek(0, io.SeekStart)
-			var buf bytes.Buffer
-			if n, err := Copy(&buf, src); n != int64(len(data)) || err != nil {
-				return fmt.Errorf("Copy file->bytes = %d, %v", n, err)
-			}
-			dst.Seek(0, io.SeekStart)
-			if n, err := Copy(dst, bytes.NewReader(chunk)); n != int64(len(chunk)) || err != nil {
-				return fmt.Errorf("Copy bytes->file = %d, %v", n, err)
-			}
-		case 10: // Close under a waiting call
-			p, err := NewPipe()
-			if err != nil {
-				return err
-			}
-			done := make(chan error, 1)
-			go func() {
-				_, err := Splice(dst, p, 10)
-				done <- err
-			}()
-			p.Close()
-			if err := <-done; !errors.Is(err, os.ErrClosed) {
-				return fmt.Errorf("Splice from a pipe closed under it: %v", err)
-			}
-		case 11: // pipe sizing and a *Pipe in a Copy
-			p, err := NewPipe()
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			if _, err := p.SetCap(256 << 10); err != nil {
-				return err
-			}
-			src.Seek(0, io.SeekStart)
-			if n, err := Copy(p, src); n != int64(len(data)) || err != nil {
-				return fmt.Errorf("Copy file->pipe = %d, %v", n, err)
-			}
-			p.CloseWrite()
-			if n, err := Copy(io.Discard, p); n != int64(len(data)) || err != nil {
-				return fmt.Errorf("Copy pipe->discard = %d, %v", n, err)
-			}
+		c := leakRounds[i%len(leakRounds)]
+		if err := c.run(f); err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		return nil
 	}
-
-	for i := 0; i < 12; i++ { // warm up: lazily opened runtime descriptors
+	for i := range leakRounds { // warm up: lazily opened runtime descriptors
 		if err := round(i); err != nil {
 			t.Fatal(err)
 		}
@@ -204,6 +45,234 @@ func TestNoFDLeaks(t *testing.T) {
 	if after := openFDs(t); after != before {
 		t.Fatalf("%d rounds changed the open descriptors from %d to %d", rounds, before, after)
 	}
+}
+
+// leakRounds are the calls TestNoFDLeaks makes in turn.
+var leakRounds = []struct {
+	name string
+	run  func(*leakFixture) error
+}{
+	{"copy_file_range", (*leakFixture).copyFileRange},
+	{"sendfile", (*leakFixture).sendfile},
+	{"splice through a pooled pipe", (*leakFixture).spliceViaPool},
+	{"Splice and Tee around fresh pipes", (*leakFixture).spliceAndTee},
+	{"argument errors", (*leakFixture).argumentErrors},
+	{"peers gone: sendfile, splice via the pool, splice from a *Pipe", (*leakFixture).peersGone},
+	{"deadlines", (*leakFixture).deadlines},
+	{"os.Pipe endpoints", (*leakFixture).osPipes},
+	{"O_APPEND: the refused splice falls back", (*leakFixture).appendOnly},
+	{"endpoints without descriptors", (*leakFixture).memory},
+	{"Close under a waiting call", (*leakFixture).closeUnderCall},
+	{"pipe sizing and a *Pipe in a Copy", (*leakFixture).pipeSizing},
+}
+
+// A leakFixture holds the endpoints the rounds of TestNoFDLeaks share.
+type leakFixture struct {
+	data, chunk          []byte
+	src, dst, appendFile *os.File
+	sinkConn, feedConn   *net.TCPConn // the far end drains / sends forever
+	dead, reset          *net.TCPConn // peers gone: closed, reset
+	osR, osW             *os.File
+}
+
+func newLeakFixture(t *testing.T) *leakFixture {
+	f := &leakFixture{data: testData(100_003)}
+	f.chunk = f.data[:5000]
+	f.src = tempFileWith(t, f.data)
+	f.dst = tempFileRW(t)
+	var err error
+	f.appendFile, err = os.OpenFile(filepath.Join(t.TempDir(), "log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.appendFile.Close() })
+	var sinkPeer, feedPeer *net.TCPConn
+	f.sinkConn, sinkPeer = tcpPair(t)
+	drained := discardAsync(sinkPeer)
+	feedPeer, f.feedConn = tcpPair(t)
+	stopFeed := writeForever(feedPeer, f.data)
+	t.Cleanup(func() { stopFeed(); f.sinkConn.Close(); <-drained })
+	f.dead = deadTCPConn(t, false)
+	f.reset = deadTCPConn(t, true)
+	f.osR, f.osW = osPipe(t)
+	return f
+}
+
+func (f *leakFixture) copyFileRange() error {
+	f.src.Seek(0, io.SeekStart)
+	f.dst.Seek(0, io.SeekStart)
+	if n, err := Copy(f.dst, f.src); n != int64(len(f.data)) || err != nil {
+		return fmt.Errorf("Copy file->file = %d, %v", n, err)
+	}
+	return nil
+}
+
+func (f *leakFixture) sendfile() error {
+	f.src.Seek(0, io.SeekStart)
+	if n, err := Copy(f.sinkConn, &io.LimitedReader{R: f.src, N: 20_000}); n != 20_000 || err != nil {
+		return fmt.Errorf("Copy file->tcp = %d, %v", n, err)
+	}
+	return nil
+}
+
+func (f *leakFixture) spliceViaPool() error {
+	f.dst.Seek(0, io.SeekStart)
+	if n, err := Copy(f.dst, &io.LimitedReader{R: f.feedConn, N: 20_000}); n != 20_000 || err != nil {
+		return fmt.Errorf("Copy tcp->file = %d, %v", n, err)
+	}
+	return nil
+}
+
+func (f *leakFixture) spliceAndTee() error {
+	p, err := NewPipe()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	q, err := NewPipe()
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	f.src.Seek(0, io.SeekStart)
+	if n, err := Splice(p, f.src, 4096); n != 4096 || err != nil {
+		return fmt.Errorf("Splice file->pipe = %d, %v", n, err)
+	}
+	if n, err := Tee(q, p, 4096); n != 4096 || err != nil {
+		return fmt.Errorf("Tee = %d, %v", n, err)
+	}
+	p.CloseWrite()
+	f.dst.Seek(0, io.SeekStart)
+	if n, err := Splice(f.dst, p, -1000); n != 4096 || err != nil {
+		return fmt.Errorf("Splice pipe->file = %d, %v", n, err)
+	}
+	if n, err := Splice(f.sinkConn, q, 4096); n != 4096 || err != nil {
+		return fmt.Errorf("Splice pipe->tcp = %d, %v", n, err)
+	}
+	return nil
+}
+
+func (f *leakFixture) argumentErrors() error {
+	if _, err := Splice(f.dst, f.src, 10); !errors.Is(err, ErrNeedPipe) {
+		return fmt.Errorf("Splice file->file: %v", err)
+	}
+	p, err := NewPipe()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if _, err := Splice(p, bytes.NewReader(f.chunk), 10); !errors.Is(err, ErrNoFD) {
+		return fmt.Errorf("Splice bytes->pipe: %v", err)
+	}
+	return nil
+}
+
+func (f *leakFixture) peersGone() error {
+	f.src.Seek(0, io.SeekStart)
+	if _, err := Copy(f.dead, f.src); !isPeerGone(err) {
+		return fmt.Errorf("Copy file->dead: %v", err)
+	}
+	if _, err := Copy(f.reset, &io.LimitedReader{R: f.feedConn, N: 20_000}); !isPeerGone(err) {
+		return fmt.Errorf("Copy tcp->reset: %v", err)
+	}
+	p, err := NewPipe()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	p.Write(f.chunk)
+	if _, err := Splice(f.dead, p, 4096); !isPeerGone(err) {
+		return fmt.Errorf("Splice pipe->dead: %v", err)
+	}
+	return nil
+}
+
+func (f *leakFixture) deadlines() error {
+	p, err := NewPipe()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	p.SetDeadline(time.Now().Add(-time.Second))
+	if _, err := Splice(f.dst, p, 10); !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("Splice past a deadline: %v", err)
+	}
+	p.SetDeadline(time.Time{})
+	f.src.Seek(0, io.SeekStart)
+	if n, err := Copy(p, &io.LimitedReader{R: f.src, N: 10}); n != 10 || err != nil {
+		return fmt.Errorf("Copy into a pipe after clearing its deadline = %d, %v", n, err)
+	}
+	return nil
+}
+
+func (f *leakFixture) osPipes() error {
+	f.osW.Write(f.chunk)
+	f.dst.Seek(0, io.SeekStart)
+	if n, err := Copy(f.dst, &io.LimitedReader{R: f.osR, N: int64(len(f.chunk))}); n != int64(len(f.chunk)) || err != nil {
+		return fmt.Errorf("Copy ospipe->file = %d, %v", n, err)
+	}
+	return nil
+}
+
+func (f *leakFixture) appendOnly() error {
+	f.src.Seek(0, io.SeekStart)
+	if n, err := Copy(f.appendFile, &io.LimitedReader{R: f.src, N: 5000}); n != 5000 || err != nil {
+		return fmt.Errorf("Copy file->append = %d, %v", n, err)
+	}
+	if n, err := Copy(f.appendFile, &io.LimitedReader{R: f.feedConn, N: 5000}); n != 5000 || err != nil {
+		return fmt.Errorf("Copy tcp->append = %d, %v", n, err)
+	}
+	return nil
+}
+
+func (f *leakFixture) memory() error {
+	f.src.Seek(0, io.SeekStart)
+	var buf bytes.Buffer
+	if n, err := Copy(&buf, f.src); n != int64(len(f.data)) || err != nil {
+		return fmt.Errorf("Copy file->bytes = %d, %v", n, err)
+	}
+	f.dst.Seek(0, io.SeekStart)
+	if n, err := Copy(f.dst, bytes.NewReader(f.chunk)); n != int64(len(f.chunk)) || err != nil {
+		return fmt.Errorf("Copy bytes->file = %d, %v", n, err)
+	}
+	return nil
+}
+
+func (f *leakFixture) closeUnderCall() error {
+	p, err := NewPipe()
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Splice(f.dst, p, 10)
+		done <- err
+	}()
+	p.Close()
+	if err := <-done; !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("Splice from a pipe closed under it: %v", err)
+	}
+	return nil
+}
+
+func (f *leakFixture) pipeSizing() error {
+	p, err := NewPipe()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if _, err := p.SetCap(256 << 10); err != nil {
+		return err
+	}
+	f.src.Seek(0, io.SeekStart)
+	if n, err := Copy(p, f.src); n != int64(len(f.data)) || err != nil {
+		return fmt.Errorf("Copy file->pipe = %d, %v", n, err)
+	}
+	p.CloseWrite()
+	if n, err := Copy(io.Discard, p); n != int64(len(f.data)) || err != nil {
+		return fmt.Errorf("Copy pipe->discard = %d, %v", n, err)
+	}
+	return nil
 }
 
 // TestPoolPipeDiscardedAfterFailure checks that a pooled pipe left holding a

@@ -61,15 +61,6 @@ func (p *Pipe) SetReadDeadline(t time.Time) error {
 	return p.r.SetReadDeadline(t)
 }
 
-// NewPipe opens a pipe.
-func NewPipe() (*Pipe, error) {
-	p := new(Pipe)
-	if err := p.Open(); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
 // SetWriteDeadline implements kpipe.Pipe.SetWriteDeadline, which documents it.
 func (p *Pipe) SetWriteDeadline(t time.Time) error {
 	return p.w.SetWriteDeadline(t)

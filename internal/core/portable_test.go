@@ -23,6 +23,24 @@ import (
 	"github.com/kpipe/kpipe/internal/testprog"
 )
 
+// NewPipe is kpipe.NewPipe, for the tests.
+func NewPipe() (*Pipe, error) {
+	p := new(Pipe)
+	if err := p.Open(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// NewGzipWriter is kpipe.Codec.NewGzipWriter, for the tests.
+func (c Codec) NewGzipWriter(dst io.Writer, hdr *GzipHeader) (*GzipWriter, error) {
+	w := new(GzipWriter)
+	if err := c.InitGzipWriter(w, dst, hdr); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
 func TestImplementationMatchesBuild(t *testing.T) {
 	impl := Implementation()
 	switch {

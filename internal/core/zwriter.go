@@ -33,16 +33,8 @@ type closedError struct{}
 
 func (*closedError) Error() string { return "kpipe: write to a closed GzipWriter" }
 
-// NewGzipWriter implements kpipe.Codec.NewGzipWriter, which documents it.
-func (c Codec) NewGzipWriter(dst io.Writer, hdr *GzipHeader) (*GzipWriter, error) {
-	w := new(GzipWriter)
-	if err := c.InitGzipWriter(w, dst, hdr); err != nil {
-		return nil, err
-	}
-	return w, nil
-}
-
-// InitGzipWriter makes *w, a zero GzipWriter, what NewGzipWriter returns.
+// InitGzipWriter makes *w, a zero GzipWriter, what kpipe.Codec.NewGzipWriter
+// returns.
 func (c Codec) InitGzipWriter(w *GzipWriter, dst io.Writer, hdr *GzipHeader) error {
 	level, err := c.level()
 	if err != nil {

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/accept"
 )
 
 // MainEnv, set to 1 in a child process's environment, makes a program's
@@ -319,28 +321,20 @@ func ServeInProcess(t testing.TB, logger **log.Logger, prefix string, serve func
 }
 
 // AcceptAll accepts connections on ln until it is closed and runs handle
-// for each in its own goroutine. The function it returns closes ln and waits
-// until every handler has returned; it may be called more than once.
+// for each in its own goroutine, with kpipe's accept loop (transient Accept
+// failures retried). The function it returns closes ln and waits until
+// every handler has returned; it may be called more than once.
 func AcceptAll(ln net.Listener, handle func(net.Conn)) (stop func()) {
-	var wg sync.WaitGroup
-	wg.Add(1)
+	var l accept.Loop
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				handle(c)
-			}()
-		}
+		defer close(done)
+		l.Run(ln, handle)
 	}()
 	return sync.OnceFunc(func() {
 		ln.Close()
-		wg.Wait()
+		<-done
+		l.Wait()
 	})
 }
 
