@@ -65,18 +65,9 @@ type site struct {
 	bytes int64    // their total size
 }
 
-var (
-	siteOnce sync.Once
-	siteVal  *site
-	siteErr  error
-)
-
 // loadSite copies $GOROOT/src/net/http's files into the benchmark
 // directory once.
-func loadSite() (*site, error) {
-	siteOnce.Do(func() { siteVal, siteErr = makeSite() })
-	return siteVal, siteErr
-}
+var loadSite = sync.OnceValues(makeSite)
 
 func makeSite() (*site, error) {
 	dir, err := Dir()
@@ -113,38 +104,28 @@ func makeSite() (*site, error) {
 	return s, nil
 }
 
-var (
-	binOnce sync.Once
-	binVal  map[string]string
-	binErr  error
-)
-
 // fileServerBinaries builds both servers once, into the benchmark
 // directory.
-func fileServerBinaries() (map[string]string, error) {
-	binOnce.Do(func() {
-		dir, err := Dir()
+var fileServerBinaries = sync.OnceValues(func() (map[string]string, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	bins := map[string]string{
+		"kpipe":  filepath.Join(dir, "kpipe-fileserver"),
+		"gohttp": filepath.Join(dir, "go-fileserver"),
+	}
+	for name, pkg := range map[string]string{
+		"kpipe":  "github.com/kpipe/kpipe/examples/fileserver",
+		"gohttp": "github.com/kpipe/kpipe/bench/cmd/gofileserver",
+	} {
+		out, err := exec.Command("go", "build", "-o", bins[name], pkg).CombinedOutput()
 		if err != nil {
-			binErr = err
-			return
+			return nil, fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}
-		binVal = map[string]string{
-			"kpipe":  filepath.Join(dir, "kpipe-fileserver"),
-			"gohttp": filepath.Join(dir, "go-fileserver"),
-		}
-		for name, pkg := range map[string]string{
-			"kpipe":  "github.com/kpipe/kpipe/examples/fileserver",
-			"gohttp": "github.com/kpipe/kpipe/bench/cmd/gofileserver",
-		} {
-			out, err := exec.Command("go", "build", "-o", binVal[name], pkg).CombinedOutput()
-			if err != nil {
-				binErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-				return
-			}
-		}
-	})
-	return binVal, binErr
-}
+	}
+	return bins, nil
+})
 
 // fileServer is a server process under measurement.
 type fileServer struct {

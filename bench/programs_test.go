@@ -10,13 +10,6 @@ import (
 	"sync"
 )
 
-// The kp_gzip program the benchmarks run, found or built once per process.
-var (
-	kpGzipOnce sync.Once
-	kpGzipPath string // the kp_gzip binary, once kpGzip succeeded
-	kpGzipErr  error
-)
-
 // kpBuildDir is the CMake build directory of kp_gzip, relative to the root of
 // the kpipe repository: a Release build of its own, apart from the
 // developers' debug and sanitizer builds.
@@ -25,11 +18,9 @@ const kpBuildDir = "build/cmake-bench"
 // kpGzip returns the path of the kp_gzip program (csrc/bench/kp_gzip.c). It
 // is $KPIPE_KP_GZIP if set; otherwise kp_gzip is built, or brought up to
 // date, with cmake in ../build/cmake-bench (Release). Without cmake a binary
-// already there is used as it is.
-func kpGzip() (string, error) {
-	kpGzipOnce.Do(func() { kpGzipPath, kpGzipErr = findKpGzip() })
-	return kpGzipPath, kpGzipErr
-}
+// already there is used as it is. It finds or builds the program once per
+// process.
+var kpGzip = sync.OnceValues(findKpGzip)
 
 func findKpGzip() (string, error) {
 	if p := os.Getenv("KPIPE_KP_GZIP"); p != "" {

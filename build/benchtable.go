@@ -32,11 +32,11 @@ import (
 
 // methods names the benchmarks' leaf names in the table, in column order.
 // The first is the baseline of the "times faster" columns.
-var methods = []struct{ key, label string }{
-	{"readwrite32K", "32 KiB read/write"},
-	{"iocopy", "io.Copy"},
-	{"kpipeCopy", "kpipe.Copy"},
-	{"spliceLoop", "kpipe.Splice loop"},
+var methods = []benchtable.Label{
+	{Key: "readwrite32K", Text: "32 KiB read/write"},
+	{Key: "iocopy", Text: "io.Copy"},
+	{Key: "kpipeCopy", Text: "kpipe.Copy"},
+	{Key: "spliceLoop", Text: "kpipe.Splice loop"},
 }
 
 // titles describes each benchmark above its table.
@@ -75,25 +75,10 @@ func sizesAndMethods(b *benchtable.Bench) (sizes, methods []string) {
 	return sizes, methods
 }
 
-// columns returns the methods of b in table order, with their labels.
-func columns(found []string) (keys, labels []string) {
-	for _, m := range methods {
-		if slices.Contains(found, m.key) {
-			keys, labels = append(keys, m.key), append(labels, m.label)
-		}
-	}
-	for _, k := range found {
-		if !slices.Contains(keys, k) {
-			keys, labels = append(keys, k), append(labels, k)
-		}
-	}
-	return keys, labels
-}
-
 // printTable writes one benchmark's table.
 func printTable(w io.Writer, b *benchtable.Bench, spread bool) {
 	sizes, found := sizesAndMethods(b)
-	keys, labels := columns(found)
+	keys, labels := benchtable.Order(methods, found)
 	cell := func(size, method string) []benchtable.Sample { return b.Samples[size+"/"+method] }
 	title := titles[b.Name]
 	if title == "" {

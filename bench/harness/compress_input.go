@@ -116,38 +116,26 @@ func compressSweepInput(quick bool) compressInput {
 // bytes of the file at src, one after another: the first at its start, the
 // last at its end and the others evenly between. A file of chunks*chunk
 // bytes or fewer is copied whole.
-func compressSampleFile(dst, src string, chunks int, chunk int64) (err error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("input sample: %w", err)
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return fmt.Errorf("input sample: %w", err)
-	}
-	out, err := os.Create(dst)
-	if err != nil {
-		return fmt.Errorf("input sample: %w", err)
-	}
-	defer func() {
-		if cerr := out.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("input sample: %w", cerr)
+func compressSampleFile(dst, src string, chunks int, chunk int64) error {
+	return deriveFile(dst, src, "input sample", func(out, in *os.File) error {
+		st, err := in.Stat()
+		if err != nil {
+			return fmt.Errorf("input sample: %w", err)
 		}
-	}()
-	size := st.Size()
-	if chunks < 1 || size <= int64(chunks)*chunk {
-		if _, err := io.Copy(out, in); err != nil {
-			return fmt.Errorf("input sample %s: %w", dst, err)
+		size := st.Size()
+		if chunks < 1 || size <= int64(chunks)*chunk {
+			if _, err := io.Copy(out, in); err != nil {
+				return fmt.Errorf("input sample %s: %w", dst, err)
+			}
+			return nil
+		}
+		for i := 0; i < chunks; i++ {
+			if _, err := io.Copy(out, io.NewSectionReader(in, sampleOffset(i, chunks, size, chunk), chunk)); err != nil {
+				return fmt.Errorf("input sample %s: %w", dst, err)
+			}
 		}
 		return nil
-	}
-	for i := 0; i < chunks; i++ {
-		if _, err := io.Copy(out, io.NewSectionReader(in, sampleOffset(i, chunks, size, chunk), chunk)); err != nil {
-			return fmt.Errorf("input sample %s: %w", dst, err)
-		}
-	}
-	return nil
+	})
 }
 
 // sampleOffset returns the offset of piece i of n pieces of chunk bytes
@@ -190,31 +178,19 @@ func compressPrefixInput(ctx context.Context, path string, size int64, dir, pref
 
 // compressCopyPrefix writes the first size bytes of the file at src (all
 // of it if it is shorter) to a new file at dst.
-func compressCopyPrefix(dst, src string, size int64) (err error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("input prefix: %w", err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return fmt.Errorf("input prefix: %w", err)
-	}
-	defer func() {
-		if cerr := out.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("input prefix: %w", cerr)
+func compressCopyPrefix(dst, src string, size int64) error {
+	return deriveFile(dst, src, "input prefix", func(out, in *os.File) error {
+		if _, err := io.Copy(out, io.LimitReader(in, size)); err != nil {
+			return fmt.Errorf("input prefix %s: %w", dst, err)
 		}
-	}()
-	if _, err := io.Copy(out, io.LimitReader(in, size)); err != nil {
-		return fmt.Errorf("input prefix %s: %w", dst, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // compressGzipFile writes the level 6 gzip form of the file at src to a
 // new file at dst, made by the gzip command if there is one, by kpipe
 // otherwise.
-func compressGzipFile(ctx context.Context, dst, src string) (err error) {
+func compressGzipFile(ctx context.Context, dst, src string) error {
 	noKpGzip := func() (string, error) { return "", errors.New("kp_gzip is not used here") }
 	methods := bench.GzipMethods(compressLevel, noKpGzip)
 	m, ok := compressMethodNamed(methods, "gzipcmd")
@@ -228,24 +204,33 @@ func compressGzipFile(ctx context.Context, dst, src string) (err error) {
 			return errors.New("gzip form of the input: no kpipe method")
 		}
 	}
+	return deriveFile(dst, src, "gzip form of the input", func(out, in *os.File) error {
+		if _, err := m.Run(ctx, out, in); err != nil {
+			return fmt.Errorf("gzip form of the input (%s): %w", m.Peer, err)
+		}
+		return nil
+	})
+}
+
+// deriveFile makes a new file at dst and has write fill it from the file at
+// src, both open for the call. The errors of opening src and of creating
+// and closing dst say what; write's are returned as they are.
+func deriveFile(dst, src, what string, write func(out, in *os.File) error) (err error) {
 	in, err := os.Open(src)
 	if err != nil {
-		return fmt.Errorf("gzip form of the input: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer in.Close()
 	out, err := os.Create(dst)
 	if err != nil {
-		return fmt.Errorf("gzip form of the input: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer func() {
 		if cerr := out.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("gzip form of the input: %w", cerr)
+			err = fmt.Errorf("%s: %w", what, cerr)
 		}
 	}()
-	if _, err := m.Run(ctx, out, in); err != nil {
-		return fmt.Errorf("gzip form of the input (%s): %w", m.Peer, err)
-	}
-	return nil
+	return write(out, in)
 }
 
 // compressMethodNamed returns the method of methods called name.

@@ -98,7 +98,7 @@ func echoGroup(cfg Config, peers []echoPeer, setting string,
 			return startChildServer(ctx, cfg.Self, "echo "+p.name, echoChildName, p.kind)
 		}}
 	}
-	return serverGroup("echo", setting, echoBaseline, servers, warm, load)
+	return serverGroup(setting, echoBaseline, servers, warm, loadRun("echo", setting, load))
 }
 
 // echoRoundTripGroup returns the group of the round-trip section.

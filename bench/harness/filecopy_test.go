@@ -9,22 +9,6 @@ import (
 	"testing"
 )
 
-// fileCopyTestDir returns a fresh directory in memory (/dev/shm where there
-// is one) that the test removes at its end.
-func fileCopyTestDir(t *testing.T) string {
-	t.Helper()
-	parent := "/dev/shm"
-	if st, err := os.Stat(parent); err != nil || !st.IsDir() {
-		parent = ""
-	}
-	dir, err := os.MkdirTemp(parent, "kpipe-harness-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 // assertEmptyDir fails t unless dir holds no file.
 func assertEmptyDir(t *testing.T, dir string) {
 	t.Helper()
@@ -59,18 +43,10 @@ func runFileCopy(t *testing.T, cfg Config, sizes []int64) SectionResult {
 			t.Fatalf("%s: %d rows, want %d", g.Setting, len(g.Rows), len(fileCopyPeers))
 		}
 		for _, r := range g.Rows {
-			if r.Skip != "" {
+			s, ok := sampleOf(t, g.Setting, r)
+			if !ok {
 				continue
 			}
-			if r.Err != nil {
-				t.Errorf("%s %s: %v", g.Setting, r.Peer, r.Err)
-				continue
-			}
-			if len(r.Samples) != 1 {
-				t.Errorf("%s %s: %d samples, want 1", g.Setting, r.Peer, len(r.Samples))
-				continue
-			}
-			s := r.Samples[0]
 			if s.Bytes != sizes[i] || s.Elapsed <= 0 || s.CPU < 0 {
 				t.Errorf("%s %s: sample %+v, want %d bytes in a positive time", g.Setting, r.Peer, s, sizes[i])
 			}
@@ -98,7 +74,7 @@ func skipOf(sr SectionResult, peer string) []string {
 // be skipped with a reason.
 func TestFileCopySection(t *testing.T) {
 	cbin := os.Getenv("KPIPE_CBIN")
-	cfg := Config{Dir: fileCopyTestDir(t), CBinDir: cbin}
+	cfg := Config{Dir: memTestDir(t), CBinDir: cbin}
 	sr := runFileCopy(t, cfg, []int64{1e6, 1<<20 + 4097})
 	for _, skip := range skipOf(sr, "C splice loop") {
 		if cbin != "" && skip != "" {
@@ -120,7 +96,7 @@ func TestFileCopySection(t *testing.T) {
 // TestFileCopyMissingProgram checks that a CBinDir without kp_splice_copy
 // skips the C peer with a reason that names the program.
 func TestFileCopyMissingProgram(t *testing.T) {
-	cfg := Config{Dir: fileCopyTestDir(t), CBinDir: t.TempDir()}
+	cfg := Config{Dir: memTestDir(t), CBinDir: t.TempDir()}
 	sec := fileCopySection(cfg, []int64{1e3})
 	for _, c := range sec.Groups[0].Cases {
 		if c.Peer == "C splice loop" && !strings.Contains(c.Skip, "kp_splice_copy") {
@@ -136,7 +112,7 @@ func TestFileCopyMissingProgram(t *testing.T) {
 // the right size beside it and checks that the content check fails, that
 // the size check alone passes, and that the output is removed either way.
 func TestFileCopyCheckCatchesCorruption(t *testing.T) {
-	dir := fileCopyTestDir(t)
+	dir := memTestDir(t)
 	f := &fileCopyFiles{dir: dir, src: filepath.Join(dir, "in"), dst: filepath.Join(dir, "out"), size: 3e5}
 	if err := f.make(context.Background()); err != nil {
 		t.Fatal(err)
@@ -174,7 +150,7 @@ func TestDecimalSize(t *testing.T) {
 // TestFileCopySetupCancelled checks that a cancelled Setup fails and that
 // Teardown leaves nothing behind.
 func TestFileCopySetupCancelled(t *testing.T) {
-	dir := fileCopyTestDir(t)
+	dir := memTestDir(t)
 	g := fileCopyGroup(Config{Dir: dir}, 5e6)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -195,7 +171,7 @@ func TestFileCopyRegistered(t *testing.T) {
 		quick bool
 		want  []string
 	}{{true, []string{"7 MB", "50 MB"}}, {false, []string{"7 MB", "200 MB", "1 GB"}}} {
-		secs := FileCopySections(Config{Quick: tc.quick, Dir: fileCopyTestDir(t)})
+		secs := FileCopySections(Config{Quick: tc.quick, Dir: memTestDir(t)})
 		if len(secs) != 1 || len(secs[0].Groups) != len(tc.want) {
 			t.Fatalf("quick=%v: %d sections", tc.quick, len(secs))
 		}
@@ -229,7 +205,7 @@ func TestFileCopyFigures(t *testing.T) {
 	if os.Getenv("KPIPE_HARNESS_FIGURES") == "" {
 		t.Skip("set KPIPE_HARNESS_FIGURES=1 to measure")
 	}
-	cfg := Config{Dir: fileCopyTestDir(t), CBinDir: os.Getenv("KPIPE_CBIN")}
+	cfg := Config{Dir: memTestDir(t), CBinDir: os.Getenv("KPIPE_CBIN")}
 	secs := []Section{fileCopySection(cfg, []int64{7e6}), cgoSection(cgoOps)}
 	res, err := Run(context.Background(), secs, Options{Runs: 3})
 	if err != nil {

@@ -149,58 +149,45 @@ const (
 	CPUPerOp                    // CPU milliseconds per operation, lower is better
 )
 
+// metricDefs holds, by Metric, its unit as the report's column header shows
+// it, its value for a sample, and whether a larger value is better.
+var metricDefs = [...]struct {
+	unit   string
+	value  func(Sample) float64
+	higher bool
+}{
+	Throughput:    {"MB/s", Sample.MBps, true},
+	CPUPerGiB:     {"CPU s/GiB", Sample.CPUPerGiB, false},
+	OpsPerSec:     {"ops/s", Sample.OpsPerSec, true},
+	NsPerOp:       {"ns/op", Sample.NsPerOp, false},
+	SizeRatio:     {"size ratio", Sample.SizeRatio, true},
+	CallsPerGiB:   {"syscalls/GiB", Sample.CallsPerGiB, false},
+	IOCallsPerGiB: {"splice+io_uring_enter/GiB", Sample.IOCallsPerGiB, false},
+	FDsPerConn:    {"fds per idle conn", func(s Sample) float64 { return s.FDs }, false},
+	CPUPerOp:      {"CPU ms/op", Sample.CPUPerOp, false},
+}
+
+// known reports whether m is one of the metrics above.
+func (m Metric) known() bool { return m >= 0 && int(m) < len(metricDefs) }
+
 // Value returns the metric's value for s.
 func (m Metric) Value(s Sample) float64 {
-	switch m {
-	case Throughput:
-		return s.MBps()
-	case CPUPerGiB:
-		return s.CPUPerGiB()
-	case OpsPerSec:
-		return s.OpsPerSec()
-	case NsPerOp:
-		return s.NsPerOp()
-	case SizeRatio:
-		return s.SizeRatio()
-	case CallsPerGiB:
-		return s.CallsPerGiB()
-	case IOCallsPerGiB:
-		return s.IOCallsPerGiB()
-	case FDsPerConn:
-		return s.FDs
-	case CPUPerOp:
-		return s.CPUPerOp()
+	if !m.known() {
+		return 0
 	}
-	return 0
+	return metricDefs[m].value(s)
 }
 
 // Unit returns the metric's unit as the report's column header shows it.
 func (m Metric) Unit() string {
-	switch m {
-	case Throughput:
-		return "MB/s"
-	case CPUPerGiB:
-		return "CPU s/GiB"
-	case OpsPerSec:
-		return "ops/s"
-	case NsPerOp:
-		return "ns/op"
-	case SizeRatio:
-		return "size ratio"
-	case CallsPerGiB:
-		return "syscalls/GiB"
-	case IOCallsPerGiB:
-		return "splice+io_uring_enter/GiB"
-	case FDsPerConn:
-		return "fds per idle conn"
-	case CPUPerOp:
-		return "CPU ms/op"
+	if !m.known() {
+		return "?"
 	}
-	return "?"
+	return metricDefs[m].unit
 }
 
 // HigherIsBetter reports whether a larger value of the metric is better.
-func (m Metric) HigherIsBetter() bool { return m == Throughput || m == OpsPerSec || m == SizeRatio }
+func (m Metric) HigherIsBetter() bool { return m.known() && metricDefs[m].higher }
 
 // A Section is one table of the report.
 type Section struct {

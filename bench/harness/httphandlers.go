@@ -210,7 +210,7 @@ func httpGroup(cfg Config, source func() (string, error), st httpSetting, conns 
 			return startChildServer(ctx, cfg.Self, "http "+p.name, httpChildName, p.kind, strconv.Itoa(p.level), path)
 		}}
 	}
-	g := serverGroup("http", setting, baseline, servers,
+	g := serverGroup(setting, baseline, servers,
 		func(ctx context.Context, addr string) error {
 			if err := httpVerify(ctx, addr, st.gzip, targets); err != nil {
 				return err
@@ -218,9 +218,9 @@ func httpGroup(cfg Config, source func() (string, error), st httpSetting, conns 
 			_, err := httpRequests(ctx, addr, conns, st.gzip, targets, max(len(targets), 2*conns))
 			return err
 		},
-		func(ctx context.Context, addr string) (Sample, error) {
+		loadRun("http", setting, func(ctx context.Context, addr string) (Sample, error) {
 			return httpRequests(ctx, addr, conns, st.gzip, targets, st.requests)
-		})
+		}))
 	stopServers := g.Teardown
 	g.Setup = func(ctx context.Context) error {
 		if cfg.Dir == "" {

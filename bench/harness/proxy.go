@@ -109,58 +109,34 @@ func connsSetting(conns int) string {
 // proxyGroup returns the group of the peers at conns connections.
 func proxyGroup(peers []proxyPeer, conns int, sz proxySizes) Group {
 	setting := connsSetting(conns)
-	return proxyServerGroup(setting, peers, conns, max(sz.warm, int64(conns)),
-		func(ctx context.Context, l *lazyServer, sink *tcpSink, p proxyPeer) (Sample, error) {
-			s, err := runAgainst(ctx, l, func(ctx context.Context, addr string) (Sample, error) {
-				return proxyLoad(ctx, sink, addr, conns, sz.total)
-			})
-			if err != nil {
-				return Sample{}, fmt.Errorf("proxy %s: %s: %w", p.name, setting, err)
-			}
-			return s, nil
-		})
+	sink := new(tcpSink)
+	return proxyServerGroup(sink, setting, peers, conns, max(sz.warm, int64(conns)),
+		loadRun("proxy", setting, func(ctx context.Context, addr string) (Sample, error) {
+			return proxyLoad(ctx, sink, addr, conns, sz.total)
+		}))
 }
 
 // proxyServerGroup returns a group with a case per peer: a proxy in front
-// of an upstream sink, warmed up with warm bytes over conns connections,
-// measured by run. Its Setup starts the sink; each case starts its proxy
+// of sink, warmed up with warm bytes over conns connections and measured by
+// run (see serverGroup). Its Setup starts sink; each case starts its proxy
 // at its first run; the Teardown stops them all.
-func proxyServerGroup(setting string, peers []proxyPeer, conns int, warm int64,
-	run func(ctx context.Context, l *lazyServer, sink *tcpSink, p proxyPeer) (Sample, error)) Group {
-	var sink *tcpSink
-	servers := make([]*lazyServer, len(peers))
-	g := Group{
-		Setting:  setting,
-		Baseline: proxyBaseline,
-		Setup: func(ctx context.Context) error {
-			var err error
-			sink, err = startTCPSink()
-			return err
-		},
-		Teardown: func() {
-			for _, l := range servers {
-				l.stop()
-			}
-			if sink != nil {
-				sink.close()
-				sink = nil
-			}
-		},
-	}
+func proxyServerGroup(sink *tcpSink, setting string, peers []proxyPeer, conns int, warm int64, run serverRun) Group {
+	servers := make([]serverPeer, len(peers))
 	for i, p := range peers {
-		l := &lazyServer{
-			start: func(ctx context.Context) (*serverProc, error) { return p.start(ctx, sink.addr()) },
-			warm: func(ctx context.Context, addr string) error {
-				_, err := proxyLoad(ctx, sink, addr, conns, warm)
-				return err
-			},
-		}
-		servers[i] = l
-		g.Cases = append(g.Cases, Case{
-			Peer: p.name,
-			Skip: p.skip,
-			Run:  func(ctx context.Context) (Sample, error) { return run(ctx, l, sink, p) },
-		})
+		servers[i] = serverPeer{name: p.name, skip: p.skip, start: func(ctx context.Context) (*serverProc, error) {
+			return p.start(ctx, sink.addr())
+		}}
+	}
+	g := serverGroup(setting, proxyBaseline, servers,
+		func(ctx context.Context, addr string) error {
+			_, err := proxyLoad(ctx, sink, addr, conns, warm)
+			return err
+		}, run)
+	stopServers := g.Teardown
+	g.Setup = func(context.Context) error { return sink.start() }
+	g.Teardown = func() {
+		stopServers()
+		sink.close()
 	}
 	return g
 }

@@ -50,8 +50,9 @@ func ProxyEconomySection(cfg Config) Section {
 	if err != nil {
 		skip = straceMissing
 	}
-	g := proxyServerGroup(fmt.Sprintf("%d connections, %d idle", sz.conns, sz.idle), peers, sz.conns, 4<<20,
-		func(ctx context.Context, l *lazyServer, sink *tcpSink, p proxyPeer) (Sample, error) {
+	sink := new(tcpSink)
+	g := proxyServerGroup(sink, fmt.Sprintf("%d connections, %d idle", sz.conns, sz.idle), peers, sz.conns, 4<<20,
+		func(ctx context.Context, l *lazyServer, p serverPeer) (Sample, error) {
 			s, err := economyRun(ctx, l, sink, strace, cfg.Dir, sz)
 			if err != nil {
 				l.stop()

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"strings"
@@ -33,12 +32,8 @@ func curvesFixture() SectionResult {
 }
 
 func TestWriteMarkdownCurves(t *testing.T) {
-	var b bytes.Buffer
-	if err := WriteMarkdown(&b, testSysInfo(), Config{}, 3, []SectionResult{curvesFixture()}); err != nil {
-		t.Fatal(err)
-	}
-	md := b.String()
-	for _, want := range []string{
+	md := markdown(t, Config{}, 3, []SectionResult{curvesFixture()})
+	checkContains(t, "markdown", md,
 		// No baseline: no ratio column.
 		"| Setting | Peer | MB/s | CPU s/GiB | size ratio | Runs |",
 		"| sample, 1 MB | k, level 1 | 500 (400–600) |",
@@ -54,11 +49,7 @@ func TestWriteMarkdownCurves(t *testing.T) {
 		"| | 2 | 150 | — | 3.50 | 150 | — | 1.00× | — | 3 |",
 		"| | 3 | 20.0 | — | 5.00 | beyond a's best ratio (4.00) | — | met | — | 2 |",
 		"k is at least as fast as a at equal size ratio at 3 of 3 levels",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q", want)
-		}
-	}
+	)
 	if strings.Contains(md, "× vs baseline") || strings.Contains(md, "ratios are computed run by run (each run against the baseline") {
 		t.Error("a section without a baseline has a ratio column")
 	}
@@ -87,12 +78,8 @@ func TestWriteMarkdownPerOp(t *testing.T) {
 	}}
 	sr := SectionResult{Name: "Handlers", Metrics: []Metric{OpsPerSec, SizeRatio, CPUPerOp}, Groups: []GroupResult{g},
 		Curves: &Curves{Point: "Level", PerOp: true, EqualRatio: []EqualRatio{{Series: "k", Against: "a"}}, AgainstBaseline: []string{"k"}}}
-	var b bytes.Buffer
-	if err := WriteMarkdown(&b, testSysInfo(), Config{}, 1, []SectionResult{sr}); err != nil {
-		t.Fatal(err)
-	}
-	md := b.String()
-	for _, want := range []string{
+	md := markdown(t, Config{}, 1, []SectionResult{sr})
+	checkContains(t, "markdown", md,
 		"| Setting | Peer | ops/s | size ratio | CPU ms/op | × vs a default | Runs |",
 		"| Setting | Level | k ops/s | CPU ms/op | size ratio | a ops/s at that ratio | CPU ms/op | × vs a | × less CPU | Runs |",
 		"| s | 1 | 300 | 2.00 | 2.50 | 175 | 5.00 | 1.71× | 2.50× | 1 |",
@@ -101,23 +88,14 @@ func TestWriteMarkdownPerOp(t *testing.T) {
 		"| Setting | Level | k ops/s | CPU ms/op | size ratio | baseline ops/s | CPU ms/op | size ratio | × vs baseline | × less CPU | Runs |",
 		"| s | 1 | 300 | 2.00 | 2.50 | 100 | 8.00 | 4.00 | 3.00× | 4.00× | 1 |",
 		"| | 2 | failed: broke | — | — | — | — | — | — | — | 0 |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q", want)
-		}
-	}
+	)
 	if t.Failed() {
 		t.Log(md)
 	}
 }
 
 func TestWriteSVGCurves(t *testing.T) {
-	results := append(reportFixture(), curvesFixture())
-	var b bytes.Buffer
-	if err := WriteSVG(&b, testSysInfo(), results); err != nil {
-		t.Fatal(err)
-	}
-	svg := b.String()
+	svg := chart(t, append(reportFixture(), curvesFixture()))
 	curves, points, bars := 0, 0, 0
 	var texts []string
 	stroke := map[string]bool{}
@@ -145,12 +123,8 @@ func TestWriteSVGCurves(t *testing.T) {
 	if bars != 8 {
 		t.Errorf("%d bars, want the 4 of File copy's MB/s and CPU panels each (the sweep draws none)", bars)
 	}
-	all := strings.Join(texts, "\n")
-	for _, want := range []string{"Gzip levels (MB/s against size ratio)", "sample, 1 MB", "MB/s (log scale)", "missing: no figures", "k", "a"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("chart text lacks %q", want)
-		}
-	}
+	checkContains(t, "chart text", strings.Join(texts, "\n"),
+		"Gzip levels (MB/s against size ratio)", "sample, 1 MB", "MB/s (log scale)", "missing: no figures", "k", "a")
 	if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") {
 		t.Error("chart has NaN or Inf coordinates")
 	}

@@ -66,13 +66,42 @@ func testSysInfo() SysInfo {
 		Liburing: "2.3", Zlib: "1.2.13", Backend: "poll", IOUring: true, Date: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 }
 
-func TestWriteMarkdown(t *testing.T) {
+// markdown returns the report WriteMarkdown writes of results, failing the
+// test on an error.
+func markdown(t *testing.T, cfg Config, runs int, results []SectionResult) string {
+	t.Helper()
 	var b bytes.Buffer
-	if err := WriteMarkdown(&b, testSysInfo(), Config{Quick: true}, 3, reportFixture()); err != nil {
+	if err := WriteMarkdown(&b, testSysInfo(), cfg, runs, results); err != nil {
 		t.Fatal(err)
 	}
-	md := b.String()
-	for _, want := range []string{
+	return b.String()
+}
+
+// chart returns the chart WriteSVG draws of results, failing the test on an
+// error.
+func chart(t *testing.T, results []SectionResult) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteSVG(&b, testSysInfo(), results); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// checkContains fails the test for every string of wants that text, which
+// what names, lacks.
+func checkContains(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q", what, want)
+		}
+	}
+}
+
+func TestWriteMarkdown(t *testing.T) {
+	md := markdown(t, Config{Quick: true}, 3, reportFixture())
+	checkContains(t, "markdown", md,
 		"# kpipe benchmarks",
 		"6.1.0-test", "go1.26.8", "liburing: 2.3", "zlib: 1.2.13", "poll", "Runs per figure: 3", "quick: yes",
 		"## File copy\n\nCopies a file.\n",
@@ -92,11 +121,7 @@ func TestWriteMarkdown(t *testing.T) {
 		"| | net | 1,000 | 0.50× | 1 |",
 		"| | kpipe | 4,000 | 4.00× | 1 |",
 		"Figures are medians of 3 runs",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q", want)
-		}
-	}
+	)
 	if strings.Contains(md, "second line") {
 		t.Error("markdown shows the error's second line")
 	}
@@ -109,15 +134,12 @@ func TestWriteMarkdown(t *testing.T) {
 }
 
 func TestWriteMarkdownCPUColumn(t *testing.T) {
-	var b bytes.Buffer
-	if err := WriteMarkdown(&b, testSysInfo(), Config{}, 3, reportFixture()); err != nil {
-		t.Fatal(err)
-	}
+	md := markdown(t, Config{}, 3, reportFixture())
 	// io.Copy at 7 MB: 10 ms per 1e6 bytes is 10.737 s/GiB on every run.
-	if !strings.Contains(b.String(), "| 200 (100–400) | 10.7 | 1.00× |") {
-		t.Errorf("CPU column wrong:\n%s", b.String())
+	if !strings.Contains(md, "| 200 (100–400) | 10.7 | 1.00× |") {
+		t.Errorf("CPU column wrong:\n%s", md)
 	}
-	if !strings.Contains(b.String(), "quick: no") {
+	if !strings.Contains(md, "quick: no") {
 		t.Error("header does not say the run was not quick")
 	}
 }
@@ -140,12 +162,7 @@ func TestFormatSummary(t *testing.T) {
 }
 
 func TestWriteSVG(t *testing.T) {
-	var b bytes.Buffer
-	results := reportFixture()
-	if err := WriteSVG(&b, testSysInfo(), results); err != nil {
-		t.Fatal(err)
-	}
-	svg := b.String()
+	svg := chart(t, reportFixture())
 
 	bars, texts := 0, []string{}
 	fills := map[string]string{} // bar tooltip peer -> fill
@@ -178,11 +195,8 @@ func TestWriteSVG(t *testing.T) {
 		t.Errorf("%d bars, want 8", bars)
 	}
 	all := strings.Join(texts, "\n")
-	for _, want := range []string{"io.Copy", "kpipe.Copy", "kp_splice_copy", "broken | peer", "File copy (MB/s)", "File copy (CPU s/GiB)", "6.1.0-test", "go1.26.8", "Test CPU <x&y>", "500", "1,500", "3,000"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("chart text lacks %q", want)
-		}
-	}
+	checkContains(t, "chart text", all, "io.Copy", "kpipe.Copy", "kp_splice_copy", "broken | peer", "File copy (MB/s)",
+		"File copy (CPU s/GiB)", "6.1.0-test", "go1.26.8", "Test CPU <x&y>", "500", "1,500", "3,000")
 	if strings.Contains(all, "Round trips") {
 		t.Error("chart has a panel for a section that is not throughput")
 	}
@@ -195,15 +209,12 @@ func TestWriteSVG(t *testing.T) {
 }
 
 func TestWriteSVGEmpty(t *testing.T) {
-	var b bytes.Buffer
-	if err := WriteSVG(&b, testSysInfo(), nil); err != nil {
-		t.Fatal(err)
-	}
+	svg := chart(t, nil)
 	var doc struct {
 		XMLName xml.Name
 	}
-	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil || doc.XMLName.Local != "svg" {
-		t.Fatalf("empty chart: %v, root %q\n%s", err, doc.XMLName.Local, b.String())
+	if err := xml.Unmarshal([]byte(svg), &doc); err != nil || doc.XMLName.Local != "svg" {
+		t.Fatalf("empty chart: %v, root %q\n%s", err, doc.XMLName.Local, svg)
 	}
 }
 

@@ -104,13 +104,15 @@ type serverPeer struct {
 	start         func(ctx context.Context) (*serverProc, error)
 }
 
+// A serverRun is one run of a server case: it measures l, the server of
+// peer p.
+type serverRun func(ctx context.Context, l *lazyServer, p serverPeer) (Sample, error)
+
 // serverGroup returns a group with a case per peer: each starts its server
-// at its first run (warmed up by warm), runs load against it (see
-// runAgainst), and names its errors with what, the peer and the setting;
-// the Teardown stops the servers.
-func serverGroup(what, setting, baseline string, peers []serverPeer,
-	warm func(ctx context.Context, addr string) error,
-	load func(ctx context.Context, addr string) (Sample, error)) Group {
+// at its first run (warmed up by warm) and is measured by run; the Teardown
+// stops the servers.
+func serverGroup(setting, baseline string, peers []serverPeer,
+	warm func(ctx context.Context, addr string) error, run serverRun) Group {
 	servers := make([]*lazyServer, len(peers))
 	g := Group{
 		Setting:  setting,
@@ -129,14 +131,20 @@ func serverGroup(what, setting, baseline string, peers []serverPeer,
 			Series: p.series,
 			Point:  p.point,
 			Skip:   p.skip,
-			Run: func(ctx context.Context) (Sample, error) {
-				s, err := runAgainst(ctx, l, load)
-				if err != nil {
-					return Sample{}, fmt.Errorf("%s %s: %s: %w", what, p.name, setting, err)
-				}
-				return s, nil
-			},
+			Run:    func(ctx context.Context) (Sample, error) { return run(ctx, l, p) },
 		})
 	}
 	return g
+}
+
+// loadRun returns the serverRun that runs load against the server (see
+// runAgainst) and names its errors with what, the peer and the setting.
+func loadRun(what, setting string, load func(ctx context.Context, addr string) (Sample, error)) serverRun {
+	return func(ctx context.Context, l *lazyServer, p serverPeer) (Sample, error) {
+		s, err := runAgainst(ctx, l, load)
+		if err != nil {
+			return Sample{}, fmt.Errorf("%s %s: %s: %w", what, p.name, setting, err)
+		}
+		return s, nil
+	}
 }

@@ -65,38 +65,25 @@ func (s SysInfo) Machine() string {
 
 // cpuModel returns the first "model name" of /proc/cpuinfo.
 func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
+	v, ok := fileKey("/proc/cpuinfo", ":", "model name")
+	if !ok {
 		return unknown
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == "model name" {
-			return strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return unknown
+	return strings.Join(strings.Fields(v), " ")
 }
 
 // memTotal returns MemTotal of /proc/meminfo in bytes, 0 if unknown.
 func memTotal() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
+	v, ok := fileKey("/proc/meminfo", ":", "MemTotal")
+	f := strings.Fields(v)
+	if !ok || len(f) == 0 {
+		return 0
+	}
+	kb, err := strconv.ParseInt(f[0], 10, 64)
 	if err != nil {
 		return 0
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) >= 2 && f[0] == "MemTotal:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
+	return kb << 10
 }
 
 // kernelRelease returns the kernel release uname(2) reports.
@@ -110,21 +97,33 @@ func kernelRelease() string {
 
 // osPrettyName returns PRETTY_NAME of /etc/os-release.
 func osPrettyName() string {
-	b, err := os.ReadFile("/etc/os-release")
-	if err != nil {
+	v, ok := fileKey("/etc/os-release", "=", "PRETTY_NAME")
+	if !ok {
 		return unknown
+	}
+	if u, err := strconv.Unquote(v); err == nil {
+		return u
+	}
+	return strings.Trim(v, `"'`)
+}
+
+// fileKey returns the value of key in the file at path, a file of lines
+// "key SEP value": the rest of the first line whose text before sep is key,
+// but for the spaces around it. ok is false when the file cannot be read or
+// has no such line.
+func fileKey(path, sep, key string) (value string, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
-		if ok && k == "PRETTY_NAME" {
-			if u, err := strconv.Unquote(v); err == nil {
-				return u
-			}
-			return strings.Trim(v, `"'`)
+		k, v, found := strings.Cut(sc.Text(), sep)
+		if found && strings.TrimSpace(k) == key {
+			return v, true
 		}
 	}
-	return unknown
+	return "", false
 }
 
 // liburingVersion returns the version of the liburing-dev package, or

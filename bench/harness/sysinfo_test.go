@@ -1,7 +1,9 @@
 package harness
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -32,4 +34,25 @@ func TestReadSysInfo(t *testing.T) {
 		t.Error("no date")
 	}
 	t.Logf("%+v", info)
+}
+
+func TestFileKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "facts")
+	facts := "processor\t: 0\nmodel name\t: Some  CPU\nmodel name\t: Other\nPRETTY_NAME=\"X 1\"\n"
+	if err := os.WriteFile(path, []byte(facts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path, sep, key, want string
+		ok                   bool
+	}{
+		{path, ":", "model name", " Some  CPU", true},
+		{path, "=", "PRETTY_NAME", `"X 1"`, true},
+		{path, ":", "MemTotal", "", false},
+		{path + "-missing", ":", "model name", "", false},
+	} {
+		if got, ok := fileKey(c.path, c.sep, c.key); got != c.want || ok != c.ok {
+			t.Errorf("fileKey(%s, %q, %q) = %q, %v, want %q, %v", filepath.Base(c.path), c.sep, c.key, got, ok, c.want, c.ok)
+		}
+	}
 }

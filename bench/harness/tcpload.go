@@ -25,7 +25,8 @@ var loadBuf = func() []byte {
 }()
 
 // A tcpSink is a TCP server that reads every connection to its end,
-// discards and counts the bytes, and then closes the connection.
+// discards and counts the bytes, and then closes the connection. The zero
+// value is a sink to start.
 type tcpSink struct {
 	ln    net.Listener
 	bytes atomic.Int64
@@ -35,16 +36,16 @@ type tcpSink struct {
 	errs  []error
 }
 
-// startTCPSink starts a sink on a loopback port.
-func startTCPSink() (*tcpSink, error) {
+// start starts the sink on a loopback port.
+func (s *tcpSink) start() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("sink: listen: %w", err)
+		return fmt.Errorf("sink: listen: %w", err)
 	}
-	s := &tcpSink{ln: ln, conns: map[net.Conn]struct{}{}}
+	s.ln, s.conns = ln, map[net.Conn]struct{}{}
 	s.wg.Add(1)
 	go s.accept()
-	return s, nil
+	return nil
 }
 
 func (s *tcpSink) accept() {
@@ -111,8 +112,11 @@ func (s *tcpSink) takeErr() error {
 }
 
 // close stops the sink: it closes the listener and every open connection
-// and waits for its goroutines.
+// and waits for its goroutines. It does nothing to a sink not started.
 func (s *tcpSink) close() {
+	if s.ln == nil {
+		return
+	}
 	s.ln.Close()
 	s.mu.Lock()
 	for c := range s.conns {

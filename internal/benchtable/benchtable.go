@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -180,6 +181,26 @@ func Sig(v float64) string {
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// A Label is the text a table shows for a sub-benchmark's key.
+type Label struct{ Key, Text string }
+
+// Order returns the keys found in the order of known, then the keys known
+// does not list, in order of appearance; labels are their texts (a key
+// known does not list is its own).
+func Order(known []Label, found []string) (keys, labels []string) {
+	for _, l := range known {
+		if slices.Contains(found, l.Key) {
+			keys, labels = append(keys, l.Key), append(labels, l.Text)
+		}
+	}
+	for _, k := range found {
+		if !slices.Contains(keys, k) {
+			keys, labels = append(keys, k), append(labels, k)
+		}
+	}
+	return keys, labels
 }
 
 // Row formats the cells of one Markdown table row.

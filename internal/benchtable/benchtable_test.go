@@ -56,3 +56,16 @@ func TestSig(t *testing.T) {
 		}
 	}
 }
+
+// TestOrder checks that the known keys come first, in the known order and
+// with their texts, then the others as found, under their own names.
+func TestOrder(t *testing.T) {
+	known := []Label{{"a", "A"}, {"b", "B"}, {"c", "C"}}
+	keys, labels := Order(known, []string{"x", "c", "a", "y"})
+	if got := strings.Join(keys, ","); got != "a,c,x,y" {
+		t.Errorf("keys %s, want a,c,x,y", got)
+	}
+	if got := strings.Join(labels, ","); got != "A,C,x,y" {
+		t.Errorf("labels %s, want A,C,x,y", got)
+	}
+}

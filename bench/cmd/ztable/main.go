@@ -25,13 +25,13 @@ import (
 
 // methods names the benchmarks' leaf names in the tables, in row order.
 // Methods not listed follow in order of appearance, under their own names.
-var methods = []struct{ key, label string }{
-	{"kpipe", "kpipe (Go API, fd to fd)"},
-	{"kpipeC", "kpipe C streams (kp_gzip)"},
-	{"zlibC", "bare C zlib loop (kp_gzip -bare)"},
-	{"compressgzip", "compress/gzip"},
-	{"klauspost", "klauspost/compress/gzip"},
-	{"gzipcmd", "gzip(1)"},
+var methods = []benchtable.Label{
+	{Key: "kpipe", Text: "kpipe (Go API, fd to fd)"},
+	{Key: "kpipeC", Text: "kpipe C streams (kp_gzip)"},
+	{Key: "zlibC", Text: "bare C zlib loop (kp_gzip -bare)"},
+	{Key: "compressgzip", Text: "compress/gzip"},
+	{Key: "klauspost", Text: "klauspost/compress/gzip"},
+	{Key: "gzipcmd", Text: "gzip(1)"},
 }
 
 // The baselines of the two "x vs" columns.

@@ -10,28 +10,9 @@ import (
 	"github.com/kpipe/kpipe/internal/benchtable"
 )
 
-// rows returns the methods of b in table order, with their labels.
-func rows(b *benchtable.Bench) (keys, labels []string) {
-	for _, m := range methods {
-		if _, ok := b.Samples[m.key]; ok {
-			keys, labels = append(keys, m.key), append(labels, m.label)
-		}
-	}
-	for _, k := range b.Subs {
-		known := false
-		for _, m := range methods {
-			known = known || m.key == k
-		}
-		if !known {
-			keys, labels = append(keys, k), append(labels, k)
-		}
-	}
-	return keys, labels
-}
-
 // printTable writes one benchmark's table.
 func printTable(w io.Writer, b *benchtable.Bench, spread bool) {
-	keys, labels := rows(b)
+	keys, labels := benchtable.Order(methods, b.Subs)
 	title := titles[b.Name]
 	if title == "" {
 		title = b.Name
