@@ -338,18 +338,6 @@ func spliceAsync(ctx context.Context, e *Engine, dst io.Writer, src io.Reader) <
 	return ch
 }
 
-// waitResult waits for a transfer to end, failing the test after limit.
-func waitResult(t *testing.T, ch <-chan spliceResult, limit time.Duration) spliceResult {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(limit):
-		t.Fatalf("transfer still running after %v", limit)
-	}
-	panic("unreachable")
-}
-
 // cancelledSplice runs e.DoubleSplice(ctx, dst, src) in a goroutine,
 // cancels ctx after running, and returns the result and how long after
 // the cancellation it came.

@@ -574,6 +574,19 @@ func forcePollFromEnv() bool {
 	return backendFromEnv() == BackendPoll
 }
 
+// waitResult waits for the result of a transfer running in another
+// goroutine, failing the test after limit.
+func waitResult[T any](t *testing.T, ch <-chan T, limit time.Duration) T {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(limit):
+		t.Fatalf("transfer still running after %v", limit)
+	}
+	panic("unreachable")
+}
+
 // Helpers of the compression tests: compressible data, reference encoders
 // and decoders (compress/gzip, compress/zlib), and endpoint kinds that hand
 // back the bytes they received.

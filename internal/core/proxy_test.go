@@ -183,17 +183,6 @@ func proxyPair(t *testing.T, ctx context.Context, e *Engine) (aPeer, bPeer *net.
 	return aPeer, bPeer, ch
 }
 
-func waitProxy(t *testing.T, ch <-chan proxyResult, limit time.Duration) proxyResult {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(limit):
-		t.Fatalf("Proxy still running after %v", limit)
-	}
-	panic("unreachable")
-}
-
 // readAllTimeout reads c to EOF within 10 s.
 func readAllTimeout(t *testing.T, c *net.TCPConn) string {
 	t.Helper()
@@ -224,7 +213,7 @@ func TestProxyHalfClose(t *testing.T) {
 		if got := readAllTimeout(t, aPeer); got != "world, at length" {
 			t.Fatalf("a's peer got %q", got)
 		}
-		r := waitProxy(t, res, 10*time.Second)
+		r := waitResult(t, res, 10*time.Second)
 		if r.err != nil || r.aToB != 5 || r.bToA != 16 {
 			t.Fatalf("Proxy = %d, %d, %v; want 5, 16, nil", r.aToB, r.bToA, r.err)
 		}
@@ -236,7 +225,7 @@ func TestProxyZeroLength(t *testing.T) {
 		aPeer, bPeer, res := proxyPair(t, context.Background(), e)
 		aPeer.CloseWrite()
 		bPeer.CloseWrite()
-		r := waitProxy(t, res, 10*time.Second)
+		r := waitResult(t, res, 10*time.Second)
 		if r.err != nil || r.aToB != 0 || r.bToA != 0 {
 			t.Fatalf("Proxy = %d, %d, %v; want 0, 0, nil", r.aToB, r.bToA, r.err)
 		}
@@ -257,7 +246,7 @@ func TestProxyCancel(t *testing.T) {
 		roundTrip(t, "b -> a", bPeer, aPeer, "pong")
 		time.Sleep(20 * time.Millisecond)
 		cancel()
-		r := waitProxy(t, res, 10*time.Second)
+		r := waitResult(t, res, 10*time.Second)
 		if !errors.Is(r.err, context.Canceled) || r.aToB != 4 || r.bToA != 4 {
 			t.Fatalf("cancelled Proxy = %d, %d, %v; want 4, 4, context.Canceled", r.aToB, r.bToA, r.err)
 		}
@@ -279,7 +268,7 @@ func TestProxyReset(t *testing.T) {
 			}
 			gone.SetLinger(0)
 			gone.Close()
-			r := waitProxy(t, res, 10*time.Second)
+			r := waitResult(t, res, 10*time.Second)
 			if !errors.Is(r.err, syscall.ECONNRESET) {
 				t.Fatalf("reset of %s: Proxy = %d, %d, %v; want ECONNRESET", side, r.aToB, r.bToA, r.err)
 			}
@@ -288,7 +277,7 @@ func TestProxyReset(t *testing.T) {
 			roundTrip(t, "other b -> a", otherB, otherA, "after")
 			otherA.CloseWrite()
 			otherB.CloseWrite()
-			if r := waitProxy(t, otherRes, 10*time.Second); r.err != nil {
+			if r := waitResult(t, otherRes, 10*time.Second); r.err != nil {
 				t.Fatalf("other Proxy: %v", r.err)
 			}
 		}
@@ -404,7 +393,7 @@ func TestProxyScaleIdle(t *testing.T) {
 		}
 		wg.Wait()
 		for i := 0; i < conns; i++ {
-			r := waitProxy(t, results, 30*time.Second)
+			r := waitResult(t, results, 30*time.Second)
 			if r.err != nil || r.aToB != r.bToA {
 				t.Errorf("Proxy = %d, %d, %v", r.aToB, r.bToA, r.err)
 			}
