@@ -16,6 +16,16 @@ static size_t next_len(int64_t limit, int64_t done, int64_t max)
 	return (size_t)(left < max ? left : max);
 }
 
+/* io ended by a call that returned n <= 0, not for EINTR: n == 0 is the end
+ * of input, n < 0 the error in errno. */
+static kp_io copy_stopped(kp_io io, ssize_t n, int side)
+{
+	if (n < 0)
+		return kp_io_failed(io, errno, side);
+	io.eof = 1;
+	return io;
+}
+
 kp_io kp_copy_range(int in, int out, int64_t limit)
 {
 	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
@@ -23,15 +33,10 @@ kp_io kp_copy_range(int in, int out, int64_t limit)
 		ssize_t n = copy_file_range(
 			in, NULL, out, NULL,
 			next_len(limit, io.moved, KP_MAX_REQUEST), 0);
-		if (n < 0) {
-			if (errno == EINTR)
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
 				continue;
-			io.err = errno;
-			return io;
-		}
-		if (n == 0) {
-			io.eof = 1;
-			return io;
+			return copy_stopped(io, n, KP_SIDE_NONE);
 		}
 		io.moved += n;
 	}
@@ -44,17 +49,10 @@ kp_io kp_sendfile(int out, int in, int64_t limit)
 	while (limit < 0 || io.moved < limit) {
 		ssize_t n = sendfile(out, in, NULL,
 				     next_len(limit, io.moved, KP_MAX_REQUEST));
-		if (n < 0) {
-			if (errno == EINTR)
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
 				continue;
-			io.err = errno;
-			if (io.err == EAGAIN)
-				io.side = KP_SIDE_DST;
-			return io;
-		}
-		if (n == 0) {
-			io.eof = 1;
-			return io;
+			return copy_stopped(io, n, KP_SIDE_DST);
 		}
 		io.moved += n;
 	}
@@ -89,25 +87,14 @@ kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit)
 	}
 	while (limit < 0 || io.moved < limit) {
 		ssize_t n = read(in, buf, next_len(limit, io.moved, len));
-		if (n < 0) {
-			if (errno == EINTR)
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
 				continue;
-			io.err = errno;
-			if (io.err == EAGAIN)
-				io.side = KP_SIDE_SRC;
-			return io;
-		}
-		if (n == 0) {
-			io.eof = 1;
-			return io;
+			return copy_stopped(io, n, KP_SIDE_SRC);
 		}
 		int err = write_all(out, buf, n, &io.moved);
-		if (err != 0) {
-			io.err = err;
-			if (err == EAGAIN)
-				io.side = KP_SIDE_DST;
-			return io;
-		}
+		if (err != 0)
+			return kp_io_failed(io, err, KP_SIDE_DST);
 	}
 	return io;
 }

@@ -44,14 +44,6 @@ int64_t kp_tee(int in, int out, int64_t len, unsigned int flags)
 	}
 }
 
-static kp_io stopped(kp_io io, int64_t r, int side)
-{
-	io.err = (int)-r;
-	if (io.err == EAGAIN)
-		io.side = side;
-	return io;
-}
-
 kp_io kp_splice_via_count(int src, int dst, int pr, int pw, int pipe_cap,
 			  int64_t limit, int64_t *in_pipe, uint64_t *calls)
 {
@@ -70,7 +62,7 @@ kp_io kp_splice_via_count(int src, int dst, int pr, int pw, int pipe_cap,
 			int64_t n = kp_splice(pr, dst, *in_pipe, flags);
 			(*calls)++;
 			if (n < 0)
-				return stopped(io, n, KP_SIDE_DST);
+				return kp_io_failed(io, (int)-n, KP_SIDE_DST);
 			if (n == 0) {
 				/* A pipe we own cannot run dry while it holds data. */
 				io.err = EIO;
@@ -87,7 +79,7 @@ kp_io kp_splice_via_count(int src, int dst, int pr, int pw, int pipe_cap,
 		int64_t n = kp_splice(src, pw, want, flags);
 		(*calls)++;
 		if (n < 0)
-			return stopped(io, n, KP_SIDE_SRC);
+			return kp_io_failed(io, (int)-n, KP_SIDE_SRC);
 		if (n == 0) {
 			io.eof = 1;
 			return io;

@@ -146,13 +146,7 @@ int kp_zs_grow_whole(kp_z *z, size_t n)
 		cap *= 2;
 	if ((int64_t)cap > max)
 		cap = (size_t)max;
-	uint8_t *p = realloc(z->whole, cap);
-	if (p == NULL)
-		return -ENOMEM;
-	kp_zs_advise_huge(p, cap);
-	z->whole = p;
-	z->whole_cap = cap;
-	return 0;
+	return kp_zs_resize(&z->whole, &z->whole_cap, cap);
 }
 
 /* run_deflate on libdeflate: the input is kept until it has all come, then

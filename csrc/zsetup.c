@@ -142,7 +142,7 @@ static int ready_engine(kp_z *z, int mode, int level)
 /* Asks for huge pages under a large buffer: a whole stream's buffers are
  * written once from end to end, and on 4 KiB pages their faults cost more
  * than the copies. Only advice: refused, the buffer works as it is. */
-void kp_zs_advise_huge(void *p, size_t n)
+static void advise_huge(void *p, size_t n)
 {
 	const uintptr_t huge = (uintptr_t)2 << 20;
 	uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
@@ -152,17 +152,22 @@ void kp_zs_advise_huge(void *p, size_t n)
 		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 }
 
+int kp_zs_resize(uint8_t **buf, size_t *cap, size_t n)
+{
+	uint8_t *p = realloc(*buf, n);
+	if (p == NULL)
+		return -ENOMEM;
+	advise_huge(p, n);
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
 int kp_zs_reserve_pend(kp_z *z, size_t n)
 {
 	if (z->pend_cap >= n)
 		return 0;
-	uint8_t *p = realloc(z->pend, n);
-	if (p == NULL)
-		return -ENOMEM;
-	kp_zs_advise_huge(p, n);
-	z->pend = p;
-	z->pend_cap = n;
-	return 0;
+	return kp_zs_resize(&z->pend, &z->pend_cap, n);
 }
 
 void kp_zs_free_whole(kp_z *z)

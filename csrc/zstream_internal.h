@@ -198,7 +198,9 @@ static inline int kp_zs_stalled(struct step *s, size_t used, size_t got)
 
 /* ---- zsetup.c ------------------------------------------------------------ */
 
-void kp_zs_advise_huge(void *p, size_t n);
+/* Reallocates the buffer *buf of *cap bytes to n bytes, with huge pages
+ * asked for under a large one. Returns 0, or -ENOMEM with *buf kept. */
+int kp_zs_resize(uint8_t **buf, size_t *cap, size_t n);
 /* Makes pend at least n bytes. Returns 0 or -ENOMEM. */
 int kp_zs_reserve_pend(kp_z *z, size_t n);
 void kp_zs_free_whole(kp_z *z);

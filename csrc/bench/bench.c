@@ -5,12 +5,14 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -42,4 +44,39 @@ int bench_block_sigpipe(const char *prog)
 	if (r != 0)
 		return bench_fail(prog, "pthread_sigmask", r);
 	return 0;
+}
+
+int bench_size_arg(const char *prog, const char *name, const char *arg,
+		   int64_t max, int64_t *v)
+{
+	char *end;
+	long long n = strtoll(arg, &end, 0);
+
+	if (*end != '\0' || n <= 0 || n > max) {
+		fprintf(stderr, "%s: bad %s %s\n", prog, name, arg);
+		return 2;
+	}
+	*v = n;
+	return 0;
+}
+
+int bench_open_copy(const char *prog, const char *src_path,
+		    const char *dst_path, int *src, int *dst)
+{
+	*src = open(src_path, O_RDONLY | O_CLOEXEC);
+	if (*src < 0)
+		return bench_fail(prog, src_path, errno);
+	*dst = open(dst_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (*dst < 0) {
+		int ret = bench_fail(prog, dst_path, errno);
+		return bench_close(prog, src_path, *src, ret);
+	}
+	return 0;
+}
+
+int bench_close(const char *prog, const char *path, int fd, int ret)
+{
+	if (close(fd) < 0 && ret == 0)
+		return bench_fail(prog, path, errno);
+	return ret;
 }

@@ -166,6 +166,27 @@ static int write_all(const unsigned char *buf, size_t len)
 	return 0;
 }
 
+/* Calls step (deflate or inflate) with flush until it leaves room in ob (bs
+ * bytes), writing all it makes to stdout; its last result goes to *zr.
+ * Returns 0, or -1 on a zlib or write error. */
+static int pump(z_stream *zs, int (*step)(z_streamp, int), int flush,
+		unsigned char *ob, size_t bs, int64_t *out, int *zr)
+{
+	do {
+		zs->next_out = ob;
+		zs->avail_out = (uInt)bs;
+		*zr = step(zs, flush);
+		if (*zr == Z_NEED_DICT || *zr == Z_DATA_ERROR ||
+		    *zr == Z_MEM_ERROR || *zr == Z_STREAM_ERROR)
+			return -1;
+		size_t have = bs - zs->avail_out;
+		if (write_all(ob, have) < 0)
+			return -1;
+		*out += (int64_t)have;
+	} while (zs->avail_out == 0);
+	return 0;
+}
+
 static int bare_deflate(z_stream *zs, unsigned char *ib, unsigned char *ob,
 			size_t bs, int64_t *in, int64_t *out)
 {
@@ -179,17 +200,8 @@ static int bare_deflate(z_stream *zs, unsigned char *ib, unsigned char *ob,
 		flush = got == 0 ? Z_FINISH : Z_NO_FLUSH;
 		zs->next_in = ib;
 		zs->avail_in = (uInt)got;
-		do {
-			zs->next_out = ob;
-			zs->avail_out = (uInt)bs;
-			zr = deflate(zs, flush);
-			if (zr == Z_STREAM_ERROR)
-				return -1;
-			size_t have = bs - zs->avail_out;
-			if (write_all(ob, have) < 0)
-				return -1;
-			*out += (int64_t)have;
-		} while (zs->avail_out == 0);
+		if (pump(zs, deflate, flush, ob, bs, out, &zr) < 0)
+			return -1;
 	} while (flush != Z_FINISH);
 	return zr == Z_STREAM_END ? 0 : -1;
 }
@@ -208,18 +220,8 @@ static int bare_inflate(z_stream *zs, unsigned char *ib, unsigned char *ob,
 		*in += (int64_t)got;
 		zs->next_in = ib;
 		zs->avail_in = (uInt)got;
-		do {
-			zs->next_out = ob;
-			zs->avail_out = (uInt)bs;
-			zr = inflate(zs, Z_NO_FLUSH);
-			if (zr == Z_NEED_DICT || zr == Z_DATA_ERROR ||
-			    zr == Z_MEM_ERROR || zr == Z_STREAM_ERROR)
-				return -1;
-			size_t have = bs - zs->avail_out;
-			if (write_all(ob, have) < 0)
-				return -1;
-			*out += (int64_t)have;
-		} while (zs->avail_out == 0);
+		if (pump(zs, inflate, Z_NO_FLUSH, ob, bs, out, &zr) < 0)
+			return -1;
 	} while (zr != Z_STREAM_END);
 	return 0;
 }

@@ -9,7 +9,6 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,33 +33,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: kp_rw_copy SRC DST [BUFSIZE]\n");
 		return 2;
 	}
-	if (argc == 4) {
-		char *end;
-		long long v = strtoll(argv[3], &end, 0);
-		if (*end != '\0' || v <= 0 || v > KP_MAX_REQUEST) {
-			fprintf(stderr, "kp_rw_copy: bad BUFSIZE %s\n",
-				argv[3]);
-			return 2;
-		}
-		bufsize = v;
-	}
+	if (argc == 4 && bench_size_arg("kp_rw_copy", "BUFSIZE", argv[3],
+					KP_MAX_REQUEST, &bufsize) != 0)
+		return 2;
 	if (bench_block_sigpipe("kp_rw_copy") != 0)
 		return 1;
 	buf = malloc((size_t)bufsize);
 	if (buf == NULL)
 		return fail("malloc", ENOMEM);
-
-	src = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (src < 0) {
-		ret = fail(argv[1], errno);
-		goto free_buf;
-	}
-	/* Over DST in place, then cut to what was copied: the pages of an
-	 * existing DST are reused, as a benchmark that repeats wants. */
-	dst = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (dst < 0) {
-		ret = fail(argv[2], errno);
-		goto close_src;
+	if (bench_open_copy("kp_rw_copy", argv[1], argv[2], &src, &dst) != 0) {
+		free(buf);
+		return 1;
 	}
 
 	double t0 = bench_now();
@@ -76,12 +59,8 @@ int main(int argc, char **argv)
 		       "buffer=%" PRId64 "\n",
 		       io.moved, secs,
 		       secs > 0 ? (double)io.moved / secs / 1e6 : 0.0, bufsize);
-	if (close(dst) < 0 && ret == 0)
-		ret = fail(argv[2], errno);
-close_src:
-	if (close(src) < 0 && ret == 0)
-		ret = fail(argv[1], errno);
-free_buf:
+	ret = bench_close("kp_rw_copy", argv[2], dst, ret);
+	ret = bench_close("kp_rw_copy", argv[1], src, ret);
 	free(buf);
 	return ret;
 }

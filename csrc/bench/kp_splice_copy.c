@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,40 +25,25 @@ static int fail(const char *what, int err)
 int main(int argc, char **argv)
 {
 	int fds[2] = { -1, -1 }, cap = 0, src, dst, r, ret = 0;
-	int size = KP_PIPE_SIZE_DEFAULT;
+	int64_t size = KP_PIPE_SIZE_DEFAULT;
 	int64_t in_pipe = 0, total = 0;
 
 	if (argc < 3 || argc > 4) {
 		fprintf(stderr, "usage: kp_splice_copy SRC DST [PIPESIZE]\n");
 		return 2;
 	}
-	if (argc == 4) {
-		char *end;
-		long v = strtol(argv[3], &end, 0);
-		if (*end != '\0' || v <= 0 || v > (1L << 30)) {
-			fprintf(stderr, "kp_splice_copy: bad PIPESIZE %s\n",
-				argv[3]);
-			return 2;
-		}
-		size = (int)v;
-	}
+	if (argc == 4 && bench_size_arg("kp_splice_copy", "PIPESIZE", argv[3],
+					(int64_t)1 << 30, &size) != 0)
+		return 2;
 	if (bench_block_sigpipe("kp_splice_copy") != 0)
 		return 1;
-
-	src = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (src < 0)
-		return fail(argv[1], errno);
-	/* Over DST in place, then cut to what was copied: the pages of an
-	 * existing DST are reused, as a benchmark that repeats wants. */
-	dst = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (dst < 0) {
-		ret = fail(argv[2], errno);
-		goto close_src;
-	}
-	r = kp_pipe_open(fds, 1, size, &cap);
+	if (bench_open_copy("kp_splice_copy", argv[1], argv[2], &src, &dst) !=
+	    0)
+		return 1;
+	r = kp_pipe_open(fds, 1, (int)size, &cap);
 	if (r < 0) {
 		ret = fail("pipe", -r);
-		goto close_dst;
+		goto close_files;
 	}
 
 	double t0 = bench_now();
@@ -97,11 +81,8 @@ int main(int argc, char **argv)
 	r = kp_pipe_close(fds);
 	if (r < 0 && ret == 0)
 		ret = fail("close pipe", -r);
-close_dst:
-	if (close(dst) < 0 && ret == 0)
-		ret = fail(argv[2], errno);
-close_src:
-	if (close(src) < 0 && ret == 0)
-		ret = fail(argv[1], errno);
+close_files:
+	ret = bench_close("kp_splice_copy", argv[2], dst, ret);
+	ret = bench_close("kp_splice_copy", argv[1], src, ret);
 	return ret;
 }

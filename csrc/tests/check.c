@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "kp_pipe.h"
 
 int check_failures;
 
@@ -208,17 +209,31 @@ void check_block_sigpipe(void)
 	check_block_signal(SIGPIPE);
 }
 
-int check_set_fsize(uint64_t limit, uint64_t *old)
+/* Sets the soft RLIMIT_FSIZE to limit, the old one to *old if old. */
+static int set_fsize(uint64_t limit, uint64_t *old)
 {
 	struct rlimit rl;
 
 	if (!CHECK_SYS(getrlimit(RLIMIT_FSIZE, &rl)))
 		return -1;
-	*old = (uint64_t)rl.rlim_cur;
+	if (old != NULL)
+		*old = (uint64_t)rl.rlim_cur;
 	rl.rlim_cur = (rlim_t)limit;
 	if (!CHECK_SYS(setrlimit(RLIMIT_FSIZE, &rl)))
 		return -1;
 	return 0;
+}
+
+int check_fsize_limit(uint64_t limit, uint64_t *old)
+{
+	check_block_signal(SIGXFSZ);
+	return set_fsize(limit, old);
+}
+
+void check_fsize_restore(uint64_t old)
+{
+	set_fsize(old, NULL);
+	check_take_signal(SIGXFSZ);
 }
 
 int check_take_signal(int sig)
@@ -343,12 +358,12 @@ void check_hash_add(struct check_hash *hs, const void *buf, size_t len)
 	hs->n += (int64_t)len;
 }
 
-int check_hash_file(int fd, struct check_hash *hs)
+int check_read_file(int fd, int (*each)(void *arg, const void *p, size_t n),
+		    void *arg)
 {
-	static unsigned char buf[CHECK_BLOCK];
+	unsigned char buf[CHECK_BLOCK]; /* on the stack: threads read too */
 	off_t off = 0;
 
-	check_hash_init(hs);
 	for (;;) {
 		ssize_t n = pread(fd, buf, sizeof(buf), off);
 		if (n < 0 && errno == EINTR)
@@ -357,9 +372,22 @@ int check_hash_file(int fd, struct check_hash *hs)
 			return -1;
 		if (n == 0)
 			return 0;
-		check_hash_add(hs, buf, (size_t)n);
+		if (each(arg, buf, (size_t)n) < 0)
+			return -1;
 		off += n;
 	}
+}
+
+static int hash_block(void *hs, const void *p, size_t n)
+{
+	check_hash_add(hs, p, n);
+	return 0;
+}
+
+int check_hash_file(int fd, struct check_hash *hs)
+{
+	check_hash_init(hs);
+	return check_read_file(fd, hash_block, hs);
 }
 
 void check_hash_stream(uint64_t seed, int64_t size, struct check_hash *hs)
@@ -412,6 +440,24 @@ int check_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int64_t check_fill_full(int fd)
+{
+	static const char buf[4096];
+	int64_t total = 0;
+
+	for (;;) {
+		ssize_t n = write(fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (!CHECK_EQ(errno, EAGAIN))
+				return -1;
+			return total;
+		}
+		total += n;
+	}
 }
 
 int check_set_nonblock(int fd, int on)
@@ -469,8 +515,47 @@ void check_file_is_stream(int fd, uint64_t seed, int64_t size)
 	CHECK(got.h == want.h);
 }
 
-int check_io_ok(kp_io io)
+int check_open_pipes(int a[2], int a_nonblock, int b[2], int b_nonblock)
 {
-	return CHECK_EQ(io.err, 0) && CHECK_EQ(io.side, KP_SIDE_NONE) &&
-	       CHECK_GE(io.moved, 0);
+	if (!CHECK_OK(kp_pipe_open(a, a_nonblock, 0, NULL)))
+		return -1;
+	if (!CHECK_OK(kp_pipe_open(b, b_nonblock, 0, NULL))) {
+		CHECK_EQ(kp_pipe_close(a), 0);
+		return -1;
+	}
+	return 0;
+}
+
+void check_close_pipes(int a[2], int b[2])
+{
+	CHECK_EQ(kp_pipe_close(a), 0);
+	CHECK_EQ(kp_pipe_close(b), 0);
+}
+
+int check_pipe_no_reader(int fds[2])
+{
+	if (!CHECK_OK(kp_pipe_open(fds, 0, 0, NULL)))
+		return -1;
+	CHECK_SYS(close(fds[0]));
+	fds[0] = -1;
+	return 0;
+}
+
+static const char *io_errname(int e)
+{
+	return e == 0 ? "0" : errname(e);
+}
+
+int check_io(kp_io io, int err, int side, int64_t moved, int eof,
+	     const char *expr, const char *file, int line)
+{
+	if (io.err == err && io.side == side && io.moved == moved &&
+	    io.eof == eof)
+		return 1;
+	check_failf(file, line,
+		    "%s: err %s, side %d, moved %" PRId64 ", eof %d; "
+		    "want err %s, side %d, moved %" PRId64 ", eof %d",
+		    expr, io_errname(io.err), io.side, io.moved, io.eof,
+		    io_errname(err), side, moved, eof);
+	return 0;
 }

@@ -101,9 +101,14 @@ void check_block_sigpipe(void);
 /* Blocks signal sig in the calling thread. */
 void check_block_signal(int sig);
 
-/* Sets the soft RLIMIT_FSIZE to limit and returns the old one in *old (with
- * SIGXFSZ blocked, writes past it fail with EFBIG). Returns 0 or -1. */
-int check_set_fsize(uint64_t limit, uint64_t *old);
+/* Blocks SIGXFSZ and sets the soft RLIMIT_FSIZE to limit, so that writes
+ * past it fail with EFBIG; returns the old limit in *old. Returns 0 or -1
+ * after a failed check. */
+int check_fsize_limit(uint64_t limit, uint64_t *old);
+
+/* Sets the soft RLIMIT_FSIZE back to old (from check_fsize_limit) and takes
+ * the SIGXFSZ the writes past the limit left pending. */
+void check_fsize_restore(uint64_t old);
 
 /* Takes a pending, blocked signal sig; returns 1 if one was pending. */
 int check_take_signal(int sig);
@@ -127,6 +132,12 @@ struct check_hash {
 void check_hash_init(struct check_hash *hs);
 void check_hash_add(struct check_hash *hs, const void *buf, size_t len);
 
+/* Reads the file fd from offset 0 to its end with pread, handing each block
+ * to each, which returns 0, or -1 to stop. Returns 0, or -1 when each
+ * stopped or after a failed check. */
+int check_read_file(int fd, int (*each)(void *arg, const void *p, size_t n),
+		    void *arg);
+
 /* Hashes the file fd from offset 0 to its end with pread. Returns 0 or -1. */
 int check_hash_file(int fd, struct check_hash *hs);
 
@@ -139,6 +150,10 @@ int64_t check_drain(int fd, struct check_hash *hs);
 
 /* Writes all of buf; returns 0 or -errno. */
 int check_write_all(int fd, const void *buf, size_t len);
+
+/* Writes to the non-blocking pipe or socket fd until the kernel says EAGAIN.
+ * Returns the bytes written, or -1 after a failed check. */
+int64_t check_fill_full(int fd);
 
 /* Sets or clears O_NONBLOCK; returns 0 or -errno. */
 int check_set_nonblock(int fd, int on);
@@ -161,7 +176,26 @@ int check_stream_file(int64_t size, uint64_t seed);
 /* Checks that the file fd holds exactly size bytes of stream seed. */
 void check_file_is_stream(int fd, uint64_t seed, int64_t size);
 
-/* Checks that io reports a clean stop: no error, no side, moved >= 0. */
-int check_io_ok(kp_io io);
+/* Opens the pipes a and b, each non-blocking or not as asked; when either
+ * fails, neither is left open. Returns 0 or -1 after a failed check. */
+int check_open_pipes(int a[2], int a_nonblock, int b[2], int b_nonblock);
+
+/* Closes the pipes a and b, each close checked. */
+void check_close_pipes(int a[2], int b[2]);
+
+/* A blocking pipe whose reader has gone: fds[1] open, fds[0] closed and -1.
+ * Returns 0 or -1 after a failed check. */
+int check_pipe_no_reader(int fds[2]);
+
+/* Checks every field of io: err, side, moved and eof. */
+int check_io(kp_io io, int err, int side, int64_t moved, int eof,
+	     const char *expr, const char *file, int line);
+/* io is a clean stop (no error, no side) that moved moved bytes, with eof. */
+#define CHECK_IO_OK(io, moved, eof)                                            \
+	check_io((io), 0, KP_SIDE_NONE, (moved), (eof), #io, __FILE__, __LINE__)
+/* io stopped with the errno err, waiting for side, having moved moved bytes,
+ * with eof. */
+#define CHECK_IO_ERR(io, err, side, moved, eof)                                \
+	check_io((io), (err), (side), (moved), (eof), #io, __FILE__, __LINE__)
 
 #endif /* KPIPE_CHECK_H */

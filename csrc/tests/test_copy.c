@@ -51,17 +51,13 @@ static void test_copy_range_all(void)
 	if (src < 0 || dst < 0)
 		goto out;
 	kp_io io = kp_copy_range(src, dst, -1);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, size);
-	CHECK_EQ(io.eof, 1);
+	CHECK_IO_OK(io, size, 1);
 	CHECK_EQ(check_offset(src), size);
 	CHECK_EQ(check_offset(dst), size);
 	check_file_is_stream(dst, 11, size);
 	/* At end of input: nothing, eof. */
 	io = kp_copy_range(src, dst, -1);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, 0);
-	CHECK_EQ(io.eof, 1);
+	CHECK_IO_OK(io, 0, 1);
 out:
 	check_close_fd(src);
 	check_close_fd(dst);
@@ -77,20 +73,14 @@ static void test_copy_range_limit(void)
 	if (src < 0 || dst < 0)
 		goto out;
 	io = kp_copy_range(src, dst, limit);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, limit);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_OK(io, limit, 0);
 	CHECK_EQ(check_offset(src), limit);
 	CHECK_EQ(check_offset(dst), limit);
 	io = kp_copy_range(src, dst, 0);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, 0);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_OK(io, 0, 0);
 	CHECK_EQ(check_offset(src), limit);
 	io = kp_copy_range(src, dst, -1);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, size - limit);
-	CHECK_EQ(io.eof, 1);
+	CHECK_IO_OK(io, size - limit, 1);
 	check_file_is_stream(dst, 12, size);
 out:
 	check_close_fd(src);
@@ -116,9 +106,7 @@ static void test_copy_range_huge_limit(void)
 		CHECK_SYS(lseek(src, 0, SEEK_SET));
 		reset(dst);
 		kp_io io = kp_copy_range(src, dst, limits[i]);
-		check_io_ok(io);
-		CHECK_EQ(io.moved, size);
-		CHECK_EQ(io.eof, 1);
+		CHECK_IO_OK(io, size, 1);
 		check_file_is_stream(dst, 13, size);
 	}
 out:
@@ -133,9 +121,7 @@ static void test_copy_range_empty(void)
 	if (src < 0 || dst < 0)
 		goto out;
 	kp_io io = kp_copy_range(src, dst, -1);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, 0);
-	CHECK_EQ(io.eof, 1);
+	CHECK_IO_OK(io, 0, 1);
 out:
 	check_close_fd(src);
 	check_close_fd(dst);
@@ -149,9 +135,7 @@ static void test_copy_range_errors(void)
 	if (src < 0 || dst < 0 || !CHECK_OK(kp_pipe_open(p, 1, 0, NULL)))
 		goto out;
 	kp_io io = kp_copy_range(src, p[1], -1);
-	CHECK_EQ(io.err, EINVAL);
-	CHECK_EQ(io.moved, 0);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_ERR(io, EINVAL, KP_SIDE_NONE, 0, 0);
 	io = kp_copy_range(-1, dst, -1);
 	CHECK_EQ(io.err, EBADF);
 	/* The same file, overlapping ranges. */
@@ -182,19 +166,15 @@ static void test_copy_range_efbig(void)
 {
 	const int64_t size = 300000, fsize = 100000;
 	int src = check_stream_file(size, 15), dst = check_tmpfile();
-	uint64_t old, ignored;
+	uint64_t old;
 
 	if (src < 0 || dst < 0)
 		goto out;
-	check_block_signal(SIGXFSZ);
-	if (check_set_fsize((uint64_t)fsize, &old) < 0)
+	if (check_fsize_limit((uint64_t)fsize, &old) < 0)
 		goto out;
 	kp_io io = kp_copy_range(src, dst, -1);
-	check_set_fsize(old, &ignored);
-	check_take_signal(SIGXFSZ);
-	CHECK_EQ(io.err, EFBIG);
-	CHECK_EQ(io.moved, fsize);
-	CHECK_EQ(io.eof, 0);
+	check_fsize_restore(old);
+	CHECK_IO_ERR(io, EFBIG, KP_SIDE_NONE, fsize, 0);
 	CHECK_EQ(check_offset(dst), fsize);
 	CHECK_EQ(check_offset(src), fsize);
 out:
@@ -236,9 +216,7 @@ static void test_sendfile_socket(void)
 	kp_io io = kp_sendfile(sv[0], src, -1);
 	CHECK_SYS(shutdown(sv[0], SHUT_WR));
 	CHECK_EQ(pthread_join(t, NULL), 0);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, size);
-	CHECK_EQ(io.eof, 1);
+	CHECK_IO_OK(io, size, 1);
 	CHECK_EQ(check_offset(src), size);
 	struct check_hash want;
 	check_hash_stream(21, size, &want);
@@ -333,10 +311,7 @@ static void test_sendfile_epipe(void)
 	sv[1] = -1;
 	check_take_signal(SIGPIPE);
 	kp_io io = kp_sendfile(sv[0], src, -1);
-	CHECK_EQ(io.err, EPIPE);
-	CHECK_EQ(io.side, KP_SIDE_NONE);
-	CHECK_EQ(io.moved, 0);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_ERR(io, EPIPE, KP_SIDE_NONE, 0, 0);
 	CHECK_EQ(check_offset(src), 0);
 	CHECK(check_take_signal(SIGPIPE));
 out:
@@ -363,9 +338,7 @@ static void test_sendfile_errors(void)
 	CHECK_EQ(io.moved, 0);
 	/* limit 0: nothing moves. */
 	io = kp_sendfile(sv[0], src, 0);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, 0);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_OK(io, 0, 0);
 out:
 	check_close_fd(sv[0]);
 	check_close_fd(sv[1]);
@@ -383,14 +356,10 @@ static void test_sendfile_beyond_2g(void)
 	if (src < 0 || !CHECK_SYS(null))
 		goto out;
 	kp_io io = kp_sendfile(null, src, limit);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, limit);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_OK(io, limit, 0);
 	CHECK_EQ(check_offset(src), limit);
 	io = kp_sendfile(null, src, -1);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, size - limit);
-	CHECK_EQ(io.eof, 1);
+	CHECK_IO_OK(io, size - limit, 1);
 out:
 	check_close_fd(src);
 	check_close_fd(null);
@@ -415,22 +384,16 @@ static void test_read_write_file(void)
 		if (bufs[i] == 1) {
 			/* A byte at a time: a small file only. */
 			kp_io io = kp_read_write(src, dst, buf, 1, first);
-			check_io_ok(io);
-			CHECK_EQ(io.moved, first);
-			CHECK_EQ(io.eof, 0);
+			CHECK_IO_OK(io, first, 0);
 			CHECK_EQ(check_offset(src), first);
 			continue;
 		}
 		kp_io io = kp_read_write(src, dst, buf, bufs[i], first);
-		check_io_ok(io);
-		CHECK_EQ(io.moved, first);
-		CHECK_EQ(io.eof, 0);
+		CHECK_IO_OK(io, first, 0);
 		/* The limit bounds the read: nothing past it is consumed. */
 		CHECK_EQ(check_offset(src), first);
 		io = kp_read_write(src, dst, buf, bufs[i], -1);
-		check_io_ok(io);
-		CHECK_EQ(io.moved, size - first);
-		CHECK_EQ(io.eof, 1);
+		CHECK_IO_OK(io, size - first, 1);
 		check_file_is_stream(dst, 31, size);
 	}
 out:
@@ -454,9 +417,7 @@ static void test_read_write_pipe_src(void)
 	CHECK_SYS(close(p[1]));
 	p[1] = -1;
 	kp_io io = kp_read_write(p[0], dst, buf, sizeof(buf), -1);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, (int64_t)sizeof(data));
-	CHECK_EQ(io.eof, 1);
+	CHECK_IO_OK(io, (int64_t)sizeof(data), 1);
 	static char back[sizeof(data)];
 	CHECK_EQ(pread(dst, back, sizeof(back), 0), (ssize_t)sizeof(back));
 	CHECK_EQ(memcmp(back, data, sizeof(data)), 0);
@@ -471,15 +432,11 @@ static void test_read_write_epipe(void)
 	int p[2] = { -1, -1 };
 	char buf[8192];
 
-	if (src < 0 || !CHECK_OK(kp_pipe_open(p, 0, 0, NULL)))
+	if (src < 0 || check_pipe_no_reader(p) < 0)
 		goto out;
-	CHECK_SYS(close(p[0]));
-	p[0] = -1;
 	check_take_signal(SIGPIPE);
 	kp_io io = kp_read_write(src, p[1], buf, sizeof(buf), -1);
-	CHECK_EQ(io.err, EPIPE);
-	CHECK_EQ(io.moved, 0);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_ERR(io, EPIPE, KP_SIDE_NONE, 0, 0);
 	CHECK(check_take_signal(SIGPIPE));
 out:
 	kp_pipe_close(p);
@@ -492,19 +449,15 @@ static void test_read_write_efbig(void)
 	const int64_t size = 300000, fsize = 100000;
 	int src = check_stream_file(size, 33), dst = check_tmpfile();
 	static char buf[65536];
-	uint64_t old, ignored;
+	uint64_t old;
 
 	if (src < 0 || dst < 0)
 		goto out;
-	check_block_signal(SIGXFSZ);
-	if (check_set_fsize((uint64_t)fsize, &old) < 0)
+	if (check_fsize_limit((uint64_t)fsize, &old) < 0)
 		goto out;
 	kp_io io = kp_read_write(src, dst, buf, sizeof(buf), -1);
-	check_set_fsize(old, &ignored);
-	check_take_signal(SIGXFSZ);
-	CHECK_EQ(io.err, EFBIG);
-	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(io.moved, fsize);
+	check_fsize_restore(old);
+	CHECK_IO_ERR(io, EFBIG, KP_SIDE_NONE, fsize, 0);
 	CHECK_EQ(check_offset(dst), fsize);
 out:
 	check_close_fd(src);
@@ -522,10 +475,7 @@ static void test_read_write_eagain(void)
 		goto out;
 	CHECK_EQ(write(p[1], "abc", 3), 3);
 	kp_io io = kp_read_write(p[0], dst, buf, sizeof(buf), -1);
-	CHECK_EQ(io.err, EAGAIN);
-	CHECK_EQ(io.side, KP_SIDE_SRC);
-	CHECK_EQ(io.moved, 3);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_ERR(io, EAGAIN, KP_SIDE_SRC, 3, 0);
 out:
 	kp_pipe_close(p);
 	check_close_fd(dst);
@@ -540,18 +490,13 @@ static void test_read_write_bad_len(void)
 	if (src < 0 || dst < 0)
 		goto out;
 	kp_io io = kp_read_write(src, dst, buf, 0, -1);
-	CHECK_EQ(io.err, EINVAL);
-	CHECK_EQ(io.eof, 0);
-	CHECK_EQ(io.moved, 0);
+	CHECK_IO_ERR(io, EINVAL, KP_SIDE_NONE, 0, 0);
 	io = kp_read_write(src, dst, buf, -1, -1);
-	CHECK_EQ(io.err, EINVAL);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_ERR(io, EINVAL, KP_SIDE_NONE, 0, 0);
 	CHECK_EQ(check_offset(src), 0);
 	/* limit 0 is not an error: nothing to do. */
 	io = kp_read_write(src, dst, buf, sizeof(buf), 0);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, 0);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_OK(io, 0, 0);
 out:
 	check_close_fd(src);
 	check_close_fd(dst);
@@ -568,9 +513,7 @@ static void test_read_write_beyond_2g(void)
 	if (!CHECK_SYS(zero) || !CHECK_SYS(null) || !CHECK(buf != NULL))
 		goto out;
 	kp_io io = kp_read_write(zero, null, buf, MIB, limit);
-	check_io_ok(io);
-	CHECK_EQ(io.moved, limit);
-	CHECK_EQ(io.eof, 0);
+	CHECK_IO_OK(io, limit, 0);
 out:
 	free(buf);
 	check_close_fd(zero);

@@ -171,25 +171,6 @@ static void test_nonblocking(void)
 
 /* ---- kp_fd_ready ---------------------------------------------------------- */
 
-/* Fills a non-blocking pipe or socket until the kernel says EAGAIN. */
-static int64_t fill(int fd)
-{
-	static char buf[4096];
-	int64_t total = 0;
-
-	for (;;) {
-		ssize_t n = write(fd, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (!CHECK_EQ(errno, EAGAIN))
-				return -1;
-			return total;
-		}
-		total += n;
-	}
-}
-
 static void test_ready_pipe(void)
 {
 	int a[2] = { -1, -1 };
@@ -201,21 +182,17 @@ static void test_ready_pipe(void)
 	CHECK_EQ(write(a[1], "x", 1), 1);
 	CHECK_EQ(kp_fd_ready(a[0], a[1]), KP_SIDE_SRC | KP_SIDE_DST);
 	/* Full: data to read, no room. */
-	CHECK_GT(fill(a[1]), 0);
+	CHECK_GT(check_fill_full(a[1]), 0);
 	CHECK_EQ(kp_fd_ready(a[0], a[1]), KP_SIDE_SRC);
 	CHECK_EQ(kp_pipe_close(a), 0);
 }
 
 static void test_ready_hangup(void)
 {
-	int a[2] = { -1, -1 }, b[2] = { -1, -1 };
+	int a[2], b[2];
 
-	if (!CHECK_OK(kp_pipe_open(a, 1, 0, NULL)))
+	if (check_open_pipes(a, 1, b, 1) < 0)
 		return;
-	if (!CHECK_OK(kp_pipe_open(b, 1, 0, NULL))) {
-		kp_pipe_close(a);
-		return;
-	}
 	/* Writer gone, pipe empty: the reader sees hang-up, which counts as
 	 * readable (the next read reports EOF). */
 	CHECK_EQ(kp_fd_ready(a[0], b[1]), KP_SIDE_DST);
@@ -224,7 +201,7 @@ static void test_ready_hangup(void)
 	CHECK_EQ(kp_fd_ready(a[0], b[1]) & KP_SIDE_SRC, KP_SIDE_SRC);
 	/* Reader gone: the writer sees an error, which counts as writable (the
 	 * next write reports EPIPE). */
-	CHECK_GT(fill(b[1]), 0);
+	CHECK_GT(check_fill_full(b[1]), 0);
 	CHECK_EQ(kp_fd_ready(a[0], b[1]) & KP_SIDE_DST, 0);
 	CHECK_SYS(close(b[0]));
 	b[0] = -1;
@@ -232,8 +209,7 @@ static void test_ready_hangup(void)
 	CHECK_EQ(write(b[1], "x", 1), -1);
 	CHECK_EQ(errno, EPIPE);
 	CHECK(check_take_signal(SIGPIPE));
-	CHECK_EQ(kp_pipe_close(a), 0);
-	CHECK_EQ(kp_pipe_close(b), 0);
+	check_close_pipes(a, b);
 }
 
 static void test_ready_socket_and_file(void)
@@ -246,7 +222,7 @@ static void test_ready_socket_and_file(void)
 		CHECK_EQ(kp_fd_ready(sv[0], sv[0]), KP_SIDE_DST);
 		CHECK_EQ(write(sv[1], "hi", 2), 2);
 		CHECK_EQ(kp_fd_ready(sv[0], sv[0]), KP_SIDE_SRC | KP_SIDE_DST);
-		CHECK_GT(fill(sv[0]), 0);
+		CHECK_GT(check_fill_full(sv[0]), 0);
 		CHECK_EQ(kp_fd_ready(sv[0], sv[0]), KP_SIDE_SRC);
 		check_close_fd(sv[0]);
 		check_close_fd(sv[1]);
@@ -343,7 +319,7 @@ static void test_wait_blocks_until_ready(void)
 	/* Writable once another thread drains the full pipe. */
 	CHECK_EQ(check_set_nonblock(fds[1], 1), 0);
 	CHECK_EQ(check_set_nonblock(fds[0], 1), 0);
-	CHECK_GT(fill(fds[1]), 0);
+	CHECK_GT(check_fill_full(fds[1]), 0);
 	CHECK_EQ(check_set_nonblock(fds[1], 0), 0);
 	struct later r = { fds[0], 0 };
 	t0 = check_now();

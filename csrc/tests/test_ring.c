@@ -414,6 +414,16 @@ static int ep_open(struct ep *e, enum ep_kind kind, int is_src)
 	return CHECK_OK(check_set_nonblock(e->ring, 1)) ? 0 : -1;
 }
 
+/* Opens s, a source of kind sk, and d, a destination of kind dk. Returns 0
+ * or -1 after a failed check. */
+static int ep_open_pair(struct ep *s, enum ep_kind sk, struct ep *d,
+			enum ep_kind dk)
+{
+	if (ep_open(s, sk, 1) < 0 || ep_open(d, dk, 0) < 0)
+		return -1;
+	return 0;
+}
+
 static void ep_close(struct ep *e)
 {
 	check_close_fd(e->ring);
@@ -541,7 +551,7 @@ static void transfer(struct runner *run, enum ep_kind sk, enum ep_kind dk,
 	kp_done done = { .moved = -1, .err = -1, .leftover_fd = -1 };
 	struct check_hash want, got;
 
-	if (ep_open(&s, sk, 1) < 0 || ep_open(&d, dk, 0) < 0)
+	if (ep_open_pair(&s, sk, &d, dk) < 0)
 		goto out;
 	if (sk == EP_FILE) {
 		if (!CHECK_OK(gen_write(s.ring, seed, size)) ||
@@ -884,7 +894,7 @@ static void test_ring_cancel_idle(void)
 	RING_OR_SKIP();
 	if (runner_start(&run, 0, 0) < 0)
 		return;
-	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_PIPE, 0) < 0)
+	if (ep_open_pair(&s, EP_SOCK, &d, EP_PIPE) < 0)
 		goto out;
 	uint64_t token = next_token++;
 	if (!CHECK_OK(kp_ring_start(run.r, token, s.ring, d.ring, 0)))
@@ -948,7 +958,7 @@ static void test_ring_cancel_busy(void)
 	RING_OR_SKIP();
 	if (runner_start(&run, 0, 0) < 0)
 		return;
-	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
+	if (ep_open_pair(&s, EP_SOCK, &d, EP_SOCK) < 0)
 		goto out;
 	if (writer_go(&w, s.peer, seed, -1) < 0)
 		goto out;
@@ -1009,8 +1019,8 @@ static void idle_timeout(void)
 	RING_OR_SKIP();
 	if (runner_start(&run, 0, 0) < 0)
 		return;
-	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0 ||
-	    ep_open(&s2, EP_PIPE, 1) < 0 || ep_open(&d2, EP_FILE, 0) < 0)
+	if (ep_open_pair(&s, EP_SOCK, &d, EP_SOCK) < 0 ||
+	    ep_open_pair(&s2, EP_PIPE, &d2, EP_FILE) < 0)
 		goto out;
 	uint64_t idle = next_token++, trickle = next_token++;
 	uint64_t never = next_token++;
@@ -1190,6 +1200,30 @@ static void test_ring_epipe_no_signal(void)
 	}
 }
 
+/* Opens the sockets s and d, fills d (nobody reads it), puts 1000 bytes in s
+ * and starts a transfer from s to d, which splices them into its pipe, then
+ * polls dst and watches src. Returns the transfer's token once both polls
+ * are in, or 0 after a failed check. */
+static uint64_t start_into_full(struct runner *run, struct ep *s, struct ep *d)
+{
+	static const char data[1000];
+	kp_ring_stats st;
+
+	if (ep_open_pair(s, EP_SOCK, d, EP_SOCK) < 0)
+		return 0;
+	int64_t filled = check_fill_full(d->ring);
+	if (!CHECK_GT(filled, 0) ||
+	    !CHECK_EQ(write(s->peer, data, sizeof(data)), sizeof(data)))
+		return 0;
+	check_note("dst held %lld bytes", (long long)filled);
+	kp_ring_get_stats(run->r, &st);
+	uint64_t token = next_token++;
+	if (!CHECK_OK(kp_ring_start(run->r, token, s->ring, d->ring, 0)))
+		return 0;
+	CHECK_GE(STAT_WAIT(run->r, polls, st.polls + 2), st.polls + 2);
+	return token;
+}
+
 /* An error on one side ends the transfer at once, cancelling its polls: dst
  * gone while src idles, src reset while dst waits. */
 static void test_ring_error_cancels_other_side(void)
@@ -1197,6 +1231,7 @@ static void test_ring_error_cancels_other_side(void)
 	struct runner run;
 	struct ep s = { -1, -1 }, d = { -1, -1 };
 	kp_done done;
+	kp_ring_stats st;
 	char buf[4096];
 
 	RING_OR_SKIP();
@@ -1204,7 +1239,7 @@ static void test_ring_error_cancels_other_side(void)
 		return;
 	/* 1. Some data, then src stays open and quiet; dst's reader is gone:
 	 * EPIPE from the first splice to dst, nothing left in flight. */
-	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
+	if (ep_open_pair(&s, EP_SOCK, &d, EP_SOCK) < 0)
 		goto out;
 	check_close_fd(d.peer);
 	d.peer = -1;
@@ -1224,25 +1259,8 @@ static void test_ring_error_cancels_other_side(void)
 	 * data in the pipe, dst polled, src watched for errors; then src
 	 * fails with ECONNRESET (its peer leaves with data unread): the watch
 	 * says so and the dst poll must be cancelled. */
-	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
+	if ((token = start_into_full(&run, &s, &d)) == 0)
 		goto out;
-	int64_t filled = 0;
-	for (;;) {
-		ssize_t k = write(d.ring, buf, sizeof(buf));
-		if (k < 0)
-			break;
-		filled += k;
-	}
-	CHECK_EQ(errno, EAGAIN);
-	CHECK_EQ(write(s.peer, buf, 1000), 1000);
-	kp_ring_stats st;
-	kp_ring_get_stats(run.r, &st);
-	uint64_t polls0 = st.polls;
-	token = next_token++;
-	if (!CHECK_OK(kp_ring_start(run.r, token, s.ring, d.ring, 0)))
-		goto out;
-	/* Taken, src spliced into the pipe, dst polled and src watched. */
-	CHECK_GE(STAT_WAIT(run.r, polls, polls0 + 2), polls0 + 2);
 	sleep_ms(20);
 	CHECK(!runner_has(&run, token, NULL));
 	kp_ring_get_stats(run.r, &st);
@@ -1258,7 +1276,6 @@ static void test_ring_error_cancels_other_side(void)
 			check_note("err %d (%s)", done.err, strerror(done.err));
 		CHECK_EQ(done.moved, 0);
 	}
-	check_note("dst held %lld bytes", (long long)filled);
 out:
 	ep_close(&s);
 	ep_close(&d);
@@ -1578,12 +1595,11 @@ static void test_ring_idle_pipe(void)
 	kp_ring_stats st;
 	uint64_t seed = 4242;
 	int64_t total = 0;
-	char buf[4096];
 
 	RING_OR_SKIP();
 	if (runner_start(&run, 0, 0) < 0)
 		return;
-	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
+	if (ep_open_pair(&s, EP_SOCK, &d, EP_SOCK) < 0)
 		goto out;
 	if (reader_go(&rd, d.peer, -1, 0) < 0)
 		goto out;
@@ -1631,19 +1647,8 @@ static void test_ring_idle_pipe(void)
 	ep_close(&d);
 
 	/* dst full, nobody reads: the 1000 bytes stay in the transfer's pipe. */
-	if (ep_open(&s, EP_SOCK, 1) < 0 || ep_open(&d, EP_SOCK, 0) < 0)
+	if ((token = start_into_full(&run, &s, &d)) == 0)
 		goto out;
-	memset(buf, 'h', sizeof(buf));
-	while (write(d.ring, buf, sizeof(buf)) > 0)
-		;
-	CHECK_EQ(errno, EAGAIN);
-	CHECK_EQ(write(s.peer, buf, 1000), 1000);
-	kp_ring_get_stats(run.r, &st);
-	uint64_t polls0 = st.polls;
-	token = next_token++;
-	if (!CHECK_OK(kp_ring_start(run.r, token, s.ring, d.ring, 0)))
-		goto out;
-	STAT_WAIT(run.r, polls, polls0 + 2); /* dst polled, src watched */
 	kp_ring_get_stats(run.r, &st);
 	CHECK_EQ(st.pipes_pooled, 0);
 	CHECK_EQ(st.pipes_opened, 1);

@@ -130,23 +130,15 @@ static int shm_file_with(const void *p, size_t n)
 	return fd;
 }
 
+static int add_block(void *b, const void *p, size_t n)
+{
+	return buf_add(b, p, n);
+}
+
+/* Adds the file fd, from offset 0 to its end, to b. Returns 0 or -1. */
 static int read_file(int fd, struct buf *b)
 {
-	uint8_t tmp[64 * KIB];
-	off_t off = 0;
-
-	for (;;) {
-		ssize_t n = pread(fd, tmp, sizeof(tmp), off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (!CHECK_SYS(n))
-			return -1;
-		if (n == 0)
-			return 0;
-		if (buf_add(b, tmp, (size_t)n) < 0)
-			return -1;
-		off += n;
-	}
+	return check_read_file(fd, add_block, b);
 }
 
 /* ---- driving a kp_z ------------------------------------------------------------ */
@@ -254,12 +246,29 @@ static int decompress_mem(int format, const uint8_t *in, size_t n,
 	return st;
 }
 
+/* Calls step (deflate or inflate) with flush until it returns other than
+ * Z_OK, adding all it writes to out; returns what step returned last. */
+static int zlib_run(z_stream *zs, int (*step)(z_streamp, int), int flush,
+		    struct buf *out)
+{
+	uint8_t tmp[16 * KIB];
+	int zr;
+
+	do {
+		zs->next_out = tmp;
+		zs->avail_out = sizeof(tmp);
+		zr = step(zs, flush);
+		if (buf_add(out, tmp, sizeof(tmp) - zs->avail_out) < 0)
+			break;
+	} while (zr == Z_OK);
+	return zr;
+}
+
 /* What zlib itself makes of the data: gzip (windowBits 31) or zlib (15). */
 static int zlib_reference(int format, int level, const uint8_t *in, size_t n,
 			  struct buf *out)
 {
 	z_stream zs;
-	uint8_t tmp[16 * KIB];
 	int zr;
 
 	memset(&zs, 0, sizeof(zs));
@@ -271,13 +280,7 @@ static int zlib_reference(int format, int level, const uint8_t *in, size_t n,
 		return -1;
 	zs.next_in = (Bytef *)(uintptr_t)in;
 	zs.avail_in = (uInt)n;
-	do {
-		zs.next_out = tmp;
-		zs.avail_out = sizeof(tmp);
-		zr = deflate(&zs, Z_FINISH);
-		if (buf_add(out, tmp, sizeof(tmp) - zs.avail_out) < 0)
-			break;
-	} while (zr == Z_OK);
+	zr = zlib_run(&zs, deflate, Z_FINISH, out);
 	CHECK_EQ(zr, Z_STREAM_END);
 	CHECK_EQ(deflateEnd(&zs), Z_OK);
 	return zr == Z_STREAM_END ? 0 : -1;
@@ -287,7 +290,6 @@ static int zlib_reference(int format, int level, const uint8_t *in, size_t n,
 static int zlib_decode(int format, const struct buf *comp, struct buf *out)
 {
 	z_stream zs;
-	uint8_t tmp[16 * KIB];
 	int zr;
 
 	memset(&zs, 0, sizeof(zs));
@@ -295,13 +297,7 @@ static int zlib_decode(int format, const struct buf *comp, struct buf *out)
 		return -1;
 	zs.next_in = comp->p;
 	zs.avail_in = (uInt)comp->len;
-	do {
-		zs.next_out = tmp;
-		zs.avail_out = sizeof(tmp);
-		zr = inflate(&zs, Z_NO_FLUSH);
-		if (buf_add(out, tmp, sizeof(tmp) - zs.avail_out) < 0)
-			break;
-	} while (zr == Z_OK);
+	zr = zlib_run(&zs, inflate, Z_NO_FLUSH, out);
 	CHECK_EQ(inflateEnd(&zs), Z_OK);
 	return CHECK_EQ(zr, Z_STREAM_END) && CHECK_EQ(zs.avail_in, 0) ? 0 : -1;
 }
@@ -1137,6 +1133,25 @@ static void small_member(int format, int fields, struct buf *out,
 	CHECK_EQ(compress_mem(format, 6, &h, *data, *n, out), KP_Z_DONE);
 }
 
+/* Decompressing the n bytes at p from a file to a file (one kp_z_step)
+ * stops with KP_ZE_TRUNCATED. */
+static void truncated_fd(int format, const uint8_t *p, size_t n)
+{
+	int src = shm_file_with(p, n), dst = shm_file();
+	kp_z *z = kp_z_new(0);
+	kp_z_result res;
+
+	if (src >= 0 && dst >= 0 && CHECK(z != NULL)) {
+		CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, format, 0, -1, NULL),
+			 0);
+		CHECK_EQ(kp_z_step(z, src, dst, NULL, 0, 0, NULL, 0, &res),
+			 KP_ZE_TRUNCATED);
+	}
+	kp_z_free(z);
+	check_close_fd(src);
+	check_close_fd(dst);
+}
+
 /* Every proper prefix is truncated: never DONE. */
 static void test_truncation(void)
 {
@@ -1155,20 +1170,7 @@ static void test_truncation(void)
 			buf_free(&got);
 		}
 		/* And through an fd. */
-		int src = shm_file_with(m.p, m.len / 2), dst = shm_file();
-		kp_z *z = kp_z_new(0);
-		kp_z_result res;
-		if (src >= 0 && dst >= 0 && CHECK(z != NULL)) {
-			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, format, 0, -1,
-					    NULL),
-				 0);
-			CHECK_EQ(kp_z_step(z, src, dst, NULL, 0, 0, NULL, 0,
-					   &res),
-				 KP_ZE_TRUNCATED);
-		}
-		kp_z_free(z);
-		check_close_fd(src);
-		check_close_fd(dst);
+		truncated_fd(format, m.p, m.len / 2);
 		buf_free(&m);
 		free(data);
 	}
@@ -1177,20 +1179,7 @@ static void test_truncation(void)
 		struct buf got = { 0 };
 		CHECK_EQ(decompress_mem(formats[f], NULL, 0, -1, &got),
 			 KP_ZE_TRUNCATED);
-		int src = shm_file(), dst = shm_file();
-		kp_z *z = kp_z_new(0);
-		kp_z_result res;
-		if (src >= 0 && dst >= 0 && CHECK(z != NULL)) {
-			CHECK_EQ(kp_z_reset(z, KP_Z_DECOMPRESS, formats[f], 0,
-					    -1, NULL),
-				 0);
-			CHECK_EQ(kp_z_step(z, src, dst, NULL, 0, 0, NULL, 0,
-					   &res),
-				 KP_ZE_TRUNCATED);
-		}
-		kp_z_free(z);
-		check_close_fd(src);
-		check_close_fd(dst);
+		truncated_fd(formats[f], NULL, 0);
 	}
 }
 
