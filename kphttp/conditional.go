@@ -21,6 +21,17 @@ const (
 	condFalse
 )
 
+// not turns a test's outcome around: condTrue and condFalse swap places.
+func (c condResult) not() condResult {
+	switch c {
+	case condTrue:
+		return condFalse
+	case condFalse:
+		return condTrue
+	}
+	return condNone
+}
+
 // checkPreconditions evaluates r's preconditions. When they decide the
 // response (304 Not Modified or 412 Precondition Failed), it writes it and
 // returns true.
@@ -52,62 +63,65 @@ func checkPreconditions(w http.ResponseWriter, r *http.Request, modtime time.Tim
 
 // checkIfMatch: does one of If-Match's tags match etag, strongly?
 func checkIfMatch(r *http.Request, etag string) condResult {
-	im := r.Header.Get("If-Match")
-	if im == "" {
-		return condNone
-	}
-	if etagListMatches(im, etag, true) {
-		return condTrue
-	}
-	return condFalse
+	return matchETags(r.Header.Get("If-Match"), etag, true)
 }
 
 // checkIfNoneMatch: condFalse when one of If-None-Match's tags matches
 // etag, weakly.
 func checkIfNoneMatch(r *http.Request, etag string) condResult {
-	inm := r.Header.Get("If-None-Match")
-	if inm == "" {
-		return condNone
-	}
-	if etagListMatches(inm, etag, false) {
-		return condFalse
-	}
-	return condTrue
+	return matchETags(r.Header.Get("If-None-Match"), etag, false).not()
 }
 
-// etagListMatches reports whether the comma-separated list of entity tags
-// (or "*") matches etag: strongly (both strong and equal) or weakly (equal
-// once any W/ is dropped). A list that stops parsing matches no further.
-func etagListMatches(list, etag string, strong bool) bool {
+// matchETags reports whether list, a header's comma-separated entity tags
+// (or "*"), matches etag: condNone for an empty list, condTrue for a
+// match, strong (both tags strong and equal) or weak (equal once any W/ is
+// dropped), condFalse otherwise. A list that stops parsing matches no
+// further.
+func matchETags(list, etag string, strong bool) condResult {
+	if list == "" {
+		return condNone
+	}
 	for {
 		list = strings.TrimSpace(list)
 		if list == "" {
-			return false
+			return condFalse
 		}
 		if list[0] == ',' {
 			list = list[1:]
 			continue
 		}
 		if list[0] == '*' {
-			return true
+			return condTrue
 		}
 		var tag string
 		if tag, list = scanETag(list); tag == "" {
-			return false
+			return condFalse
 		}
 		if strong {
 			if tag == etag && tag[0] == '"' {
-				return true
+				return condTrue
 			}
 		} else if strings.TrimPrefix(tag, "W/") == strings.TrimPrefix(etag, "W/") {
-			return true
+			return condTrue
 		}
 	}
 }
 
 // checkIfUnmodifiedSince: was the file not modified after the date given?
 func checkIfUnmodifiedSince(r *http.Request, modtime time.Time) condResult {
-	t, ok := headerTime(r, "If-Unmodified-Since", modtime)
+	return notModifiedSince(r, "If-Unmodified-Since", modtime)
+}
+
+// checkIfModifiedSince: condFalse when the file was not modified after the
+// date given (a date in the future included, as net/http has it).
+func checkIfModifiedSince(r *http.Request, modtime time.Time) condResult {
+	return notModifiedSince(r, "If-Modified-Since", modtime).not()
+}
+
+// notModifiedSince: was the file not modified after the date in r's header
+// key? condNone when there is no usable date.
+func notModifiedSince(r *http.Request, key string, modtime time.Time) condResult {
+	t, ok := headerTime(r, key, modtime)
 	if !ok {
 		return condNone
 	}
@@ -115,19 +129,6 @@ func checkIfUnmodifiedSince(r *http.Request, modtime time.Time) condResult {
 		return condTrue
 	}
 	return condFalse
-}
-
-// checkIfModifiedSince: condFalse when the file was not modified after the
-// date given (a date in the future included, as net/http has it).
-func checkIfModifiedSince(r *http.Request, modtime time.Time) condResult {
-	t, ok := headerTime(r, "If-Modified-Since", modtime)
-	if !ok {
-		return condNone
-	}
-	if !modtime.Truncate(time.Second).After(t) {
-		return condFalse
-	}
-	return condTrue
 }
 
 // headerTime parses the date in r's header key; ok is false when there is

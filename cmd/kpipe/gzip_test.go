@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // testData returns n bytes that compress somewhat: text with random runs.
@@ -136,13 +138,8 @@ func TestGzipFile(t *testing.T) {
 	dir := t.TempDir()
 	data := testData(t, 1<<20)
 	src := filepath.Join(dir, "notes.txt")
-	if err := os.WriteFile(src, data, 0o640); err != nil {
-		t.Fatal(err)
-	}
 	mtime := time.Unix(1_500_000_000, 0)
-	if err := os.Chtimes(src, mtime, mtime); err != nil {
-		t.Fatal(err)
-	}
+	testprog.WriteFileAt(t, src, data, 0o640, mtime)
 	mustSucceed(t, runKpipe(t, dir, nil, "gzip", "-k", "notes.txt"), "gzip", "-k")
 	gz, err := os.ReadFile(src + ".gz")
 	if err != nil {
@@ -241,11 +238,8 @@ func TestGunzipRestoresName(t *testing.T) {
 	}
 	data := testData(t, 100_000)
 	orig := filepath.Join(in, "original name.txt")
-	if err := os.WriteFile(orig, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	mtime := time.Unix(1_400_000_000, 0)
-	os.Chtimes(orig, mtime, mtime)
+	testprog.WriteFileAt(t, orig, data, 0o644, mtime)
 	gz := systemGzip(t, in, nil, "-N", "-c", "original name.txt")
 	renamed := filepath.Join(in, "renamed.gz")
 	if err := os.WriteFile(renamed, gz, 0o644); err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // Interop of Gzip and Gunzip with gzip(1) and compress/gzip, headers
@@ -85,13 +87,8 @@ func TestGunzipFromGzipCommand(t *testing.T) {
 	data := zData(1<<20 + 7)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "named.txt")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	mtime := time.Unix(1_600_000_000, 0)
-	if err := os.Chtimes(path, mtime, mtime); err != nil {
-		t.Fatal(err)
-	}
+	testprog.WriteFileAt(t, path, data, 0o600, mtime)
 	cases := []struct {
 		name     string
 		args     []string

@@ -373,3 +373,15 @@ func TCPPair(t testing.TB) (client, server *net.TCPConn) {
 	ln.Close()
 	return client, server
 }
+
+// WriteFileAt writes data to the file at path with the permissions perm
+// and sets its access and modification times to mtime.
+func WriteFileAt(t testing.TB, path string, data []byte, perm os.FileMode, mtime time.Time) {
+	t.Helper()
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
