@@ -1,5 +1,5 @@
 /*
- * kp_splice.h: splice(2) and tee(2) (splice.c).
+ * kp_splice.h: splice(2) (splice.c).
  */
 #ifndef KP_SPLICE_H
 #define KP_SPLICE_H
@@ -16,9 +16,6 @@ extern "C" {
  * read/write), retrying on EINTR. Returns the bytes moved (0 at end of input)
  * or -errno. */
 int64_t kp_splice(int in, int out, int64_t len, unsigned int flags);
-
-/* One tee(2) of up to len bytes, retrying on EINTR. */
-int64_t kp_tee(int in, int out, int64_t len, unsigned int flags);
 
 /* Moves data src -> pipe -> dst through a private non-blocking pipe (pr, pw)
  * of capacity pipe_cap, taking at most limit bytes from src (limit < 0: no

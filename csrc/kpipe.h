@@ -4,8 +4,7 @@
  *
  *	kp_io.h        what the transfer calls share (kp_io, enum kp_side)
  *	kp_pipe.h      kernel pipes (pipe.c)
- *	kp_fd.h        descriptor facts and readiness (fd.c)
- *	kp_splice.h    splice(2) and tee(2) (splice.c)
+ *	kp_splice.h    splice(2) (splice.c)
  *	kp_copy.h      copy_file_range(2), sendfile(2), read/write (copy.c)
  *	kp_uring.h     io_uring support (uring_probe.c)
  *	kp_ring.h      the double-splice engine on io_uring (ring*.c)
@@ -37,7 +36,6 @@
 
 #include "kp_io.h"
 #include "kp_pipe.h"
-#include "kp_fd.h"
 #include "kp_splice.h"
 #include "kp_copy.h"
 #include "kp_uring.h"

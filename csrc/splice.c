@@ -1,4 +1,4 @@
-/* splice.c: splice(2) and tee(2), one call or a whole pipe-in-the-middle loop. */
+/* splice.c: splice(2), one call or a whole pipe-in-the-middle loop. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -24,19 +24,6 @@ int64_t kp_splice(int in, int out, int64_t len, unsigned int flags)
 	for (;;) {
 		ssize_t n =
 			splice(in, NULL, out, NULL, request_len(len), flags);
-		if (n >= 0)
-			return (int64_t)n;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
-int64_t kp_tee(int in, int out, int64_t len, unsigned int flags)
-{
-	if (len <= 0)
-		return 0;
-	for (;;) {
-		ssize_t n = tee(in, out, request_len(len), flags);
 		if (n >= 0)
 			return (int64_t)n;
 		if (errno != EINTR)

@@ -6,6 +6,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,19 @@
 #include <unistd.h>
 
 #include "bench.h"
+
+int bench_wait(int fd, int for_write)
+{
+	struct pollfd p = { .fd = fd, .events = for_write ? POLLOUT : POLLIN };
+
+	for (;;) {
+		int r = poll(&p, 1, -1);
+		if (r > 0)
+			return (p.revents & POLLNVAL) ? -EBADF : 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
 
 double bench_now(void)
 {

@@ -9,6 +9,10 @@
 /* bench_now returns CLOCK_MONOTONIC in seconds; it exits on failure. */
 double bench_now(void);
 
+/* bench_wait waits until fd is readable (for_write == 0) or writable.
+ * It returns 0 or -errno. */
+int bench_wait(int fd, int for_write);
+
 /* bench_fail prints "PROG: WHAT: strerror(err)" and returns 1. */
 int bench_fail(const char *prog, const char *what, int err);
 

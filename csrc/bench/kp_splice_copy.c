@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 		if (io.err == EAGAIN) {
 			/* Not a regular file after all (a FIFO, a socket). */
 			int w = io.side == KP_SIDE_DST;
-			r = kp_fd_wait(w ? dst : src, w, -1);
+			r = bench_wait(w ? dst : src, w);
 			if (r < 0) {
 				ret = fail("poll", -r);
 				break;

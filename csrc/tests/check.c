@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -458,6 +459,17 @@ int64_t check_fill_full(int fd)
 		}
 		total += n;
 	}
+}
+
+int check_poll_now(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r;
+
+	do {
+		r = poll(&p, 1, 0);
+	} while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : p.revents;
 }
 
 int check_set_nonblock(int fd, int on)

@@ -155,6 +155,9 @@ int check_write_all(int fd, const void *buf, size_t len);
  * Returns the bytes written, or -1 after a failed check. */
 int64_t check_fill_full(int fd);
 
+/* Polls fd for events without waiting. Returns the revents, or -errno. */
+int check_poll_now(int fd, short events);
+
 /* Sets or clears O_NONBLOCK; returns 0 or -errno. */
 int check_set_nonblock(int fd, int on);
 

@@ -27,17 +27,16 @@ const (
 	sideDst  side = 2 // the destination cannot take more
 )
 
-// fdType is what fstat says a descriptor is. The values are the C core's
-// KP_FD_* (bindings_cgo.go checks).
+// fdType is what fstat says a descriptor is.
 type fdType int
 
 const (
-	fdOther  fdType = 0
-	fdFile   fdType = 1 // regular file
-	fdPipe   fdType = 2 // pipe or FIFO
-	fdSocket fdType = 3
-	fdChar   fdType = 4 // character device
-	fdBlock  fdType = 5 // block device
+	fdOther  fdType = iota
+	fdFile          // regular file
+	fdPipe          // pipe or FIFO
+	fdSocket        // socket
+	fdChar          // character device
+	fdBlock         // block device
 )
 
 // ioResult is what one of the copy loops (sysSpliceVia, sysCopyRange,

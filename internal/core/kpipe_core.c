@@ -3,7 +3,6 @@
 // The C core, compiled by cgo as one unit. The sources live in csrc/, where
 // CMake builds them as a library of their own.
 #include "../../csrc/pipe.c"
-#include "../../csrc/fd.c"
 #include "../../csrc/splice.c"
 #include "../../csrc/copy.c"
 #include "../../csrc/uring_probe.c"
