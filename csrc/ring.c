@@ -252,7 +252,7 @@ static int ring_enter(kp_ring *r, int64_t wait_ns, int blocked)
 			return ret;
 		blocked = 1;
 	} else {
-		ret = kp_ring_submit(r);
+		ret = kp_ri_submit(r);
 		if (ret == -EBUSY || ret == -EAGAIN || ret == -ENOMEM)
 			blocked = 1;
 		else if (ret < 0)
@@ -283,12 +283,12 @@ int kp_ring_run(kp_ring *r, kp_done *done, int max)
 	for (;;) {
 		int blocked = 0, ret;
 
-		r->now = kp_ring_clock();
+		r->now = kp_ri_clock();
 		if (r->wake_fired)
-			kp_ring_drain(r);
-		kp_ring_expire(r);
-		kp_ring_list_move(&r->tosync, &r->again);
-		ret = kp_ring_flush(r);
+			kp_ri_drain(r);
+		kp_ri_expire(r);
+		kp_ri_list_move(&r->tosync, &r->again);
+		ret = kp_ri_flush(r);
 		if (ret == -EBUSY || ret == -EAGAIN || ret == -ENOMEM)
 			blocked = 1;
 		else if (ret < 0)
@@ -296,12 +296,12 @@ int kp_ring_run(kp_ring *r, kp_done *done, int max)
 
 		if (r->done.head || (r->shutdown && r->nlive == 0)) {
 			/* The polls armed this round go in first. */
-			ret = kp_ring_submit(r);
+			ret = kp_ri_submit(r);
 			if (ret < 0 && ret != -EBUSY && ret != -EAGAIN &&
 			    ret != -ENOMEM)
 				return ret;
 			if (r->done.head)
-				return kp_ring_report(r, done, max);
+				return kp_ri_report(r, done, max);
 			return -ESHUTDOWN;
 		}
 
@@ -312,14 +312,14 @@ int kp_ring_run(kp_ring *r, kp_done *done, int max)
 			wait = 0;
 		} else if (r->nheap > 0) {
 			/* The splices may have taken the clock past it. */
-			wait = r->heap[0]->heap_key - kp_ring_clock();
+			wait = r->heap[0]->heap_key - kp_ri_clock();
 			if (wait < 0)
 				wait = 0;
 		}
 		ret = ring_enter(r, wait, blocked);
 		if (ret < 0)
 			return ret;
-		kp_ring_reap(r);
+		kp_ri_reap(r);
 	}
 }
 
@@ -335,14 +335,14 @@ void kp_ring_close(kp_ring *r)
 	while (r->live_head) {
 		struct ring_xfer *x = r->live_head;
 		r->live_head = x->next;
-		kp_ring_free_xfer(x);
+		kp_ri_free_xfer(x);
 	}
 	struct ring_xfer *x;
-	while ((x = kp_ring_list_pop(&r->done)) != NULL)
-		kp_ring_free_xfer(x);
+	while ((x = kp_ri_list_pop(&r->done)) != NULL)
+		kp_ri_free_xfer(x);
 	for (size_t i = 0; i < r->nreqs; i++) {
 		if (r->reqs[i].kind == RING_REQ_START)
-			kp_ring_free_xfer(r->reqs[i].x);
+			kp_ri_free_xfer(r->reqs[i].x);
 	}
 	for (int i = 0; i < r->npool; i++) {
 		int fds[2] = { r->pool[i].r, r->pool[i].w };

@@ -45,7 +45,7 @@ static void ring_heap_down(kp_ring *r, size_t i)
 	ring_heap_set(r, i, x);
 }
 
-int kp_ring_heap_add(kp_ring *r, struct ring_xfer *x)
+int kp_ri_heap_add(kp_ring *r, struct ring_xfer *x)
 {
 	if (r->nheap == r->capheap) {
 		size_t cap = r->capheap ? r->capheap * 2 : 64;
@@ -62,7 +62,7 @@ int kp_ring_heap_add(kp_ring *r, struct ring_xfer *x)
 	return 0;
 }
 
-void kp_ring_heap_del(kp_ring *r, struct ring_xfer *x)
+void kp_ri_heap_del(kp_ring *r, struct ring_xfer *x)
 {
 	size_t i = x->heap_idx;
 
@@ -79,7 +79,7 @@ void kp_ring_heap_del(kp_ring *r, struct ring_xfer *x)
 
 /* Ends the transfers whose idle deadline has passed. Progress does not touch
  * the heap: a key found early is pushed to the transfer's real deadline. */
-void kp_ring_expire(kp_ring *r)
+void kp_ri_expire(kp_ring *r)
 {
 	while (r->nheap > 0) {
 		struct ring_xfer *x = r->heap[0];
@@ -91,9 +91,9 @@ void kp_ring_expire(kp_ring *r)
 			ring_heap_down(r, 0);
 			continue;
 		}
-		kp_ring_heap_del(r, x);
+		kp_ri_heap_del(r, x);
 		if (!x->ending)
 			RING_STAT_ADD(r, timeouts, 1);
-		kp_ring_fail(r, x, ETIMEDOUT);
+		kp_ri_fail(r, x, ETIMEDOUT);
 	}
 }

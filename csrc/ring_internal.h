@@ -3,7 +3,8 @@
  * transfer (struct ring_xfer), the ring (struct kp_ring), the request queue,
  * and the functions each part gives the others. The loop itself is in
  * ring.c, whose opening comment tells how it works. Not part of kpipe's
- * public contract (kp_ring.h is).
+ * public contract (kp_ring.h is): the functions here carry the prefix
+ * kp_ri_, the public ones kp_ring_.
  *
  *	ring.c         the loop: open, run (wait, enter), close, stats
  *	ring_queue.c   requests from other threads (start, cancel, shutdown)
@@ -162,7 +163,7 @@ struct kp_ring {
 #define RING_STAT_SUB(r, field, n)                                             \
 	__atomic_sub_fetch(&(r)->st.field, (uint64_t)(n), __ATOMIC_RELAXED)
 
-static inline int64_t kp_ring_clock(void)
+static inline int64_t kp_ri_clock(void)
 {
 	struct timespec ts;
 
@@ -170,12 +171,12 @@ static inline int64_t kp_ring_clock(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static inline uint64_t kp_ring_tag(struct ring_xfer *x, enum ring_kind kind)
+static inline uint64_t kp_ri_tag(struct ring_xfer *x, enum ring_kind kind)
 {
 	return (uint64_t)(uintptr_t)x | (uint64_t)kind;
 }
 
-static inline void kp_ring_list_push(struct ring_list *l, struct ring_xfer *x)
+static inline void kp_ri_list_push(struct ring_list *l, struct ring_xfer *x)
 {
 	x->qnext = NULL;
 	if (l->tail)
@@ -185,7 +186,7 @@ static inline void kp_ring_list_push(struct ring_list *l, struct ring_xfer *x)
 	l->tail = x;
 }
 
-static inline struct ring_xfer *kp_ring_list_pop(struct ring_list *l)
+static inline struct ring_xfer *kp_ri_list_pop(struct ring_list *l)
 {
 	struct ring_xfer *x = l->head;
 
@@ -199,8 +200,7 @@ static inline struct ring_xfer *kp_ring_list_pop(struct ring_list *l)
 }
 
 /* Appends everything on from to to. */
-static inline void kp_ring_list_move(struct ring_list *to,
-				     struct ring_list *from)
+static inline void kp_ri_list_move(struct ring_list *to, struct ring_list *from)
 {
 	if (from->head == NULL)
 		return;
@@ -213,63 +213,63 @@ static inline void kp_ring_list_move(struct ring_list *to,
 }
 
 /* Puts x on the to-sync list once. */
-static inline void kp_ring_touch(kp_ring *r, struct ring_xfer *x)
+static inline void kp_ri_touch(kp_ring *r, struct ring_xfer *x)
 {
 	if (!x->queued) {
 		x->queued = 1;
-		kp_ring_list_push(&r->tosync, x);
+		kp_ri_list_push(&r->tosync, x);
 	}
 }
 
 /* Marks x as ending with err unless it already is (the first reason wins). */
-static inline void kp_ring_fail(kp_ring *r, struct ring_xfer *x, int err)
+static inline void kp_ri_fail(kp_ring *r, struct ring_xfer *x, int err)
 {
 	if (!x->ending) {
 		x->ending = 1;
 		x->err = err;
 	}
-	kp_ring_touch(r, x);
+	kp_ri_touch(r, x);
 }
 
 /* ---- ring_tokens.c ------------------------------------------------------ */
 
-void kp_ring_hash_add(kp_ring *r, struct ring_xfer *x);
-void kp_ring_hash_del(kp_ring *r, struct ring_xfer *x);
+void kp_ri_hash_add(kp_ring *r, struct ring_xfer *x);
+void kp_ri_hash_del(kp_ring *r, struct ring_xfer *x);
 /* Fails every live transfer that has token (ECANCELED). */
-void kp_ring_cancel_token(kp_ring *r, uint64_t token);
+void kp_ri_cancel_token(kp_ring *r, uint64_t token);
 
 /* ---- ring_heap.c --------------------------------------------------------- */
 
 /* Adds x, which has an idle timeout, to the heap. Returns 0 or -ENOMEM. */
-int kp_ring_heap_add(kp_ring *r, struct ring_xfer *x);
+int kp_ri_heap_add(kp_ring *r, struct ring_xfer *x);
 /* Takes x out of the heap, if it is in. */
-void kp_ring_heap_del(kp_ring *r, struct ring_xfer *x);
-void kp_ring_expire(kp_ring *r);
+void kp_ri_heap_del(kp_ring *r, struct ring_xfer *x);
+void kp_ri_expire(kp_ring *r);
 
 /* ---- ring_pool.c --------------------------------------------------------- */
 
-int kp_ring_pipe_get(kp_ring *r, struct ring_pipe *p);
-void kp_ring_pipe_put(kp_ring *r, struct ring_xfer *x, int check);
-int kp_ring_pipe_may_grow(const kp_ring *r, const struct ring_xfer *x);
-void kp_ring_pipe_fit(kp_ring *r, struct ring_xfer *x);
+int kp_ri_pipe_get(kp_ring *r, struct ring_pipe *p);
+void kp_ri_pipe_put(kp_ring *r, struct ring_xfer *x, int check);
+int kp_ri_pipe_may_grow(const kp_ring *r, const struct ring_xfer *x);
+void kp_ri_pipe_fit(kp_ring *r, struct ring_xfer *x);
 
 /* ---- ring_xfer.c --------------------------------------------------------- */
 
-void kp_ring_begin(kp_ring *r, struct ring_xfer *x);
-void kp_ring_finish(kp_ring *r, struct ring_xfer *x);
-void kp_ring_run_xfer(kp_ring *r, struct ring_xfer *x);
-int kp_ring_report(kp_ring *r, kp_done *done, int max);
+void kp_ri_begin(kp_ring *r, struct ring_xfer *x);
+void kp_ri_finish(kp_ring *r, struct ring_xfer *x);
+void kp_ri_run_xfer(kp_ring *r, struct ring_xfer *x);
+int kp_ri_report(kp_ring *r, kp_done *done, int max);
 /* Frees a transfer that was never reported, closing its pipe. */
-void kp_ring_free_xfer(struct ring_xfer *x);
+void kp_ri_free_xfer(struct ring_xfer *x);
 
 /* ---- ring_poll.c --------------------------------------------------------- */
 
-int kp_ring_submit(kp_ring *r);
-int kp_ring_flush(kp_ring *r);
-void kp_ring_reap(kp_ring *r);
+int kp_ri_submit(kp_ring *r);
+int kp_ri_flush(kp_ring *r);
+void kp_ri_reap(kp_ring *r);
 
 /* ---- ring_queue.c -------------------------------------------------------- */
 
-void kp_ring_drain(kp_ring *r);
+void kp_ri_drain(kp_ring *r);
 
 #endif /* KPIPE_RING_INTERNAL_H */

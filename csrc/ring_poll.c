@@ -14,7 +14,7 @@
 
 /* Submits everything queued. Returns 0, or -errno when the kernel took
  * nothing (EBUSY with completions to reap first, EAGAIN short of memory). */
-int kp_ring_submit(kp_ring *r)
+int kp_ri_submit(kp_ring *r)
 {
 	while (io_uring_sq_ready(&r->ring) > 0) {
 		int ret = io_uring_submit(&r->ring);
@@ -34,7 +34,7 @@ static int ring_reserve(kp_ring *r, unsigned n)
 {
 	if (io_uring_sq_space_left(&r->ring) >= n)
 		return 0;
-	int ret = kp_ring_submit(r);
+	int ret = kp_ri_submit(r);
 	if (ret < 0)
 		return ret;
 	return io_uring_sq_space_left(&r->ring) >= n ? 0 : -EBUSY;
@@ -50,8 +50,8 @@ static struct io_uring_sqe *ring_sqe(kp_ring *r)
 /* The user_data of x's poll. */
 static uint64_t ring_poll_tag(struct ring_xfer *x)
 {
-	return kp_ring_tag(x, x->wait == RING_WAIT_SRC ? RING_SRC_POLL
-						       : RING_DST_POLL);
+	return kp_ri_tag(x, x->wait == RING_WAIT_SRC ? RING_SRC_POLL
+						     : RING_DST_POLL);
 }
 
 /* A one-shot POLL_ADD for the side x waits for. */
@@ -75,7 +75,7 @@ static void ring_prep_watch(kp_ring *r, struct ring_xfer *x)
 	struct io_uring_sqe *sqe = ring_sqe(r);
 
 	io_uring_prep_poll_add(sqe, x->src, POLLRDHUP);
-	sqe->user_data = kp_ring_tag(x, RING_SRC_WATCH);
+	sqe->user_data = kp_ri_tag(x, RING_SRC_WATCH);
 	x->watching = 1;
 	RING_STAT_ADD(r, polls, 1);
 }
@@ -112,9 +112,9 @@ static int ring_sync(kp_ring *r, struct ring_xfer *x)
 	int ret;
 
 	if (!x->ending && !x->polling && x->wait == RING_WAIT_NONE) {
-		kp_ring_run_xfer(r, x);
+		kp_ri_run_xfer(r, x);
 		if (!x->ending && x->src_eof)
-			kp_ring_fail(r, x, 0); /* everything was delivered */
+			kp_ri_fail(r, x, 0); /* everything was delivered */
 		else if (!x->ending && x->wait == RING_WAIT_NONE)
 			return 1;
 	}
@@ -132,11 +132,11 @@ static int ring_sync(kp_ring *r, struct ring_xfer *x)
 			x->cancelled = 1;
 		}
 		if (watch) {
-			ring_prep_cancel(r, kp_ring_tag(x, RING_SRC_WATCH));
+			ring_prep_cancel(r, kp_ri_tag(x, RING_SRC_WATCH));
 			x->watch_cancelled = 1;
 		}
 		if (!x->polling && !x->watching)
-			kp_ring_finish(r, x);
+			kp_ri_finish(r, x);
 		return 0;
 	}
 	need = (unsigned)(!x->polling + ring_want_watch(x));
@@ -154,7 +154,7 @@ static int ring_sync(kp_ring *r, struct ring_xfer *x)
 
 /* Syncs every queued transfer and re-arms the eventfd poll. Returns 0, or
  * -errno when the SQ is blocked (the rest stay queued). */
-int kp_ring_flush(kp_ring *r)
+int kp_ri_flush(kp_ring *r)
 {
 	if (!r->wake_armed) {
 		int ret = ring_reserve(r, 1);
@@ -166,7 +166,7 @@ int kp_ring_flush(kp_ring *r)
 		r->wake_armed = 1;
 	}
 	struct ring_xfer *x;
-	while ((x = kp_ring_list_pop(&r->tosync)) != NULL) {
+	while ((x = kp_ri_list_pop(&r->tosync)) != NULL) {
 		int ret = ring_sync(r, x);
 		if (ret < 0) {
 			/* Unchanged: back to the head of the list. */
@@ -177,7 +177,7 @@ int kp_ring_flush(kp_ring *r)
 			return ret;
 		}
 		if (ret == 1)
-			kp_ring_list_push(&r->again, x); /* still queued */
+			kp_ri_list_push(&r->again, x); /* still queued */
 		else
 			x->queued = 0;
 	}
@@ -214,24 +214,24 @@ static void ring_cqe(kp_ring *r, uint64_t user_data, int res)
 		if (res < 0) {
 			/* ECANCELED after our cancel: the transfer is ending
 			 * already, and the first reason stands. */
-			kp_ring_fail(r, x, -res);
+			kp_ri_fail(r, x, -res);
 			return;
 		}
 		/* A ready mask, POLLERR and POLLHUP included: the splice
 		 * tells what happened. */
 		x->wait = RING_WAIT_NONE;
-		kp_ring_touch(r, x);
+		kp_ri_touch(r, x);
 		return;
 	case RING_SRC_WATCH:
 		x->watching = 0;
 		if (res < 0) {
-			kp_ring_fail(r, x, -res);
+			kp_ri_fail(r, x, -res);
 			return;
 		}
 		if (res & POLLERR) {
 			int err = ring_sock_error(x->src);
 			if (err != 0) {
-				kp_ring_fail(r, x, err);
+				kp_ri_fail(r, x, err);
 				return;
 			}
 		}
@@ -239,7 +239,7 @@ static void ring_cqe(kp_ring *r, uint64_t user_data, int res)
 		 * reach) or no error after all: watching again would only
 		 * fire again. */
 		x->watch_over = 1;
-		kp_ring_touch(r, x);
+		kp_ri_touch(r, x);
 		return;
 	}
 	/* LIBURING_UDATA_TIMEOUT (old kernels' wait timeouts) and anything
@@ -247,7 +247,7 @@ static void ring_cqe(kp_ring *r, uint64_t user_data, int res)
 }
 
 /* Handles every CQE available now. */
-void kp_ring_reap(kp_ring *r)
+void kp_ri_reap(kp_ring *r)
 {
 	struct io_uring_cqe *cqe;
 

@@ -17,7 +17,7 @@ static void ring_refuse_growth(kp_ring *r)
 }
 
 /* An empty pipe from the pool, or a new one of the ring's pipe_size. */
-int kp_ring_pipe_get(kp_ring *r, struct ring_pipe *p)
+int kp_ri_pipe_get(kp_ring *r, struct ring_pipe *p)
 {
 	int fds[2], cap = 0;
 
@@ -44,7 +44,7 @@ int kp_ring_pipe_get(kp_ring *r, struct ring_pipe *p)
 
 /* Gives x's pipe back: to the pool when it is empty and the pool has room,
  * closed otherwise. check: ask the kernel too that it is empty (x ended). */
-void kp_ring_pipe_put(kp_ring *r, struct ring_xfer *x, int check)
+void kp_ri_pipe_put(kp_ring *r, struct ring_xfer *x, int check)
 {
 	struct ring_pipe *p = &x->pipe;
 
@@ -72,8 +72,8 @@ static int ring_pipe_top(const kp_ring *r)
 						   : KP_PIPE_SIZE_DEFAULT;
 }
 
-/* Whether x's pipe may still grow (kp_ring_pipe_fit). */
-int kp_ring_pipe_may_grow(const kp_ring *r, const struct ring_xfer *x)
+/* Whether x's pipe may still grow (kp_ri_pipe_fit). */
+int kp_ri_pipe_may_grow(const kp_ring *r, const struct ring_xfer *x)
 {
 	return x->pipe.cap < ring_pipe_top(r) && !ring_grow_refused(r);
 }
@@ -81,7 +81,7 @@ int kp_ring_pipe_may_grow(const kp_ring *r, const struct ring_xfer *x)
 /* Grows x's pipe to the ring's pipe_size, and to ring_pipe_top once x has
  * moved a pipe's worth, unless the kernel refused a growth lately. A
  * refusal leaves the pipe as it was. */
-void kp_ring_pipe_fit(kp_ring *r, struct ring_xfer *x)
+void kp_ri_pipe_fit(kp_ring *r, struct ring_xfer *x)
 {
 	int want = r->pipe_size;
 

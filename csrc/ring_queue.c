@@ -48,7 +48,7 @@ out:
 
 /* Takes the queued requests (in the order they were made) on the ring
  * thread. */
-void kp_ring_drain(kp_ring *r)
+void kp_ri_drain(kp_ring *r)
 {
 	uint64_t counter;
 	int shutdown;
@@ -75,17 +75,17 @@ void kp_ring_drain(kp_ring *r)
 		struct ring_req *req = &r->work[i];
 		switch (req->kind) {
 		case RING_REQ_START:
-			kp_ring_begin(r, req->x);
+			kp_ri_begin(r, req->x);
 			break;
 		case RING_REQ_CANCEL:
-			kp_ring_cancel_token(r, req->token);
+			kp_ri_cancel_token(r, req->token);
 			break;
 		}
 	}
 	if (shutdown && !r->shutdown) {
 		r->shutdown = 1;
 		for (struct ring_xfer *x = r->live_head; x; x = x->next)
-			kp_ring_fail(r, x, ECANCELED);
+			kp_ri_fail(r, x, ECANCELED);
 	}
 }
 

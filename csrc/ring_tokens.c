@@ -32,7 +32,7 @@ static void ring_hash_grow(kp_ring *r)
 	r->nbuckets = n;
 }
 
-void kp_ring_hash_add(kp_ring *r, struct ring_xfer *x)
+void kp_ri_hash_add(kp_ring *r, struct ring_xfer *x)
 {
 	if (r->nlive >= r->nbuckets)
 		ring_hash_grow(r);
@@ -41,7 +41,7 @@ void kp_ring_hash_add(kp_ring *r, struct ring_xfer *x)
 	r->buckets[i] = x;
 }
 
-void kp_ring_hash_del(kp_ring *r, struct ring_xfer *x)
+void kp_ri_hash_del(kp_ring *r, struct ring_xfer *x)
 {
 	struct ring_xfer **p = &r->buckets[ring_bucket(r->nbuckets, x->token)];
 
@@ -54,12 +54,12 @@ void kp_ring_hash_del(kp_ring *r, struct ring_xfer *x)
 	}
 }
 
-void kp_ring_cancel_token(kp_ring *r, uint64_t token)
+void kp_ri_cancel_token(kp_ring *r, uint64_t token)
 {
 	struct ring_xfer *x = r->buckets[ring_bucket(r->nbuckets, token)];
 
 	for (; x; x = x->hnext) {
 		if (x->token == token)
-			kp_ring_fail(r, x, ECANCELED);
+			kp_ri_fail(r, x, ECANCELED);
 	}
 }
