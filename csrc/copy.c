@@ -6,6 +6,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include "io_internal.h"
 #include "kp_copy.h"
 
 static size_t next_len(int64_t limit, int64_t done, int64_t max)

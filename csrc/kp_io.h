@@ -6,7 +6,6 @@
 #ifndef KP_IO_H
 #define KP_IO_H
 
-#include <errno.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -31,16 +30,6 @@ typedef struct kp_io {
 	int eof;  /* 1 when the source reported end of input */
 	int side; /* with EAGAIN: enum kp_side, the side to wait for */
 } kp_io;
-
-/* io, ended by the error err; with EAGAIN, side is the one to wait for. For
- * the C loops; not part of the interface cgo uses. */
-static inline kp_io kp_io_failed(kp_io io, int err, int side)
-{
-	io.err = err;
-	if (err == EAGAIN)
-		io.side = side;
-	return io;
-}
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "io_internal.h"
 #include "kp_splice.h"
 #include "kpipe_compat.h"
 

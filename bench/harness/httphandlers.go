@@ -125,7 +125,7 @@ const httpAbout = "Each handler is served by Go's net/http server on loopback in
 	"the run time of each of its threads from /proc/PID/task/TID/schedstat, the 10 ms ticks of /proc/PID/stat when a thread exited during the run). " +
 	"The client, in the harness process, makes a fixed number of GET requests per run over %d keep-alive connections (one http.Transport, " +
 	"DisableCompression, HTTP/1.1) and reads every body to its end without decoding it; the run's time includes the connections' set-up. " +
-	"Each connection's requests are built before the clock starts and sent again, so that building them is charged to no server. "
+	"Each client goroutine's requests are built before the clock starts and sent again, so building them is not timed. "
 
 // httpSections returns the HTTP handlers sections with the given sizes,
 // their files made from the file source names.

@@ -100,9 +100,9 @@ func httpRequests(ctx context.Context, addr string, conns int, gz bool, targets 
 	}
 	tr := newHTTPTransport(conns)
 	defer tr.CloseIdleConnections()
-	// Every connection's requests are made before the clock starts, one
-	// per target, and sent again each time: the client's cost of building
-	// them is not the servers'.
+	// Each client goroutine's requests are made before the clock starts,
+	// one per target, and sent again each time (once the last response's
+	// body is closed), so building them is not timed.
 	reqs := make([][]*http.Request, conns)
 	for i := range reqs {
 		reqs[i] = make([]*http.Request, len(targets))

@@ -108,9 +108,9 @@ func osPrettyName() string {
 }
 
 // fileKey returns the value of key in the file at path, a file of lines
-// "key SEP value": the rest of the first line whose text before sep is key,
-// but for the spaces around it. ok is false when the file cannot be read or
-// has no such line.
+// "key SEP value": the rest, as it is, of the first line whose text before
+// sep, with the spaces around it trimmed, is key. ok is false when the file
+// cannot be read or has no such line.
 func fileKey(path, sep, key string) (value string, ok bool) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -36,8 +36,14 @@ type tcpSink struct {
 	errs  []error
 }
 
-// start starts the sink on a loopback port.
+// start starts the sink on a loopback port; a sink runs once at a time
+// (start, then close, then start again).
 func (s *tcpSink) start() error {
+	if s.ln != nil {
+		return errors.New("sink: already started")
+	}
+	s.errs = nil
+	s.bytes.Store(0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("sink: listen: %w", err)
@@ -124,6 +130,7 @@ func (s *tcpSink) close() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.ln = nil
 }
 
 // closeOnDone makes every blocked call on c return once ctx is done; the

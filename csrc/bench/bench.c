@@ -21,6 +21,9 @@ int bench_wait(int fd, int for_write)
 {
 	struct pollfd p = { .fd = fd, .events = for_write ? POLLOUT : POLLIN };
 
+	/* poll(2) skips a negative fd: it would wait forever. */
+	if (fd < 0)
+		return -EBADF;
 	for (;;) {
 		int r = poll(&p, 1, -1);
 		if (r > 0)

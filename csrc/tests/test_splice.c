@@ -4,8 +4,8 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <poll.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -328,7 +328,7 @@ static void via_until_dst_full(int dst, int reader, const char *what)
 			break;
 		}
 		CHECK_EQ(io.side, KP_SIDE_DST);
-		CHECK_EQ(check_poll_now(dst, POLLOUT) & POLLOUT, 0);
+		CHECK_EQ(check_poll_now(dst, POLLOUT), 0);
 		if (in_pipe > 0)
 			full++;
 		int64_t n = check_drain(reader, &got);
@@ -395,7 +395,7 @@ static void test_via_src_eagain(void)
 	io = kp_splice_via(s[0], dst, p[0], p[1], cap, -1, &in_pipe);
 	CHECK_IO_ERR(io, EAGAIN, KP_SIDE_SRC, 0, 0);
 	CHECK_EQ(in_pipe, 0);
-	CHECK_EQ(check_poll_now(s[0], POLLIN) & POLLIN, 0);
+	CHECK_EQ(check_poll_now(s[0], POLLIN), 0);
 
 	memset(buf, 'k', sizeof(buf));
 	CHECK_EQ(write(s[1], buf, sizeof(buf)), (ssize_t)sizeof(buf));

@@ -247,7 +247,8 @@ static int decompress_mem(int format, const uint8_t *in, size_t n,
 }
 
 /* Calls step (deflate or inflate) with flush until it returns other than
- * Z_OK, adding all it writes to out; returns what step returned last. */
+ * Z_OK, or until adding what it writes to out fails; returns what step
+ * returned last (Z_OK, then, after a failed add). */
 static int zlib_run(z_stream *zs, int (*step)(z_streamp, int), int flush,
 		    struct buf *out)
 {

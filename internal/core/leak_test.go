@@ -76,6 +76,7 @@ type leakFixture struct {
 }
 
 func newLeakFixture(t *testing.T) *leakFixture {
+	t.Helper()
 	f := &leakFixture{data: testData(100_003)}
 	f.chunk = f.data[:5000]
 	f.src = tempFileWith(t, f.data)

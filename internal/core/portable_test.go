@@ -1,9 +1,11 @@
 package core
 
-// The tests in this file use nothing but the public API and the standard
-// library, so that they run on every platform and in every build (Linux
-// with and without cgo, macOS, the BSDs, Windows): the same calls must give
-// the same results everywhere.
+// The tests in this file use nothing but the API's functions and the
+// standard library, so that they run on every platform and in every build
+// (Linux with and without cgo, macOS, the BSDs, Windows): the same calls
+// must give the same results everywhere. The file also holds the two
+// constructors the API has and the core leaves to it (NewPipe,
+// Codec.NewGzipWriter), for the tests of every build.
 
 import (
 	"bytes"

@@ -321,9 +321,11 @@ func ServeInProcess(t testing.TB, logger **log.Logger, prefix string, serve func
 }
 
 // AcceptAll accepts connections on ln until it is closed and runs handle
-// for each in its own goroutine, with kpipe's accept loop (transient Accept
-// failures retried). The function it returns closes ln and waits until
-// every handler has returned; it may be called more than once.
+// for each in its own goroutine, with kpipe's accept loop: a transient
+// Accept failure (EMFILE, ...) is logged on the standard logger and retried
+// after a pause of up to a second, any other ends the loop. The function
+// it returns closes ln and waits until every handler has returned; it may
+// be called more than once.
 func AcceptAll(ln net.Listener, handle func(net.Conn)) (stop func()) {
 	var l accept.Loop
 	done := make(chan struct{})
