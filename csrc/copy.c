@@ -9,14 +9,6 @@
 #include "io_internal.h"
 #include "kp_copy.h"
 
-static size_t next_len(int64_t limit, int64_t done, int64_t max)
-{
-	if (limit < 0)
-		return (size_t)max;
-	int64_t left = limit - done;
-	return (size_t)(left < max ? left : max);
-}
-
 /* io ended by a call that returned n <= 0, not for EINTR: n == 0 is the end
  * of input, n < 0 the error in errno. */
 static kp_io copy_stopped(kp_io io, ssize_t n, int side)
@@ -33,7 +25,7 @@ kp_io kp_copy_range(int in, int out, int64_t limit)
 	while (limit < 0 || io.moved < limit) {
 		ssize_t n = copy_file_range(
 			in, NULL, out, NULL,
-			next_len(limit, io.moved, KP_MAX_REQUEST), 0);
+			kp_io_request(limit, io.moved, KP_MAX_REQUEST), 0);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -49,7 +41,8 @@ kp_io kp_sendfile(int out, int in, int64_t limit)
 	kp_io io = { 0, 0, 0, KP_SIDE_NONE };
 	while (limit < 0 || io.moved < limit) {
 		ssize_t n = sendfile(out, in, NULL,
-				     next_len(limit, io.moved, KP_MAX_REQUEST));
+				     kp_io_request(limit, io.moved,
+						   KP_MAX_REQUEST));
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -87,7 +80,7 @@ kp_io kp_read_write(int in, int out, char *buf, int64_t len, int64_t limit)
 		return io;
 	}
 	while (limit < 0 || io.moved < limit) {
-		ssize_t n = read(in, buf, next_len(limit, io.moved, len));
+		ssize_t n = read(in, buf, kp_io_request(limit, io.moved, len));
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;

@@ -11,20 +11,14 @@
 #include "kp_splice.h"
 #include "kpipe_compat.h"
 
-static size_t request_len(int64_t len)
-{
-	if (len > KP_MAX_REQUEST)
-		len = KP_MAX_REQUEST;
-	return (size_t)len;
-}
-
 int64_t kp_splice(int in, int out, int64_t len, unsigned int flags)
 {
 	if (len <= 0)
 		return 0;
 	for (;;) {
-		ssize_t n =
-			splice(in, NULL, out, NULL, request_len(len), flags);
+		ssize_t n = splice(in, NULL, out, NULL,
+				   kp_io_request(len, 0, KP_MAX_REQUEST),
+				   flags);
 		if (n >= 0)
 			return (int64_t)n;
 		if (errno != EINTR)

@@ -21,17 +21,6 @@ const (
 	condFalse
 )
 
-// not turns a test's outcome around: condTrue and condFalse swap places.
-func (c condResult) not() condResult {
-	switch c {
-	case condTrue:
-		return condFalse
-	case condFalse:
-		return condTrue
-	}
-	return condNone
-}
-
 // checkPreconditions evaluates r's preconditions. When they decide the
 // response (304 Not Modified or 412 Precondition Failed), it writes it and
 // returns true.
@@ -40,36 +29,27 @@ func checkPreconditions(w http.ResponseWriter, r *http.Request, modtime time.Tim
 	if v := w.Header()["Etag"]; len(v) > 0 {
 		etag = v[0]
 	}
-	c := checkIfMatch(r, etag)
+	// If-Match (strong), or else If-Unmodified-Since: 412 when false.
+	c := matchETags(r.Header.Get("If-Match"), etag, true)
 	if c == condNone {
-		c = checkIfUnmodifiedSince(r, modtime)
+		c = notModifiedSince(r, "If-Unmodified-Since", modtime)
 	}
 	if c == condFalse {
 		w.WriteHeader(http.StatusPreconditionFailed)
 		return true
 	}
-	switch checkIfNoneMatch(r, etag) {
-	case condFalse:
+	// If-None-Match (weak), or else If-Modified-Since (a date in the
+	// future included, as net/http has it): 304 when the tag matches or
+	// the file was not modified since.
+	c = matchETags(r.Header.Get("If-None-Match"), etag, false)
+	if c == condNone {
+		c = notModifiedSince(r, "If-Modified-Since", modtime)
+	}
+	if c == condTrue {
 		writeNotModified(w)
 		return true
-	case condNone:
-		if checkIfModifiedSince(r, modtime) == condFalse {
-			writeNotModified(w)
-			return true
-		}
 	}
 	return false
-}
-
-// checkIfMatch: does one of If-Match's tags match etag, strongly?
-func checkIfMatch(r *http.Request, etag string) condResult {
-	return matchETags(r.Header.Get("If-Match"), etag, true)
-}
-
-// checkIfNoneMatch: condFalse when one of If-None-Match's tags matches
-// etag, weakly.
-func checkIfNoneMatch(r *http.Request, etag string) condResult {
-	return matchETags(r.Header.Get("If-None-Match"), etag, false).not()
 }
 
 // matchETags reports whether list, a header's comma-separated entity tags
@@ -105,17 +85,6 @@ func matchETags(list, etag string, strong bool) condResult {
 			return condTrue
 		}
 	}
-}
-
-// checkIfUnmodifiedSince: was the file not modified after the date given?
-func checkIfUnmodifiedSince(r *http.Request, modtime time.Time) condResult {
-	return notModifiedSince(r, "If-Unmodified-Since", modtime)
-}
-
-// checkIfModifiedSince: condFalse when the file was not modified after the
-// date given (a date in the future included, as net/http has it).
-func checkIfModifiedSince(r *http.Request, modtime time.Time) condResult {
-	return notModifiedSince(r, "If-Modified-Since", modtime).not()
 }
 
 // notModifiedSince: was the file not modified after the date in r's header

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/kpipe/kpipe/internal/testprog"
 )
 
 // The file server's test site: an HTML page with a linked stylesheet,
@@ -201,16 +203,10 @@ func writeSite(t *testing.T) *testSite {
 	for name, age := range map[string]time.Duration{"/pre.txt": time.Hour, "/stale.txt": -time.Hour} {
 		gz := gzipBytes(t, s.files[name])
 		p := filepath.Join(s.root, name[1:])
-		if err := os.WriteFile(p+".gz", gz, 0o644); err != nil {
-			t.Fatal(err)
-		}
 		if err := os.Chtimes(p, now.Add(-2*time.Hour), now.Add(-2*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		gzTime := now.Add(-2*time.Hour + age)
-		if err := os.Chtimes(p+".gz", gzTime, gzTime); err != nil {
-			t.Fatal(err)
-		}
+		testprog.WriteFileAt(t, p+".gz", gz, 0o644, now.Add(-2*time.Hour+age))
 		s.gz[name] = gz
 		s.files[name+".gz"] = gz
 	}

@@ -164,12 +164,13 @@ func newHTTPRequest(ctx context.Context, addr, path string, gz bool) (*http.Requ
 	return req, nil
 }
 
-// httpGet sends req through tr and checks that the answer is 200 with the
-// Content-Encoding asked for ("gzip", or none for "identity").
-func httpGet(tr *http.Transport, req *http.Request) (*http.Response, error) {
-	encoding, want := req.Header.Get("Accept-Encoding"), ""
-	if encoding == "gzip" {
-		want = "gzip"
+// httpGet sends req, made by newHTTPRequest with gz, through tr and checks
+// that the answer is 200 with the Content-Encoding asked for ("gzip" when
+// gz is set, none otherwise).
+func httpGet(tr *http.Transport, req *http.Request, gz bool) (*http.Response, error) {
+	encoding, want := "identity", ""
+	if gz {
+		encoding, want = "gzip", "gzip"
 	}
 	path := req.URL.Path
 	resp, err := tr.RoundTrip(req)
@@ -188,7 +189,7 @@ func httpGet(tr *http.Transport, req *http.Request) (*http.Response, error) {
 // (gz set) must end in the trailer of t's bytes (their CRC-32 and length),
 // a plain one must be t's size. It returns the body's size.
 func httpFetch(tr *http.Transport, req *http.Request, t httpTarget, gz bool, buf []byte) (int64, error) {
-	resp, err := httpGet(tr, req)
+	resp, err := httpGet(tr, req, gz)
 	if err != nil {
 		return 0, err
 	}
@@ -241,7 +242,7 @@ func httpVerify(ctx context.Context, addr string, gz bool, targets []httpTarget)
 		if err != nil {
 			return err
 		}
-		resp, err := httpGet(tr, req)
+		resp, err := httpGet(tr, req, gz)
 		if err != nil {
 			return err
 		}

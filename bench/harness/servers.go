@@ -224,25 +224,16 @@ func listenUntilStdinEnds(serve func(ln net.Listener)) error {
 	return nil
 }
 
-// uringProbe holds the outcome of uringSkip's probe.
-var uringProbe struct {
-	once sync.Once
-	skip string
-}
-
 // uringSkip returns why the kpipe io_uring peers cannot run here (the
 // kernel refuses io_uring, or the engine falls back to poll), or "". It
 // probes once, in the harness process, by starting and closing an engine.
-func uringSkip() string {
-	uringProbe.once.Do(func() {
-		e, err := newEngineOn(kpipe.BackendIOUring)
-		if err != nil {
-			uringProbe.skip = err.Error()
-			return
-		}
-		if err := e.Close(); err != nil {
-			uringProbe.skip = fmt.Sprintf("kpipe io_uring engine: close: %v", err)
-		}
-	})
-	return uringProbe.skip
-}
+var uringSkip = sync.OnceValue(func() string {
+	e, err := newEngineOn(kpipe.BackendIOUring)
+	if err != nil {
+		return err.Error()
+	}
+	if err := e.Close(); err != nil {
+		return fmt.Sprintf("kpipe io_uring engine: close: %v", err)
+	}
+	return ""
+})

@@ -267,7 +267,7 @@ int main(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return usage();
-	if (bench_block_sigpipe("kp_gzip") != 0)
+	if (bench_init("kp_gzip") != 0)
 		return 1;
 	double t0 = bench_now();
 	r = o.bare ? run_bare(&o, &in, &out) : run_kp(&o, &in, &out);

@@ -18,30 +18,25 @@
 #include "bench.h"
 #include "kpipe.h"
 
-static int fail(const char *what, int err)
-{
-	return bench_fail("kp_rw_copy", what, err);
-}
-
 int main(int argc, char **argv)
 {
 	int64_t bufsize = 1 << 20;
 	int src, dst, ret = 0;
 	char *buf;
 
+	if (bench_init("kp_rw_copy") != 0)
+		return 1;
 	if (argc < 3 || argc > 4) {
 		fprintf(stderr, "usage: kp_rw_copy SRC DST [BUFSIZE]\n");
 		return 2;
 	}
-	if (argc == 4 && bench_size_arg("kp_rw_copy", "BUFSIZE", argv[3],
-					KP_MAX_REQUEST, &bufsize) != 0)
+	if (argc == 4 &&
+	    bench_size_arg("BUFSIZE", argv[3], KP_MAX_REQUEST, &bufsize) != 0)
 		return 2;
-	if (bench_block_sigpipe("kp_rw_copy") != 0)
-		return 1;
 	buf = malloc((size_t)bufsize);
 	if (buf == NULL)
-		return fail("malloc", ENOMEM);
-	if (bench_open_copy("kp_rw_copy", argv[1], argv[2], &src, &dst) != 0) {
+		return bench_fail("malloc", ENOMEM);
+	if (bench_open_copy(argv[1], argv[2], &src, &dst) != 0) {
 		free(buf);
 		return 1;
 	}
@@ -51,16 +46,16 @@ int main(int argc, char **argv)
 	double secs = bench_now() - t0;
 
 	if (io.err != 0)
-		ret = fail("copy", io.err);
+		ret = bench_fail("copy", io.err);
 	else if (ftruncate(dst, (off_t)io.moved) < 0)
-		ret = fail(argv[2], errno);
+		ret = bench_fail(argv[2], errno);
 	else
 		printf("kp_rw_copy bytes=%" PRId64 " seconds=%.6f MBps=%.1f "
 		       "buffer=%" PRId64 "\n",
 		       io.moved, secs,
 		       secs > 0 ? (double)io.moved / secs / 1e6 : 0.0, bufsize);
-	ret = bench_close("kp_rw_copy", argv[2], dst, ret);
-	ret = bench_close("kp_rw_copy", argv[1], src, ret);
+	ret = bench_close(argv[2], dst, ret);
+	ret = bench_close(argv[1], src, ret);
 	free(buf);
 	return ret;
 }

@@ -17,32 +17,26 @@
 #include "bench.h"
 #include "kpipe.h"
 
-static int fail(const char *what, int err)
-{
-	return bench_fail("kp_splice_copy", what, err);
-}
-
 int main(int argc, char **argv)
 {
 	int fds[2] = { -1, -1 }, cap = 0, src, dst, r, ret = 0;
 	int64_t size = KP_PIPE_SIZE_DEFAULT;
 	int64_t in_pipe = 0, total = 0;
 
+	if (bench_init("kp_splice_copy") != 0)
+		return 1;
 	if (argc < 3 || argc > 4) {
 		fprintf(stderr, "usage: kp_splice_copy SRC DST [PIPESIZE]\n");
 		return 2;
 	}
-	if (argc == 4 && bench_size_arg("kp_splice_copy", "PIPESIZE", argv[3],
-					(int64_t)1 << 30, &size) != 0)
+	if (argc == 4 &&
+	    bench_size_arg("PIPESIZE", argv[3], (int64_t)1 << 30, &size) != 0)
 		return 2;
-	if (bench_block_sigpipe("kp_splice_copy") != 0)
-		return 1;
-	if (bench_open_copy("kp_splice_copy", argv[1], argv[2], &src, &dst) !=
-	    0)
+	if (bench_open_copy(argv[1], argv[2], &src, &dst) != 0)
 		return 1;
 	r = kp_pipe_open(fds, 1, (int)size, &cap);
 	if (r < 0) {
-		ret = fail("pipe", -r);
+		ret = bench_fail("pipe", -r);
 		goto close_files;
 	}
 
@@ -56,13 +50,13 @@ int main(int argc, char **argv)
 			int w = io.side == KP_SIDE_DST;
 			r = bench_wait(w ? dst : src, w);
 			if (r < 0) {
-				ret = fail("poll", -r);
+				ret = bench_fail("poll", -r);
 				break;
 			}
 			continue;
 		}
 		if (io.err != 0) {
-			ret = fail("splice", io.err);
+			ret = bench_fail("splice", io.err);
 			break;
 		}
 		if (io.eof)
@@ -71,7 +65,7 @@ int main(int argc, char **argv)
 	double secs = bench_now() - t0;
 
 	if (ret == 0 && ftruncate(dst, (off_t)total) < 0)
-		ret = fail(argv[2], errno);
+		ret = bench_fail(argv[2], errno);
 	if (ret == 0)
 		printf("kp_splice_copy bytes=%" PRId64
 		       " seconds=%.6f MBps=%.1f "
@@ -80,9 +74,9 @@ int main(int argc, char **argv)
 		       cap);
 	r = kp_pipe_close(fds);
 	if (r < 0 && ret == 0)
-		ret = fail("close pipe", -r);
+		ret = bench_fail("close pipe", -r);
 close_files:
-	ret = bench_close("kp_splice_copy", argv[2], dst, ret);
-	ret = bench_close("kp_splice_copy", argv[1], src, ret);
+	ret = bench_close(argv[2], dst, ret);
+	ret = bench_close(argv[1], src, ret);
 	return ret;
 }

@@ -189,7 +189,8 @@ int check_main(const char *suite, int argc, char **argv,
 
 /* ---- helpers ------------------------------------------------------------- */
 
-void check_block_signal(int sig)
+/* Blocks signal sig in the calling thread. */
+static void check_block_signal(int sig)
 {
 	sigset_t set;
 	int r;

@@ -98,9 +98,6 @@ void check_failf(const char *file, int line, const char *fmt, ...)
  * kpipe's C threads must: a write to a closed peer then fails with EPIPE. */
 void check_block_sigpipe(void);
 
-/* Blocks signal sig in the calling thread. */
-void check_block_signal(int sig);
-
 /* Blocks SIGXFSZ and sets the soft RLIMIT_FSIZE to limit, so that writes
  * past it fail with EFBIG; returns the old limit in *old. Returns 0 or -1
  * after a failed check. */

@@ -39,10 +39,7 @@ func (l *Loop) Run(ln net.Listener, handle func(net.Conn)) error {
 	if l.MaxConns > 0 {
 		slots = make(chan struct{}, l.MaxConns)
 	}
-	logger := l.Log
-	if logger == nil {
-		logger = log.Default()
-	}
+	logger := l.logger()
 	for {
 		if slots != nil {
 			select {
@@ -81,6 +78,14 @@ func (l *Loop) Run(ln net.Listener, handle func(net.Conn)) error {
 	}
 }
 
+// logger returns Log, or log.Default() when it is nil.
+func (l *Loop) logger() *log.Logger {
+	if l.Log == nil {
+		return log.Default()
+	}
+	return l.Log
+}
+
 // Live returns how many of the connections Run accepted are still being
 // served.
 func (l *Loop) Live() int64 { return l.count.Load() }
@@ -89,8 +94,8 @@ func (l *Loop) Live() int64 { return l.count.Load() }
 func (l *Loop) Wait() { l.live.Wait() }
 
 // Serve accepts connections on ln and serves each with handle in its own
-// goroutine, without a limit, logging on logger every error handle returns
-// after the client's address. It returns nil once ln is closed and every
+// goroutine, without a limit, logging on logger (nil: log.Default()) every
+// error handle returns after the client's address. It returns nil once ln is closed and every
 // connection it accepted has ended, or the error that made Accept fail for
 // good; transient Accept failures are retried after a pause, as in Loop.
 func Serve(ln net.Listener, logger *log.Logger, handle func(net.Conn) error) error {
@@ -98,7 +103,7 @@ func Serve(ln net.Listener, logger *log.Logger, handle func(net.Conn) error) err
 	defer l.Wait()
 	return l.Run(ln, func(c net.Conn) {
 		if err := handle(c); err != nil {
-			logger.Printf("%s: %v", c.RemoteAddr(), err)
+			l.logger().Printf("%s: %v", c.RemoteAddr(), err)
 		}
 	})
 }

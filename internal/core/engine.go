@@ -264,18 +264,9 @@ func proxyError(ctx context.Context, errs ...error) error {
 	return errors.Join(held...)
 }
 
-var defaultEngine struct {
-	once sync.Once
-	e    *Engine
-	err  error
-}
-
-func getDefaultEngine() (*Engine, error) {
-	defaultEngine.once.Do(func() {
-		defaultEngine.e, defaultEngine.err = NewEngine(Config{})
-	})
-	return defaultEngine.e, defaultEngine.err
-}
+// getDefaultEngine returns the engine of DoubleSplice and Proxy, made with
+// the default Config on first use.
+var getDefaultEngine = sync.OnceValues(func() (*Engine, error) { return NewEngine(Config{}) })
 
 // DoubleSplice implements kpipe.DoubleSplice, which documents it.
 func DoubleSplice(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
